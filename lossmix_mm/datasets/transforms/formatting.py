@@ -1,0 +1,35 @@
+"""Packing of LossMix samples into mmdet's data samples."""
+from mmdet.datasets.transforms import PackDetInputs
+from mmdet.registry import TRANSFORMS
+
+
+@TRANSFORMS.register_module()
+class PackLossMixInputs(PackDetInputs):
+    """``PackDetInputs`` that also packs LossMix's per-instance fields.
+
+    ``gt_loss_weights`` and ``gt_mix_group`` become ``gt_instances.loss_weights``
+    (float32) and ``gt_instances.mix_group`` (int64), split with the boxes
+    between ``gt_instances`` and ``ignored_instances`` like every other
+    instance key; ``mix_lambda`` (coefficient of the sample's own image) goes
+    to the metainfo. On results without these keys it packs exactly what
+    ``PackDetInputs`` packs.
+
+    Required Keys: as ``PackDetInputs``; optional ``gt_loss_weights``,
+    ``gt_mix_group``, ``mix_lambda``.
+
+    Added Keys: ``inputs``, ``data_samples``.
+
+    Args:
+        meta_keys (Sequence[str]): metainfo keys; ``PackDetInputs``' default
+            plus ``'mix_lambda'``.
+    """
+    mapping_table = dict(
+        PackDetInputs.mapping_table,
+        gt_loss_weights='loss_weights',
+        gt_mix_group='mix_group')
+
+    def __init__(self,
+                 meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
+                            'scale_factor', 'flip', 'flip_direction',
+                            'mix_lambda')) -> None:
+        super().__init__(meta_keys=meta_keys)

@@ -1,0 +1,256 @@
+"""Pair mixing of two training images for LossMix, Union and Noise mixing."""
+import numbers
+from typing import List, Optional, Sequence, Tuple
+
+import numpy as np
+from mmcv.transforms import BaseTransform
+
+from mmdet.registry import TRANSFORMS
+from mmdet.structures.bbox import BaseBoxes
+
+MIX_MODES = ('lossmix', 'union', 'noise')
+
+
+def check_mix_args(mode: str, alpha: float, prob: float,
+                   noise_range: Sequence[float]) -> Tuple[float, float]:
+    """Validate the mixing arguments shared by pair and batch mixing.
+
+    Args:
+        mode (str): one of ``MIX_MODES``.
+        alpha (float): Beta(alpha, alpha) parameter, > 0.
+        prob (float): probability of mixing a sample, in [0, 1].
+        noise_range (Sequence[float]): (low, high) range of the partner's
+            coefficient in ``'noise'`` mode, 0 <= low <= high <= 0.5.
+
+    Returns:
+        tuple[float, float]: ``noise_range`` as floats.
+
+    Raises:
+        ValueError: naming the bad value and the valid ones.
+    """
+    if mode not in MIX_MODES:
+        raise ValueError(f'mode must be one of {MIX_MODES}, got {mode!r}')
+    if not isinstance(alpha, numbers.Real) or not alpha > 0:
+        raise ValueError(f'alpha must be a number > 0, got {alpha!r}')
+    if not isinstance(prob, numbers.Real) or not 0 <= prob <= 1:
+        raise ValueError(f'prob must be a number in [0, 1], got {prob!r}')
+    if (not isinstance(noise_range, (tuple, list)) or len(noise_range) != 2
+            or not all(isinstance(v, numbers.Real) for v in noise_range)
+            or not 0 <= noise_range[0] <= noise_range[1] <= 0.5):
+        raise ValueError('noise_range must be (low, high) with '
+                         f'0 <= low <= high <= 0.5, got {noise_range!r}')
+    return float(noise_range[0]), float(noise_range[1])
+
+
+@TRANSFORMS.register_module()
+class LossMixPair(BaseTransform):
+    """Mix a training image with a partner image drawn from the dataset.
+
+    Use it inside mmdet's ``MultiImageMixDataset``: ``get_indexes`` picks the
+    partner (or none, with probability ``1 - prob``) and the wrapper puts the
+    partner's loaded results in ``results['mix_results']``. Both images are
+    centre-aligned on a canvas of max height x max width, padded with zeros
+    (keeping aspect ratios, paper supp. A), and blended in float32:
+    ``img = lam * own + (1 - lam) * partner``. The partner's boxes are shifted
+    by the alignment and the gts of both images concatenated, own first.
+
+    Modes (``gt_loss_weights`` of own / partner instances):
+
+    - ``'lossmix'``: lam ~ Beta(alpha, alpha); weights lam / 1 - lam.
+    - ``'union'``: same images; weights 1 / 1.
+    - ``'noise'``: the partner's coefficient ~ U(noise_range); weights 1 /
+      the partner's instances are dropped.
+
+    Instances whose image has coefficient 0 (lam at 0 or 1) are dropped: they
+    carry no loss under Eq. 14. ``gt_ignore_flags`` follow their boxes.
+    Randomness comes from numpy's global generator, which mmengine seeds
+    (``randomness=dict(seed=...)``) in the main process and every worker.
+
+    Required Keys:
+
+    - img
+    - gt_bboxes (BaseBoxes[torch.float32] or np.ndarray)
+    - gt_bboxes_labels (np.int64)
+    - gt_ignore_flags (bool) (optional)
+    - mix_results (list[dict]): from ``MultiImageMixDataset``, [] = no mix
+
+    Modified Keys:
+
+    - img (float32 when mixed)
+    - img_shape
+    - gt_bboxes
+    - gt_bboxes_labels
+    - gt_ignore_flags (optional)
+
+    Added Keys:
+
+    - gt_loss_weights (np.float32, [N])
+    - gt_mix_group (np.int64, [N]: 0 own image, 1 partner)
+    - mix_lambda (float): coefficient of the own image, 1.0 when not mixed
+
+    Args:
+        mode (str): ``'lossmix'``, ``'union'`` or ``'noise'``. Defaults to
+            ``'lossmix'``.
+        alpha (float): Beta(alpha, alpha) parameter. Defaults to 1.0.
+        prob (float): probability of mixing a sample; 0.5 gives LossMix-Reg.
+            Defaults to 1.0.
+        noise_range (Sequence[float]): range of the partner's coefficient in
+            ``'noise'`` mode. Defaults to (0.0, 0.2).
+    """
+
+    def __init__(self,
+                 mode: str = 'lossmix',
+                 alpha: float = 1.0,
+                 prob: float = 1.0,
+                 noise_range: Sequence[float] = (0.0, 0.2)) -> None:
+        self.noise_range = check_mix_args(mode, alpha, prob, noise_range)
+        self.mode = mode
+        self.alpha = float(alpha)
+        self.prob = float(prob)
+
+    def get_indexes(self, dataset) -> List[int]:
+        """Index of the partner image, or [] to leave this sample unmixed.
+
+        Args:
+            dataset: the dataset wrapped by ``MultiImageMixDataset``.
+
+        Returns:
+            list[int]: one index, or none (then nothing extra is loaded).
+        """
+        if self.prob < 1 and np.random.rand() >= self.prob:
+            return []
+        return [int(np.random.randint(0, len(dataset)))]
+
+    def sample_lambda(self) -> float:
+        """Coefficient of the own image."""
+        if self.mode == 'noise':
+            return 1.0 - float(np.random.uniform(*self.noise_range))
+        return float(np.random.beta(self.alpha, self.alpha))
+
+    def transform(self, results: dict) -> dict:
+        """Mix ``results`` with ``results['mix_results'][0]`` (if any)."""
+        if 'mix_results' not in results:
+            raise KeyError(
+                'LossMixPair needs results["mix_results"]: wrap the dataset '
+                'in mmdet\'s MultiImageMixDataset (see configs/lossmix/)')
+        if 'gt_masks' in results:
+            raise ValueError('LossMixPair mixes boxes only; gt_masks are not '
+                             'supported')
+        num_own = len(results['gt_bboxes_labels'])
+        if not results['mix_results']:
+            results['gt_loss_weights'] = np.ones(num_own, dtype=np.float32)
+            results['gt_mix_group'] = np.zeros(num_own, dtype=np.int64)
+            results['mix_lambda'] = 1.0
+            return results
+
+        partner = results['mix_results'][0]
+        lam = self.sample_lambda()
+        img, offsets = mix_images(results['img'], partner['img'], lam)
+        results['img'] = img
+        results['img_shape'] = img.shape[:2]
+
+        num_partner = len(partner['gt_bboxes_labels'])
+        if self.mode == 'lossmix':
+            weights = (lam, 1.0 - lam)
+        elif self.mode == 'union':
+            weights = (1.0, 1.0)
+        else:  # noise: only the dominant (own) image's labels
+            weights = (1.0, 0.0)
+        # an image that does not show has nothing to learn from
+        coeffs = (lam, 1.0 - lam)
+        weights = tuple(w if c > 0 else 0.0 for w, c in zip(weights, coeffs))
+        loss_weights = np.concatenate([
+            np.full(num_own, weights[0], dtype=np.float32),
+            np.full(num_partner, weights[1], dtype=np.float32)
+        ])
+        keep = loss_weights > 0
+
+        results['gt_bboxes'] = _cat_boxes(
+            _shift_boxes(results['gt_bboxes'], offsets[0]),
+            _shift_boxes(partner['gt_bboxes'], offsets[1]))[keep]
+        results['gt_bboxes_labels'] = np.concatenate([
+            results['gt_bboxes_labels'], partner['gt_bboxes_labels']
+        ]).astype(np.int64)[keep]
+        if 'gt_ignore_flags' in results or 'gt_ignore_flags' in partner:
+            results['gt_ignore_flags'] = np.concatenate([
+                _ignore_flags(results, num_own),
+                _ignore_flags(partner, num_partner)
+            ])[keep]
+        results['gt_loss_weights'] = loss_weights[keep]
+        results['gt_mix_group'] = np.concatenate([
+            np.zeros(num_own, dtype=np.int64),
+            np.ones(num_partner, dtype=np.int64)
+        ])[keep]
+        results['mix_lambda'] = lam
+        return results
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}(mode={self.mode!r}, '
+                f'alpha={self.alpha}, prob={self.prob}, '
+                f'noise_range={self.noise_range})')
+
+
+def mix_images(img_a: np.ndarray, img_b: np.ndarray,
+               lam: float) -> Tuple[np.ndarray, tuple]:
+    """Centre-align two images on a zero canvas and blend them.
+
+    Args:
+        img_a (np.ndarray): (Ha, Wa) or (Ha, Wa, C) own image.
+        img_b (np.ndarray): (Hb, Wb) or (Hb, Wb, C') partner image; a
+            single-channel image is repeated to match a colour one.
+        lam (float): coefficient of ``img_a``; ``img_b`` gets 1 - lam.
+
+    Returns:
+        tuple: the float32 (max H, max W, C) image and the (x, y) offsets of
+        ``img_a`` and ``img_b`` on it.
+    """
+    img_a = img_a if img_a.ndim == 3 else img_a[..., None]
+    img_b = img_b if img_b.ndim == 3 else img_b[..., None]
+    ca, cb = img_a.shape[2], img_b.shape[2]
+    if ca != cb:
+        if min(ca, cb) != 1:
+            raise ValueError('cannot mix images with channels '
+                             f'{ca} and {cb}')
+        channels = max(ca, cb)
+    else:
+        channels = ca
+    height = max(img_a.shape[0], img_b.shape[0])
+    width = max(img_a.shape[1], img_b.shape[1])
+    canvas = np.zeros((height, width, channels), dtype=np.float32)
+    offsets = []
+    for img, coeff in ((img_a, lam), (img_b, 1.0 - lam)):
+        h, w = img.shape[:2]
+        oy, ox = (height - h) // 2, (width - w) // 2
+        offsets.append((ox, oy))
+        if coeff > 0:
+            canvas[oy:oy + h, ox:ox + w] += np.float32(coeff) * img.astype(
+                np.float32)
+    return canvas, tuple(offsets)
+
+
+def _shift_boxes(boxes, offset: Tuple[int, int]):
+    """Translate boxes (BaseBoxes or (N, 4) array) by (x, y)."""
+    if isinstance(boxes, BaseBoxes):
+        if not any(offset):
+            return boxes
+        shifted = boxes.clone()
+        shifted.translate_(offset)  # in place, returns None
+        return shifted
+    return np.asarray(boxes, dtype=np.float32).reshape(-1, 4) + np.array(
+        [offset[0], offset[1], offset[0], offset[1]], dtype=np.float32)
+
+
+def _cat_boxes(boxes_a, boxes_b):
+    if isinstance(boxes_a, BaseBoxes) != isinstance(boxes_b, BaseBoxes):
+        raise TypeError('both images must load gt_bboxes with the same '
+                        'box_type')
+    if isinstance(boxes_a, BaseBoxes):
+        return boxes_a.cat([boxes_a, boxes_b])
+    return np.concatenate([boxes_a, boxes_b]).astype(np.float32)
+
+
+def _ignore_flags(results: dict, num: int) -> np.ndarray:
+    flags: Optional[np.ndarray] = results.get('gt_ignore_flags')
+    if flags is None:
+        return np.zeros(num, dtype=bool)
+    return np.asarray(flags, dtype=bool)

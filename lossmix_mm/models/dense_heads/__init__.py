@@ -1,0 +1,3 @@
+from .lossmix_rpn_head import LossMixRPNHead
+
+__all__ = ['LossMixRPNHead']

@@ -1,0 +1,3 @@
+from .lossmix_roi_head import LossMixRoIHead
+
+__all__ = ['LossMixRoIHead']

@@ -1,0 +1,211 @@
+import numpy as np
+import pytest
+import torch
+
+from mmdet.structures.bbox import HorizontalBoxes
+from lossmix_mm.datasets.transforms import LossMixPair
+from lossmix_mm.datasets.transforms.lossmix_pair import mix_images
+
+
+def make_results(h, w, boxes, labels, value=100, channels=3, ignore=None,
+                 box_type='hbox'):
+    shape = (h, w, channels) if channels else (h, w)
+    boxes = np.asarray(boxes, dtype=np.float32).reshape(-1, 4)
+    results = dict(
+        img=np.full(shape, value, dtype=np.uint8),
+        img_shape=(h, w),
+        gt_bboxes=HorizontalBoxes(boxes) if box_type == 'hbox' else boxes,
+        gt_bboxes_labels=np.asarray(labels, dtype=np.int64))
+    if ignore is not None:
+        results['gt_ignore_flags'] = np.asarray(ignore, dtype=bool)
+    return results
+
+
+def pair(own, partner):
+    own['mix_results'] = [partner]
+    return own
+
+
+def run(transform, results, lam):
+    transform.sample_lambda = lambda: lam
+    return transform.transform(results)
+
+
+def boxes_of(results):
+    boxes = results['gt_bboxes']
+    return boxes.numpy() if isinstance(boxes, HorizontalBoxes) else boxes
+
+
+@pytest.mark.parametrize('kwargs,match', [
+    (dict(alpha=0), 'alpha'),
+    (dict(alpha=-1.0), 'alpha'),
+    (dict(mode='mixup'), r"\('lossmix', 'union', 'noise'\)"),
+    (dict(prob=-0.1), 'prob'),
+    (dict(prob=1.5), 'prob'),
+    (dict(noise_range=(0.3, 0.1)), 'noise_range'),
+    (dict(noise_range=(0.0, 0.6)), 'noise_range'),
+    (dict(noise_range=(0.1, )), 'noise_range'),
+    (dict(noise_range='low'), 'noise_range'),
+])
+def test_bad_arguments_raise_at_build(kwargs, match):
+    from mmdet.registry import TRANSFORMS
+    with pytest.raises(ValueError, match=match):
+        TRANSFORMS.build(dict(type='LossMixPair', **kwargs))
+
+
+def test_needs_multi_image_mix_dataset():
+    with pytest.raises(KeyError, match='MultiImageMixDataset'):
+        LossMixPair().transform(make_results(4, 4, [[0, 0, 2, 2]], [0]))
+
+
+def test_hand_derived_lossmix():
+    # own 4x6 of 100, partner 2x10 of 50 -> canvas 4x10;
+    # own at x offset (10-6)//2 = 2, y 0; partner at x 0, y (4-2)//2 = 1
+    own = make_results(4, 6, [[1, 1, 3, 3]], [2], value=100)
+    partner = make_results(2, 10, [[0, 0, 4, 2]], [1], value=50)
+    out = run(LossMixPair(), pair(own, partner), lam=0.25)
+    img = out['img']
+    assert img.dtype == np.float32 and img.shape == (4, 10, 3)
+    assert out['img_shape'] == (4, 10)
+    assert img[0, 0, 0] == 0  # neither image covers it: zero padding
+    assert img[1, 0, 0] == pytest.approx(0.75 * 50)  # partner only
+    assert img[0, 3, 0] == pytest.approx(0.25 * 100)  # own only
+    assert img[1, 3, 0] == pytest.approx(0.25 * 100 + 0.75 * 50)
+    np.testing.assert_allclose(boxes_of(out), [[3, 1, 5, 3], [0, 1, 4, 3]])
+    np.testing.assert_array_equal(out['gt_bboxes_labels'], [2, 1])
+    np.testing.assert_allclose(out['gt_loss_weights'], [0.25, 0.75])
+    assert out['gt_loss_weights'].dtype == np.float32
+    np.testing.assert_array_equal(out['gt_mix_group'], [0, 1])
+    assert out['gt_mix_group'].dtype == np.int64
+    assert out['mix_lambda'] == 0.25
+
+
+def test_union_and_noise_weights():
+    own = make_results(4, 4, [[0, 0, 2, 2], [1, 1, 3, 3]], [0, 1])
+    partner = make_results(4, 4, [[0, 0, 4, 4]], [2])
+    out = run(LossMixPair(mode='union'), pair(own, dict(partner)), lam=0.3)
+    np.testing.assert_allclose(out['gt_loss_weights'], [1, 1, 1])
+    np.testing.assert_array_equal(out['gt_mix_group'], [0, 0, 1])
+    assert out['img'][0, 0, 0] == pytest.approx(0.3 * 100 + 0.7 * 100)
+
+    own = make_results(4, 4, [[0, 0, 2, 2], [1, 1, 3, 3]], [0, 1])
+    np.random.seed(3)
+    out = LossMixPair(mode='noise').transform(pair(own, dict(partner)))
+    # partner's labels dropped, own weight 1, own coefficient in [0.8, 1]
+    np.testing.assert_allclose(out['gt_loss_weights'], [1, 1])
+    np.testing.assert_array_equal(out['gt_bboxes_labels'], [0, 1])
+    np.testing.assert_array_equal(out['gt_mix_group'], [0, 0])
+    assert 0.8 <= out['mix_lambda'] <= 1.0
+    np.random.seed(3)
+    assert out['mix_lambda'] == pytest.approx(1 - np.random.uniform(0, 0.2))
+
+
+@pytest.mark.parametrize('own_n,partner_n', [(0, 0), (0, 2), (2, 0)])
+def test_empty_gts(own_n, partner_n):
+    own = make_results(8, 8, [[0, 0, 4, 4]] * own_n, [1] * own_n)
+    partner = make_results(6, 6, [[1, 1, 2, 2]] * partner_n, [0] * partner_n)
+    out = run(LossMixPair(), pair(own, partner), lam=0.6)
+    assert len(out['gt_bboxes']) == own_n + partner_n
+    assert out['gt_bboxes'].tensor.shape == (own_n + partner_n, 4)
+    np.testing.assert_allclose(out['gt_loss_weights'],
+                               [0.6] * own_n + [0.4] * partner_n)
+    assert out['gt_mix_group'].shape == (own_n + partner_n, )
+
+
+def test_grayscale_with_colour():
+    own = make_results(2, 2, [[0, 0, 1, 1]], [0], value=10, channels=0)
+    partner = make_results(2, 2, [[0, 0, 1, 1]], [0], value=20)
+    partner['img'][..., 1] = 40
+    out = run(LossMixPair(), pair(own, partner), lam=0.5)
+    assert out['img'].shape == (2, 2, 3)
+    np.testing.assert_allclose(out['img'][0, 0], [15, 25, 15])
+    with pytest.raises(ValueError, match='channels'):
+        mix_images(np.zeros((2, 2, 3)), np.zeros((2, 2, 4)), 0.5)
+
+
+def test_ignore_flags_follow_boxes():
+    own = make_results(4, 4, [[0, 0, 1, 1], [0, 0, 2, 2]], [0, 1],
+                       ignore=[False, True])
+    partner = make_results(4, 4, [[0, 0, 3, 3]], [2])  # no flags: all kept
+    out = run(LossMixPair(), pair(own, partner), lam=0.7)
+    np.testing.assert_array_equal(out['gt_ignore_flags'],
+                                  [False, True, False])
+    np.testing.assert_allclose(out['gt_loss_weights'], [0.7, 0.7, 0.3])
+    np.testing.assert_allclose(boxes_of(out)[1], [0, 0, 2, 2])
+
+
+@pytest.mark.parametrize('lam,kept_labels', [(0.0, [2]), (1.0, [0, 1])])
+def test_lambda_at_the_ends_drops_invisible_image(lam, kept_labels):
+    own = make_results(4, 4, [[0, 0, 1, 1], [0, 0, 2, 2]], [0, 1],
+                       ignore=[False, True])
+    partner = make_results(4, 4, [[0, 0, 3, 3]], [2])
+    for mode in ('lossmix', 'union'):
+        out = run(LossMixPair(mode=mode),
+                  pair(dict(own), dict(partner)), lam=lam)
+        np.testing.assert_array_equal(out['gt_bboxes_labels'], kept_labels)
+        assert len(out['gt_bboxes']) == len(kept_labels)
+        assert len(out['gt_ignore_flags']) == len(kept_labels)
+        assert (out['gt_loss_weights'] > 0).all()
+
+
+def test_ndarray_boxes():
+    own = make_results(4, 8, [[1, 1, 2, 2]], [0], box_type=None)
+    partner = make_results(8, 4, [[0, 0, 1, 1]], [1], box_type=None)
+    out = run(LossMixPair(), pair(own, partner), lam=0.5)
+    # canvas 8x8: own at (0, 2), partner at (2, 0)
+    np.testing.assert_allclose(out['gt_bboxes'], [[1, 3, 2, 4], [2, 0, 3, 1]])
+
+
+def test_no_partner_leaves_sample_alone():
+    own = make_results(4, 4, [[0, 0, 1, 1]], [0])
+    own['mix_results'] = []
+    img = own['img']
+    out = LossMixPair().transform(own)
+    assert out['img'] is img and out['img'].dtype == np.uint8
+    np.testing.assert_allclose(out['gt_loss_weights'], [1.0])
+    np.testing.assert_array_equal(out['gt_mix_group'], [0])
+    assert out['mix_lambda'] == 1.0
+
+
+def test_get_indexes_prob_and_seed():
+    dataset = list(range(10))
+    assert LossMixPair(prob=0.0).get_indexes(dataset) == []
+    np.random.seed(0)
+    draws = [LossMixPair(prob=0.5).get_indexes(dataset) for _ in range(400)]
+    mixed = sum(bool(d) for d in draws)
+    assert 170 < mixed < 230
+    assert all(0 <= d[0] < 10 for d in draws if d)
+    np.random.seed(0)
+    again = [LossMixPair(prob=0.5).get_indexes(dataset) for _ in range(400)]
+    assert draws == again
+
+
+def test_lambda_distribution_follows_alpha():
+    np.random.seed(0)
+    t = LossMixPair(alpha=20.0)
+    lams = np.array([t.sample_lambda() for _ in range(2000)])
+    # Beta(20, 20): mean 0.5, std sqrt(1/(4*41)) = 0.078
+    assert abs(lams.mean() - 0.5) < 0.01
+    assert abs(lams.std() - (1 / (4 * 41))**0.5) < 0.01
+
+
+def test_reproducible_under_seed():
+    def once():
+        np.random.seed(7)
+        own = make_results(4, 6, [[1, 1, 3, 3]], [2])
+        partner = make_results(2, 10, [[0, 0, 4, 2]], [1], value=50)
+        return LossMixPair().transform(pair(own, partner))
+
+    a, b = once(), once()
+    assert a['mix_lambda'] == b['mix_lambda']
+    np.testing.assert_array_equal(a['img'], b['img'])
+
+
+def test_rejects_masks_and_repr():
+    own = make_results(4, 4, [[0, 0, 1, 1]], [0])
+    own['gt_masks'] = object()
+    with pytest.raises(ValueError, match='gt_masks'):
+        LossMixPair().transform(pair(own, make_results(4, 4, [], [])))
+    assert repr(LossMixPair(mode='union', alpha=0.2)) == (
+        "LossMixPair(mode='union', alpha=0.2, prob=1.0, "
+        'noise_range=(0.0, 0.2))')

@@ -26,7 +26,7 @@ stamp_value() {
 
 check_imports() {
   "$VENV/bin/python" - <<'PY' >/dev/null 2>&1
-import torch, mmcv, mmengine, mmdet, pycocotools, pytest, lossmix_mm
+import torch, mmcv, mmengine, mmdet, pycocotools, pytest, mim, lossmix_mm
 from mmcv.ops import RoIAlign, nms  # compiled ops present
 assert torch.__version__.startswith("2.13.0")
 PY
@@ -42,9 +42,12 @@ if [ ! -x "$VENV/bin/python" ]; then
   "$PY_BOOT" -m venv "$VENV"
 fi
 PIP=("$VENV/bin/python" -m pip --disable-pip-version-check)
+pip_q() {  # quiet pip; drop the machine-config notices about missing index dirs
+  "${PIP[@]}" "$@" 2> >(grep -v "^WARNING: Location '" >&2)
+}
 
 log "installing torch==$TORCH_VERSION (CPU build) and build tools"
-"${PIP[@]}" install -q "torch==$TORCH_VERSION" "setuptools<82" wheel ninja psutil
+pip_q install -q "torch==$TORCH_VERSION" "setuptools<82" wheel ninja psutil
 
 mkdir -p "$WHEEL_CACHE"
 MMCV_WHEEL="$(ls "$WHEEL_CACHE"/mmcv-"$MMCV_VERSION"-*.whl 2>/dev/null | head -n1 || true)"
@@ -52,7 +55,7 @@ if [ -z "$MMCV_WHEEL" ]; then
   log "building mmcv==$MMCV_VERSION with CPU ops (about 8 minutes on 2 cores)"
   BUILD_DIR="$(mktemp -d)"
   MMCV_WITH_OPS=1 FORCE_CUDA=0 MAX_JOBS="$(nproc)" \
-    "${PIP[@]}" wheel --no-deps --no-build-isolation -w "$BUILD_DIR" "mmcv==$MMCV_VERSION"
+    pip_q wheel --no-deps --no-build-isolation -w "$BUILD_DIR" "mmcv==$MMCV_VERSION"
   # only cache a wheel that really carries the compiled extension
   if ! unzip -l "$BUILD_DIR"/mmcv-*.whl | grep -q 'mmcv/_ext'; then
     log "ERROR: the mmcv wheel was built without mmcv._ext (compiled ops)"; exit 1
@@ -62,11 +65,14 @@ if [ -z "$MMCV_WHEEL" ]; then
   MMCV_WHEEL="$(ls "$WHEEL_CACHE"/mmcv-"$MMCV_VERSION"-*.whl | head -n1)"
 fi
 log "installing $(basename "$MMCV_WHEEL")"
-"${PIP[@]}" install -q --no-deps "$MMCV_WHEEL"
+pip_q install -q --no-deps "$MMCV_WHEEL"
 
 log "installing mmengine, mmdet and the rest"
-"${PIP[@]}" install -q -r "$ROOT/requirements/cpu.txt"
-"${PIP[@]}" install -q --no-build-isolation -e "$ROOT"
+pip_q install -q -r "$ROOT/requirements/cpu.txt"
+pip_q install -q --no-build-isolation -e "$ROOT"
+log "installing openmim (for 'mim train mmdet <config>')"
+pip_q install -q -r "$ROOT/requirements/mim.txt"
+pip_q install -q --no-deps "openmim==0.3.9"
 
 check_imports || { log "ERROR: imports failed after install"; "$VENV/bin/python" -c "import lossmix_mm, mmcv.ops"; exit 1; }
 stamp_value > "$STAMP"

@@ -1,6 +1,7 @@
 """tools/train.py and tools/test.py end to end on a tiny toy dataset, with
 resume on torch >= 2.6 (mmengine 0.10.7 loads with a plain torch.load)."""
 import copy
+import os
 import os.path as osp
 import pickle
 import subprocess
@@ -147,3 +148,19 @@ def test_mim_train_resumes(toy_root, tmp_path):
     log = proc.stdout + proc.stderr
     assert 'resumed epoch: 0, iter: 2' in log
     assert osp.isfile(osp.join(work_dir, 'iter_3.pth'))
+
+
+def test_dist_train_two_processes_on_cpu(toy_root, tmp_path):
+    """tools/dist_train.sh (torchrun) with 2 processes, gloo, no GPU."""
+    work_dir = str(tmp_path / 'dist')
+    env = dict(os.environ, PYTHON=sys.executable, PORT='29631')
+    proc = subprocess.run(
+        ['bash', osp.join(ROOT, 'tools/dist_train.sh'), CONFIG, '2',
+         '--work-dir', work_dir, '--cfg-options'] +
+        options(toy_root, max_iters=2),
+        capture_output=True, text=True, cwd=ROOT, env=env, timeout=600)
+    log = proc.stdout + proc.stderr
+    assert proc.returncode == 0, log[-3000:]
+    assert 'Distributed training: True' in log
+    assert 'coco/bbox_mAP' in log  # rank 0 gathered the evaluation
+    assert osp.isfile(osp.join(work_dir, 'iter_2.pth'))

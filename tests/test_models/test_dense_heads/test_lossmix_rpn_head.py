@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from mmdet.registry import MODELS
-from tests.test_models.conftest import make_gts, rand_feats
+from lossmix_test_utils import make_gts, rand_feats
 
 IMG_META = dict(img_shape=(64, 64), pad_shape=(64, 64), scale_factor=1)
 

@@ -6,7 +6,7 @@ from mmengine.structures import InstanceData
 
 from mmdet.registry import MODELS
 from mmdet.structures import DetDataSample
-from tests.test_models.conftest import make_gts, rand_feats
+from lossmix_test_utils import make_gts, rand_feats
 
 GT_BOXES = [[4, 4, 30, 36], [30, 20, 60, 50]]
 

@@ -1,0 +1,54 @@
+# Faster R-CNN R50-FPN on PASCAL VOC 07+12, no mixing: the LossMix paper's
+# "Baseline" (supp. B: ImageNet init, SyncBN, SGD lr 0.08, batch 64 = 8 GPUs x
+# 8 images, Detectron2 18k-iteration step schedule, 100-iteration warm-up,
+# multi-scale training 480..800, test 800). Parent of every VOC config here.
+#
+# The paper's numbers (VOC07 test, AP / AP50 / AP75):
+#   Table 1 (best-AP50 checkpoint): 53.30 / 78.89 / 59.11
+#   Table 3 (best-AP checkpoint):   53.88 / 79.31 / 59.99
+_base_ = [
+    'mmdet::_base_/models/faster-rcnn_r50_fpn.py',
+    '../_base_/datasets/voc0712_ms.py',
+    'mmdet::_base_/schedules/schedule_1x.py',
+    'mmdet::_base_/default_runtime.py'
+]
+custom_imports = dict(imports=['lossmix_mm'], allow_failed_imports=False)
+
+model = dict(
+    backbone=dict(
+        norm_cfg=dict(_delete_=True, type='SyncBN', requires_grad=True),
+        norm_eval=False),
+    roi_head=dict(bbox_head=dict(num_classes=20)))
+
+train_dataloader = dict(batch_size=8)
+
+# Detectron2 step schedule: 18k iterations, lr x0.1 at 12k and 16k
+max_iters = 18000
+train_cfg = dict(
+    _delete_=True,
+    type='IterBasedTrainLoop',
+    max_iters=max_iters,
+    val_interval=2000)
+param_scheduler = [
+    dict(
+        type='LinearLR', start_factor=0.001, by_epoch=False, begin=0, end=100),
+    dict(
+        type='MultiStepLR',
+        begin=0,
+        end=max_iters,
+        by_epoch=False,
+        milestones=[12000, 16000],
+        gamma=0.1)
+]
+optim_wrapper = dict(optimizer=dict(lr=0.08))
+auto_scale_lr = dict(enable=False, base_batch_size=64)
+
+# Table 1 picks the best-AP50 checkpoint, Table 3 the best-AP one: keep both
+default_hooks = dict(
+    checkpoint=dict(
+        by_epoch=False,
+        interval=2000,
+        max_keep_ckpts=3,
+        save_best=['pascal_voc/AP50', 'pascal_voc/mAP'],
+        rule='greater'))
+log_processor = dict(by_epoch=False)

@@ -1,0 +1,10 @@
+# LossMix ablation "Localization-only" (paper Table 3), R50-FPN, VOC 07+12:
+# only the box regression losses are mixed (RPN and RoI); classification
+# keeps weight 1 for the gts of both images.
+#
+# The paper's numbers (VOC07 test, AP / AP50 / AP75, best-AP checkpoint):
+#   Table 3: 55.31 / 82.15 / 62.61
+_base_ = './faster-rcnn_r50_fpn_lossmix_8xb8-18k_voc0712.py'
+custom_imports = dict(imports=['lossmix_mm'], allow_failed_imports=False)
+
+model = dict(rpn_head=dict(mix_cls=False), roi_head=dict(mix_cls=False))

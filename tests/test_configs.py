@@ -1,0 +1,559 @@
+"""Every config in ``configs/lossmix/`` parses, builds and says what the paper says.
+
+Like detectron2's ``tests/test_model_zoo.py``: for each config the model is
+built (no weights are downloaded) and the train/val/test datasets are built on
+tiny VOC- and COCO-format fixtures written to a temporary directory, one sample
+is pulled through each pipeline, and the experiment settings (schedule,
+optimizer, mixing mode, head flags, checkpoint selection) are checked against
+the LossMix paper (supp. B, Tables 1-3).
+"""
+import ast
+import copy
+import glob
+import json
+import os.path as osp
+import re
+from functools import lru_cache
+
+import cv2
+import numpy as np
+import pytest
+import torch
+from mmengine.config import Config
+
+from mmdet.registry import DATASETS, METRICS, MODELS
+from mmdet.utils import register_all_modules
+
+register_all_modules()
+import lossmix_mm  # noqa: E402,F401  (registers the LossMix modules)
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+CONFIG_DIR = osp.join(REPO, 'configs', 'lossmix')
+CONFIGS = sorted(glob.glob(osp.join(CONFIG_DIR, '*.py')))
+CONFIG_IDS = [osp.basename(p)[:-3] for p in CONFIGS]
+
+# faster-rcnn_{r50|r101}_fpn[_{variant}]_8xb8-{18k|270k}_{voc0712|coco}.py
+NAME_RE = re.compile(r'^faster-rcnn_r(?P<depth>50|101)_fpn'
+                     r'(?:_(?P<variant>[a-z][\w.-]*?))?'
+                     r'_8xb8-(?P<sched>18k|270k)_(?P<data>voc0712|coco)\.py$')
+
+# LossMixPair's defaults, which a config may leave out
+LOSSMIXPAIR_DEFAULTS = dict(
+    mode='lossmix', alpha=1.0, prob=1.0, noise_range=(0.0, 0.2))
+MIX_ALL = ((True, True), (True, True))
+# per variant: LossMixPair arguments other than the defaults (None = no
+# mixing) and head flags ((rpn mix_cls, rpn mix_reg), (roi mix_cls, roi
+# mix_reg)); None = stock RPNHead / StandardRoIHead)
+VARIANTS = {
+    None: (None, None),
+    'lossmix': (dict(), MIX_ALL),
+    'union': (dict(mode='union'), None),
+    'noise': (dict(mode='noise'), None),
+    'lossmix-clsonly': (dict(), ((True, False), (True, False))),
+    'lossmix-loconly': (dict(), ((False, True), (False, True))),
+    'lossmix-roionly': (dict(), ((False, False), (True, True))),
+    'lossmix-alpha0.2': (dict(alpha=0.2), MIX_ALL),
+    'lossmix-alpha5': (dict(alpha=5.0), MIX_ALL),
+    'lossmix-alpha20': (dict(alpha=20.0), MIX_ALL),
+    'lossmix-regmixup': (dict(prob=0.5), MIX_ALL),
+}
+
+DATA = {
+    'voc0712':
+    dict(
+        max_iters=18000,
+        milestones=[12000, 16000],
+        val_interval=2000,
+        short_sides=list(range(480, 801, 32)),
+        num_classes=20,
+        save_best=['pascal_voc/AP50', 'pascal_voc/mAP']),
+    'coco':
+    dict(
+        max_iters=270000,
+        milestones=[210000, 250000],
+        val_interval=10000,
+        short_sides=list(range(640, 801, 32)),
+        num_classes=80,
+        save_best=['coco/bbox_mAP']),
+}
+IMG_W, IMG_H = 64, 48
+
+
+def parse_name(path):
+    match = NAME_RE.match(osp.basename(path))
+    assert match, f'{osp.basename(path)} does not follow the naming rule'
+    return match.groupdict()
+
+
+def _memoize_with_errors(fn):
+    """``fn`` called once per argument tuple, exceptions remembered too."""
+    memo = {}
+
+    def wrapper(*args):
+        if args not in memo:
+            try:
+                memo[args] = (True, fn(*args))
+            except ValueError as e:
+                memo[args] = (False, e)
+        ok, value = memo[args]
+        if ok:
+            return value
+        raise value
+
+    return wrapper
+
+
+@pytest.fixture(scope='module', autouse=True)
+def fast_external_bases():
+    """mmengine 0.10.7 resolves every ``mmdet::`` base by first parsing all
+    ~400 metafiles of mmdet's model zoo (~0.2 s per base here), then falls
+    back to ``.mim/configs/<path>``; remember the outcome per path."""
+    import mmengine.config.config as config_module
+    original = getattr(config_module, '_get_external_cfg_path', None)
+    if original is None:  # another mmengine: nothing to speed up
+        yield
+        return
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(config_module, '_get_external_cfg_path',
+                   _memoize_with_errors(original))
+        yield
+
+
+@lru_cache(maxsize=None)
+def _load(path):
+    return Config.fromfile(path)
+
+
+def load(path):
+    """A private copy of the parsed config (parsing once per file)."""
+    return copy.deepcopy(_load(path))
+
+
+def base_files(path):
+    """The ``_base_`` entries of a config file, read without running it."""
+    with open(path, encoding='utf-8') as f:
+        tree = ast.parse(f.read())
+    for node in tree.body:
+        if (isinstance(node, ast.Assign) and len(node.targets) == 1
+                and isinstance(node.targets[0], ast.Name)
+                and node.targets[0].id == '_base_'):
+            bases = ast.literal_eval(node.value)
+            return [bases] if isinstance(bases, str) else list(bases)
+    return []
+
+
+def inheritance_depth(path):
+    """Longest chain of ``_base_`` links above ``path`` (0: no base).
+
+    ``mmdet::`` bases are resolved to mmdet's installed configs and count as
+    a level like any other file.
+    """
+    depths = [0]
+    for base in base_files(path):
+        base_path, _ = Config._get_cfg_path(base, path)
+        assert osp.isfile(base_path), f'{path}: missing base {base}'
+        depths.append(1 + inheritance_depth(base_path))
+    return max(depths)
+
+
+def flatten(obj, prefix=''):
+    """``{'a.b.0.c': leaf}`` view of nested dicts/lists."""
+    if isinstance(obj, dict):
+        items = obj.items()
+    elif isinstance(obj, (list, tuple)):
+        items = ((str(i), v) for i, v in enumerate(obj))
+    else:
+        return {prefix: obj}
+    out = {}
+    for k, v in items:
+        out.update(flatten(v, f'{prefix}.{k}' if prefix else str(k)))
+    return out
+
+
+def set_data_root(cfg, data_root):
+    """Point every dataset (and COCO evaluator ann file) at a fixture."""
+
+    def visit(node):
+        if isinstance(node, dict):
+            if 'data_root' in node:
+                node['data_root'] = data_root
+                # mmengine serialises annotations with a gc.collect() that
+                # costs ~0.25 s per dataset here; tiny fixtures need neither
+                node['serialize_data'] = False
+            if node.get('type') == 'CocoMetric':
+                node['ann_file'] = osp.join(
+                    data_root, 'annotations/instances_val2017.json')
+            for v in node.values():
+                visit(v)
+        elif isinstance(node, (list, tuple)):
+            for v in node:
+                visit(v)
+
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader',
+                'val_evaluator', 'test_evaluator'):
+        visit(cfg[key])
+    return cfg
+
+
+def find_transforms(cfg_node, type_name):
+    return [
+        v for k, v in flatten_dicts(cfg_node) if v.get('type') == type_name
+    ]
+
+
+def flatten_dicts(node, path=''):
+    """Yield (path, dict) for every dict inside ``node``."""
+    if isinstance(node, dict):
+        yield path, node
+        for k, v in node.items():
+            yield from flatten_dicts(v, f'{path}.{k}')
+    elif isinstance(node, (list, tuple)):
+        for i, v in enumerate(node):
+            yield from flatten_dicts(v, f'{path}.{i}')
+
+
+def baseline_path(path):
+    name = parse_name(path)
+    sched = name['sched']
+    return osp.join(CONFIG_DIR,
+                    f'faster-rcnn_r50_fpn_8xb8-{sched}_{name["data"]}.py')
+
+
+# --------------------------------------------------------------- fixtures
+
+
+def _write_image(path, seed):
+    rng = np.random.RandomState(seed)
+    cv2.imwrite(path, rng.randint(0, 255, (IMG_H, IMG_W, 3), np.uint8))
+
+
+VOC_XML = """<annotation>
+  <folder>{year}</folder><filename>{name}.jpg</filename>
+  <size><width>{w}</width><height>{h}</height><depth>3</depth></size>
+  <object><name>{cls}</name><pose>Unspecified</pose><truncated>0</truncated>
+    <difficult>0</difficult>
+    <bndbox><xmin>5</xmin><ymin>6</ymin><xmax>40</xmax><ymax>30</ymax></bndbox>
+  </object>
+  <object><name>person</name><pose>Unspecified</pose><truncated>0</truncated>
+    <difficult>0</difficult>
+    <bndbox><xmin>30</xmin><ymin>10</ymin><xmax>60</xmax><ymax>44</ymax></bndbox>
+  </object>
+</annotation>
+"""
+
+
+@pytest.fixture(scope='module')
+def voc_root(tmp_path_factory):
+    """VOCdevkit with VOC2007/VOC2012, 2 trainval + 2 test 64x48 images each."""
+    root = tmp_path_factory.mktemp('VOCdevkit')
+    seed = 0
+    for year in ('VOC2007', 'VOC2012'):
+        for sub in ('Annotations', 'JPEGImages', 'ImageSets/Main'):
+            (root / year / sub).mkdir(parents=True)
+        for split in ('trainval', 'test'):
+            names = [f'{year[-4:]}_{split}_{i}' for i in range(2)]
+            (root / year / 'ImageSets/Main' /
+             f'{split}.txt').write_text('\n'.join(names) + '\n')
+            for name, cls in zip(names, ('dog', 'car')):
+                _write_image(
+                    str(root / year / 'JPEGImages' / f'{name}.jpg'), seed)
+                seed += 1
+                (root / year / 'Annotations' / f'{name}.xml').write_text(
+                    VOC_XML.format(
+                        year=year, name=name, w=IMG_W, h=IMG_H, cls=cls))
+    return str(root) + '/'
+
+
+@pytest.fixture(scope='module')
+def coco_root(tmp_path_factory):
+    """COCO layout: train2017/val2017 with 2 64x48 images each."""
+    root = tmp_path_factory.mktemp('coco')
+    (root / 'annotations').mkdir()
+    categories = [dict(id=1, name='person'), dict(id=18, name='dog')]
+    ann_id = 1
+    for split in ('train2017', 'val2017'):
+        (root / split).mkdir()
+        images, annotations = [], []
+        for i in range(2):
+            img_id = len(images) + 1
+            file_name = f'{split}_{i:06d}.jpg'
+            _write_image(str(root / split / file_name), 100 + img_id)
+            images.append(
+                dict(
+                    id=img_id, file_name=file_name, width=IMG_W, height=IMG_H))
+            for cat, box in ((1, [5, 6, 35, 24]), (18, [30, 10, 30, 34])):
+                annotations.append(
+                    dict(
+                        id=ann_id,
+                        image_id=img_id,
+                        category_id=cat,
+                        bbox=box,
+                        area=box[2] * box[3],
+                        iscrowd=0))
+                ann_id += 1
+        (root / 'annotations' / f'instances_{split}.json').write_text(
+            json.dumps(
+                dict(
+                    images=images,
+                    annotations=annotations,
+                    categories=categories)))
+    return str(root) + '/'
+
+
+@pytest.fixture
+def data_roots(voc_root, coco_root):
+    return dict(voc0712=voc_root, coco=coco_root)
+
+
+# ------------------------------------------------------------------ tests
+
+
+def test_all_configs_found():
+    assert len(CONFIGS) >= 23, CONFIGS
+    for path in CONFIGS:
+        parse_name(path)
+
+
+@pytest.mark.parametrize('path', CONFIGS, ids=CONFIG_IDS)
+def test_config_style(path):
+    assert inheritance_depth(path) <= 3
+    with open(path, encoding='utf-8') as f:
+        text = f.read()
+    assert text.startswith('#'), 'leaf configs start with a comment header'
+    assert 'paper' in text.split('_base_')[0].lower()
+    cfg = load(path)
+    assert cfg.custom_imports == dict(
+        imports=['lossmix_mm'], allow_failed_imports=False)
+    # the file itself states custom_imports (not only inherits it)
+    assert 'custom_imports = dict(' in text
+
+
+@pytest.mark.parametrize('path', CONFIGS, ids=CONFIG_IDS)
+def test_paper_settings(path):
+    name = parse_name(path)
+    data = DATA[name['data']]
+    cfg = load(path)
+
+    # model: Faster R-CNN R50/R101-FPN, ImageNet init, SyncBN, trained BN
+    backbone = cfg.model.backbone
+    assert cfg.model.type == 'FasterRCNN'
+    assert backbone.depth == int(name['depth'])
+    assert backbone.init_cfg == dict(
+        type='Pretrained', checkpoint=f'torchvision://resnet{name["depth"]}')
+    assert backbone.norm_cfg == dict(type='SyncBN', requires_grad=True)
+    assert backbone.norm_eval is False
+    assert cfg.model.roi_head.bbox_head.num_classes == data['num_classes']
+
+    # optimizer and schedule: 8 GPUs x 8 images, lr 0.08, Detectron2 steps
+    assert cfg.train_dataloader.batch_size == 8
+    assert cfg.optim_wrapper.type == 'OptimWrapper'
+    assert cfg.optim_wrapper.optimizer == dict(
+        type='SGD', lr=0.08, momentum=0.9, weight_decay=0.0001)
+    assert cfg.auto_scale_lr == dict(enable=False, base_batch_size=64)
+    assert cfg.train_cfg == dict(
+        type='IterBasedTrainLoop',
+        max_iters=data['max_iters'],
+        val_interval=data['val_interval'])
+    warmup, steps = cfg.param_scheduler
+    assert warmup == dict(
+        type='LinearLR', start_factor=0.001, by_epoch=False, begin=0, end=100)
+    assert steps == dict(
+        type='MultiStepLR',
+        begin=0,
+        end=data['max_iters'],
+        by_epoch=False,
+        milestones=data['milestones'],
+        gamma=0.1)
+    assert cfg.train_dataloader.sampler.type == 'InfiniteSampler'
+    assert cfg.log_processor.by_epoch is False
+
+    # checkpoints: at every validation, best AP50 (VOC) / best AP (COCO)
+    ckpt = cfg.default_hooks.checkpoint
+    assert ckpt.by_epoch is False
+    assert ckpt.interval == data['val_interval']
+    assert 0 < ckpt.max_keep_ckpts <= 5
+    save_best = ckpt.save_best
+    assert (save_best if isinstance(save_best, list) else [save_best]) == \
+        data['save_best']
+    assert ckpt.rule == 'greater'
+
+    # multi-scale training, test at short side 800
+    resize = find_transforms(cfg.train_dataloader, 'RandomChoiceResize')
+    assert resize, 'no RandomChoiceResize in the training data'
+    for t in resize:
+        assert t.keep_ratio is True
+        assert [tuple(s) for s in t.scales] == [(1333, s)
+                                                for s in data['short_sides']]
+    for key in ('val_dataloader', 'test_dataloader'):
+        (test_resize, ) = find_transforms(cfg[key], 'Resize')
+        assert tuple(test_resize.scale) == (1333, 800)
+        assert test_resize.keep_ratio is True
+        assert not find_transforms(cfg[key], 'RandomChoiceResize')
+    flips = find_transforms(cfg.train_dataloader, 'RandomFlip')
+    assert flips and all(t.prob == 0.5 for t in flips)
+
+    if name['data'] == 'voc0712':
+        assert cfg.val_evaluator.type == 'VOCMetric'
+        assert cfg.val_evaluator.eval_mode == '11points'
+        assert cfg.val_evaluator.iou_thrs == pytest.approx(
+            [0.5 + 0.05 * i for i in range(10)])
+        train = cfg.train_dataloader.dataset
+        concat = train.dataset if train.type == 'MultiImageMixDataset' \
+            else train
+        assert concat.type == 'ConcatDataset'
+        assert [d.ann_file for d in concat.datasets] == [
+            'VOC2007/ImageSets/Main/trainval.txt',
+            'VOC2012/ImageSets/Main/trainval.txt'
+        ]
+        assert cfg.val_dataloader.dataset.ann_file == \
+            'VOC2007/ImageSets/Main/test.txt'
+    else:
+        assert cfg.val_evaluator.type == 'CocoMetric'
+        assert cfg.val_evaluator.metric == 'bbox'
+
+
+@pytest.mark.parametrize('path', CONFIGS, ids=CONFIG_IDS)
+def test_mixing_settings(path):
+    name = parse_name(path)
+    assert name['variant'] in VARIANTS, f'unknown variant {name["variant"]}'
+    pair_args, head_flags = VARIANTS[name['variant']]
+    cfg = load(path)
+    train = cfg.train_dataloader.dataset
+
+    if pair_args is None:
+        assert train.type != 'MultiImageMixDataset'
+        assert not [
+            v for v in flatten(cfg.to_dict()).values()
+            if isinstance(v, str) and v.startswith('LossMix')
+        ]
+    else:
+        assert train.type == 'MultiImageMixDataset'
+        pair, pack = train.pipeline
+        assert pack == dict(type='PackLossMixInputs')
+        assert pair.type == 'LossMixPair'
+        actual = dict(LOSSMIXPAIR_DEFAULTS, **pair)
+        actual['noise_range'] = tuple(actual['noise_range'])
+        actual.pop('type')
+        assert actual == dict(LOSSMIXPAIR_DEFAULTS, **pair_args)
+        # the inner pipelines load, resize and flip; nothing is packed twice
+        for _, node in flatten_dicts(train.dataset):
+            if 'pipeline' in node:
+                assert [t.type for t in node.pipeline] == [
+                    'LoadImageFromFile', 'LoadAnnotations',
+                    'RandomChoiceResize', 'RandomFlip'
+                ]
+
+    rpn, roi = cfg.model.rpn_head, cfg.model.roi_head
+    if head_flags is None:
+        assert (rpn.type, roi.type) == ('RPNHead', 'StandardRoIHead')
+    else:
+        assert (rpn.type, roi.type) == ('LossMixRPNHead', 'LossMixRoIHead')
+        for head, (mix_cls, mix_reg) in zip((rpn, roi), head_flags):
+            assert head.get('mix_cls', True) is mix_cls
+            assert head.get('mix_reg', True) is mix_reg
+
+
+@pytest.mark.parametrize('path', CONFIGS, ids=CONFIG_IDS)
+def test_only_experiment_keys_differ_from_baseline(path):
+    """Against the R50 baseline of its dataset, a config changes only the
+    backbone depth/weights, the heads and the training data wrapper."""
+    allowed = ('model.backbone.depth', 'model.backbone.init_cfg.checkpoint',
+               'model.rpn_head.type', 'model.rpn_head.mix_',
+               'model.roi_head.type', 'model.roi_head.mix_',
+               'train_dataloader.dataset.')
+    ours = flatten(load(path).to_dict())
+    base = flatten(load(baseline_path(path)).to_dict())
+    changed = {
+        k
+        for k in ours.keys() | base.keys()
+        if ours.get(k, '<missing>') != base.get(k, '<missing>')
+    }
+    unexpected = sorted(k for k in changed if not k.startswith(allowed))
+    assert not unexpected, unexpected
+
+
+@pytest.mark.parametrize('path', CONFIGS, ids=CONFIG_IDS)
+def test_model_builds(path):
+    name = parse_name(path)
+    _, head_flags = VARIANTS[name['variant']]
+    cfg = load(path)
+    cfg.model.backbone.init_cfg = None  # nothing to download
+    model = MODELS.build(cfg.model)
+    assert model.backbone.depth == int(name['depth'])
+    assert isinstance(model.backbone.norm1, torch.nn.SyncBatchNorm)
+    assert model.roi_head.bbox_head.num_classes == \
+        DATA[name['data']]['num_classes']
+    if head_flags is None:
+        assert type(model.rpn_head).__name__ == 'RPNHead'
+        assert type(model.roi_head).__name__ == 'StandardRoIHead'
+    else:
+        for head, (mix_cls, mix_reg) in zip((model.rpn_head, model.roi_head),
+                                            head_flags):
+            assert (head.mix_cls, head.mix_reg) == (mix_cls, mix_reg)
+
+
+@pytest.mark.parametrize('path', CONFIGS, ids=CONFIG_IDS)
+def test_datasets_build(path, data_roots):
+    name = parse_name(path)
+    pair_args, _ = VARIANTS[name['variant']]
+    cfg = set_data_root(load(path), data_roots[name['data']])
+    np.random.seed(0)
+
+    train = DATASETS.build(cfg.train_dataloader.dataset)
+    assert len(train) == (4 if name['data'] == 'voc0712' else 2)
+    item = train[0]
+    sample = item['data_samples']
+    gts = sample.gt_instances
+    assert len(gts) > 0
+    assert item['inputs'].shape[1:] == sample.img_shape
+    # the 64x48 fixture images are upscaled: short side is a scale choice
+    # (a mixed canvas is max H x max W of two such images)
+    assert min(sample.img_shape) in DATA[name['data']]['short_sides']
+    assert max(sample.img_shape) <= 1333
+    if pair_args is None:
+        assert 'loss_weights' not in gts
+    else:
+        assert 'loss_weights' in gts
+        weights = gts.loss_weights
+        assert weights.dtype == torch.float32 and len(weights) == len(gts)
+        assert bool(((weights > 0) & (weights <= 1)).all())
+        assert 0.0 <= sample.metainfo['mix_lambda'] <= 1.0
+
+    for key in ('val_dataloader', 'test_dataloader'):
+        dataset = DATASETS.build(cfg[key].dataset)
+        assert len(dataset) == 2
+        sample = dataset[0]['data_samples']
+        assert min(sample.img_shape) == 800
+
+
+@pytest.mark.parametrize('data', ['voc0712', 'coco'])
+def test_save_best_keys_are_logged(data, data_roots):
+    """The evaluator really reports the keys ``save_best`` looks for."""
+    path = osp.join(
+        CONFIG_DIR, f'faster-rcnn_r50_fpn_8xb8-'
+        f'{"18k" if data == "voc0712" else "270k"}_{data}.py')
+    cfg = set_data_root(load(path), data_roots[data])
+    dataset = DATASETS.build(cfg.val_dataloader.dataset)
+    metric = METRICS.build(cfg.val_evaluator)
+    metric.dataset_meta = dataset.metainfo
+    for idx in range(len(dataset)):
+        sample = dataset[idx]['data_samples'].to_dict()
+        gts = dataset.get_data_info(idx)['instances']
+        bboxes = torch.tensor([g['bbox'] for g in gts], dtype=torch.float32)
+        # perfect detections, boxes in the original image frame
+        sample['pred_instances'] = dict(
+            bboxes=bboxes,
+            scores=torch.ones(len(gts)),
+            labels=torch.tensor([g['bbox_label'] for g in gts]))
+        if data == 'voc0712':  # VOCMetric reads the packed gts
+            sample['gt_instances'] = dict(
+                bboxes=bboxes,
+                labels=torch.tensor([g['bbox_label'] for g in gts]))
+            sample['ignored_instances'] = dict(
+                bboxes=torch.zeros((0, 4)), labels=torch.zeros(0).long())
+        metric.process({}, [sample])
+    results = metric.evaluate(len(dataset))
+    save_best = cfg.default_hooks.checkpoint.save_best
+    for key in save_best if isinstance(save_best, list) else [save_best]:
+        assert key in results, (key, sorted(results))
+        assert results[key] == pytest.approx(1.0, abs=1e-3)

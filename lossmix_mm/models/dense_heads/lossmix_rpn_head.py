@@ -1,5 +1,5 @@
 """RPN head whose positive anchors carry their gt's LossMix weight."""
-from typing import Optional, Union
+from typing import List, Optional, Union
 
 from mmengine.structures import InstanceData
 from torch import Tensor
@@ -8,8 +8,10 @@ from mmdet.models.dense_heads import RPNHead
 from mmdet.models.task_modules.prior_generators import anchor_inside_flags
 from mmdet.registry import MODELS
 from mmdet.structures.bbox import BaseBoxes
-from ..utils import (get_gt_loss_weights, positive_loss_weights,
-                     scale_target_weights)
+from mmdet.utils import InstanceList, OptInstanceList
+from ..utils import (get_gt_loss_weights, mix_group_passes,
+                     positive_loss_weights, scale_target_weights,
+                     sum_pass_losses)
 
 
 @MODELS.register_module()
@@ -22,9 +24,17 @@ class LossMixRPNHead(RPNHead):
     Without ``loss_weights`` (or with all-ones weights) every loss equals
     ``RPNHead``'s.
 
+    With ``exact=True`` the loss is Eq. 14 to the letter: anchors are
+    assigned and sampled once against the own image's gts (``mix_group`` 0)
+    and once against the partner's (1), the stock loss of each pass is
+    weighted per image by lam / 1 - lam (metainfo ``mix_lambda``), and the
+    two are added. It costs a second assignment, not a second forward.
+
     Args:
         mix_cls (bool): weight the objectness loss. Defaults to True.
         mix_reg (bool): weight the box-regression loss. Defaults to True.
+        exact (bool): Eq. 14 with one assignment per source image.
+            Defaults to False.
         **kwargs: ``RPNHead`` arguments.
     """
 
@@ -32,10 +42,42 @@ class LossMixRPNHead(RPNHead):
                  *args,
                  mix_cls: bool = True,
                  mix_reg: bool = True,
+                 exact: bool = False,
                  **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        if exact and not (mix_cls and mix_reg):
+            raise ValueError('exact=True mixes every loss term (Eq. 14): it '
+                             'needs mix_cls=True and mix_reg=True, got '
+                             f'mix_cls={mix_cls}, mix_reg={mix_reg}')
         self.mix_cls = mix_cls
         self.mix_reg = mix_reg
+        self.exact = exact
+
+    def loss_by_feat(self,
+                     cls_scores: List[Tensor],
+                     bbox_preds: List[Tensor],
+                     batch_gt_instances: InstanceList,
+                     batch_img_metas: List[dict],
+                     batch_gt_instances_ignore: OptInstanceList = None
+                     ) -> dict:
+        """``RPNHead.loss_by_feat``; in exact mode the sum over the passes
+        of :func:`mix_group_passes` (own gts, then the partner's)."""
+        if not self.exact:
+            return super().loss_by_feat(cls_scores, bbox_preds,
+                                        batch_gt_instances, batch_img_metas,
+                                        batch_gt_instances_ignore)
+        pass_losses = []
+        for group_pass in mix_group_passes(batch_gt_instances,
+                                           batch_img_metas):
+            inds = group_pass.img_inds
+            ignore = None if batch_gt_instances_ignore is None else [
+                batch_gt_instances_ignore[i] for i in inds
+            ]
+            pass_losses.append(super().loss_by_feat(
+                [score[inds] for score in cls_scores],
+                [pred[inds] for pred in bbox_preds], group_pass.gt_instances,
+                [batch_img_metas[i] for i in inds], ignore))
+        return sum_pass_losses(pass_losses)
 
     def _get_targets_single(self,
                             flat_anchors: Union[Tensor, BaseBoxes],
@@ -47,12 +89,18 @@ class LossMixRPNHead(RPNHead):
         """``AnchorHead._get_targets_single`` with weighted positives.
 
         Returns the same tuple as the parent; ``label_weights`` and
-        ``bbox_weights`` of positive anchors are scaled by their gt's weight.
+        ``bbox_weights`` of positive anchors are scaled by their gt's weight
+        and, in an exact-mode pass, those of all anchors by the image's
+        coefficient (``gt_instances.metainfo['mix_coeff']``).
         """
         targets = super()._get_targets_single(flat_anchors, valid_flags,
                                               gt_instances, img_meta,
                                               gt_instances_ignore,
                                               unmap_outputs)
+        coeff = gt_instances.metainfo.get('mix_coeff', 1.0)
+        if coeff != 1.0:
+            targets = (targets[0], targets[1] * coeff, targets[2],
+                       targets[3] * coeff) + tuple(targets[4:])
         gt_weights = get_gt_loss_weights(gt_instances)
         (labels, label_weights, bbox_targets, bbox_weights, pos_inds,
          neg_inds, sampling_result) = targets

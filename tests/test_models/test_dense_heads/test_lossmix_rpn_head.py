@@ -124,3 +124,60 @@ def test_empty_gts(frcnn_cfg):
     got = losses(ours, make_gts([], [], []))
     assert got == ref
     assert got['loss_rpn_bbox'] == 0
+
+
+def pseudo_sampled(frcnn_cfg, type_, **kwargs):
+    """A head whose sampler takes every anchor: no randomness."""
+    cfg = copy.deepcopy(frcnn_cfg.rpn_head)
+    train_cfg = copy.deepcopy(frcnn_cfg.train_cfg.rpn)
+    train_cfg.sampler = dict(type='PseudoSampler')
+    cfg.update(type=type_, train_cfg=train_cfg,
+               test_cfg=frcnn_cfg.test_cfg.rpn, **kwargs)
+    torch.manual_seed(0)
+    return MODELS.build(cfg)
+
+
+def batch_losses(head, gts_list, metas):
+    feats = [torch.cat(level) for level in zip(
+        *[rand_feats(seed) for seed in range(len(gts_list))])]
+    outs = head(feats)
+    out = head.loss_by_feat(*outs, gts_list, metas)
+    return {k: sum(v).item() for k, v in out.items()}
+
+
+@pytest.mark.parametrize('num_imgs', [1, 2])
+def test_exact_mode_is_eq14(frcnn_cfg, num_imgs):
+    """exact: lam * stock(y_i) + (1 - lam) * stock(y_j), own gts group 0."""
+    lam = 0.3
+    own = make_gts(GT_BOXES[:1], [0])
+    partner = make_gts(GT_BOXES[1:], [0])
+    mixed = make_gts(GT_BOXES, [0, 0], [lam, 1 - lam])
+    mixed.mix_group = torch.tensor([0, 1])
+    meta = dict(IMG_META, mix_lambda=lam)
+    stock = pseudo_sampled(frcnn_cfg, 'RPNHead')
+    exact = pseudo_sampled(frcnn_cfg, 'LossMixRPNHead', exact=True)
+    ref_own = batch_losses(stock, [own] * num_imgs, [IMG_META] * num_imgs)
+    ref_partner = batch_losses(stock, [partner] * num_imgs,
+                               [IMG_META] * num_imgs)
+    got = batch_losses(exact, [mixed] * num_imgs, [meta] * num_imgs)
+    for key in got:
+        assert got[key] == pytest.approx(
+            lam * ref_own[key] + (1 - lam) * ref_partner[key], rel=1e-5)
+    # it differs from the weighted (one-assignment) LossMix loss
+    weighted = batch_losses(
+        pseudo_sampled(frcnn_cfg, 'LossMixRPNHead'), [mixed] * num_imgs,
+        [meta] * num_imgs)
+    assert weighted['loss_rpn_cls'] != pytest.approx(got['loss_rpn_cls'])
+
+
+def test_exact_mode_unmixed_and_bad_flags(frcnn_cfg):
+    gts = make_gts(GT_BOXES, [0, 0])
+    stock = batch_losses(pseudo_sampled(frcnn_cfg, 'RPNHead'), [gts],
+                         [IMG_META])
+    exact = batch_losses(
+        pseudo_sampled(frcnn_cfg, 'LossMixRPNHead', exact=True), [gts],
+        [dict(IMG_META, mix_lambda=1.0)])
+    assert exact == pytest.approx(stock, rel=1e-6)
+    with pytest.raises(ValueError, match='mix_cls=True and mix_reg=True'):
+        pseudo_sampled(frcnn_cfg, 'LossMixRPNHead', exact=True,
+                       mix_reg=False)

@@ -95,3 +95,70 @@ def test_empty_gts_and_zero_weight(frcnn_cfg):
     with pytest.raises(ValueError, match='> 0'):
         losses(build(frcnn_cfg, 'LossMixRoIHead'),
                make_gts(GT_BOXES, [0, 2], [0.0, 1.0]))
+
+
+def pseudo_sampled(frcnn_cfg, type_, **kwargs):
+    """A head that trains on every proposal: no randomness."""
+    cfg = copy.deepcopy(frcnn_cfg.roi_head)
+    train_cfg = copy.deepcopy(frcnn_cfg.train_cfg.rcnn)
+    train_cfg.sampler = dict(type='PseudoSampler')
+    cfg.update(type=type_, train_cfg=train_cfg,
+               test_cfg=frcnn_cfg.test_cfg.rcnn, **kwargs)
+    torch.manual_seed(0)
+    return MODELS.build(cfg)
+
+
+def batch_losses(head, gts_list, lam=None):
+    samples = []
+    for gts in gts_list:
+        meta = dict(img_shape=(64, 64))
+        if lam is not None:
+            meta['mix_lambda'] = lam
+        sample = DetDataSample(metainfo=meta)
+        sample.gt_instances = gts
+        samples.append(sample)
+    n = len(gts_list)
+    feats = [torch.cat(level) for level in zip(
+        *[rand_feats(seed, strides=(4, 8, 16, 32)) for seed in range(n)])]
+    out = head.loss(feats, [proposals(seed) for seed in range(n)], samples)
+    return {k: v.item() for k, v in out.items()}
+
+
+@pytest.mark.parametrize('num_imgs', [1, 2])
+def test_exact_mode_is_eq14(frcnn_cfg, num_imgs):
+    """exact: lam * stock(y_i) + (1 - lam) * stock(y_j), own gts group 0."""
+    lam = 0.7
+    own = make_gts(GT_BOXES[:1], [0])
+    partner = make_gts(GT_BOXES[1:], [2])
+    mixed = make_gts(GT_BOXES, [0, 2], [lam, 1 - lam])
+    mixed.mix_group = torch.tensor([0, 1])
+    stock = pseudo_sampled(frcnn_cfg, 'StandardRoIHead')
+    exact = pseudo_sampled(frcnn_cfg, 'LossMixRoIHead', exact=True)
+    ref_own = batch_losses(stock, [own] * num_imgs)
+    ref_partner = batch_losses(stock, [partner] * num_imgs)
+    got = batch_losses(exact, [mixed] * num_imgs, lam)
+    for key in ('loss_cls', 'loss_bbox'):
+        assert got[key] == pytest.approx(
+            lam * ref_own[key] + (1 - lam) * ref_partner[key], rel=1e-5)
+    assert got['acc'] == pytest.approx((ref_own['acc'] + ref_partner['acc']) /
+                                       2)
+    weighted = batch_losses(
+        pseudo_sampled(frcnn_cfg, 'LossMixRoIHead'), [mixed] * num_imgs, lam)
+    assert weighted['loss_cls'] != pytest.approx(got['loss_cls'])
+
+
+def test_exact_mode_empty_partner_group(frcnn_cfg):
+    """A partner without boxes still adds (1 - lam) * its background loss."""
+    lam = 0.6
+    own = make_gts(GT_BOXES, [0, 2])
+    mixed = make_gts(GT_BOXES, [0, 2], [lam, lam])
+    mixed.mix_group = torch.tensor([0, 0])
+    stock = pseudo_sampled(frcnn_cfg, 'StandardRoIHead')
+    ref_own = batch_losses(stock, [own])
+    ref_empty = batch_losses(stock, [make_gts([], [])])
+    got = batch_losses(
+        pseudo_sampled(frcnn_cfg, 'LossMixRoIHead', exact=True), [mixed], lam)
+    assert got['loss_cls'] == pytest.approx(
+        lam * ref_own['loss_cls'] + (1 - lam) * ref_empty['loss_cls'],
+        rel=1e-5)
+    assert ref_empty['loss_bbox'] == 0

@@ -1,0 +1,164 @@
+import copy
+
+import numpy as np
+import pytest
+import torch
+
+from mmdet.registry import MODELS
+from mmdet.structures.bbox import HorizontalBoxes
+from lossmix_mm.datasets.transforms import LossMixPair, PackLossMixInputs
+from lossmix_mm.models.data_preprocessors import BatchLossMix, mix_batch
+
+SIZES = [(4, 6), (2, 10), (6, 4)]
+BOXES = [[[1, 1, 3, 3]], [[0, 0, 4, 2], [5, 0, 9, 2]], []]
+
+
+def raw(i):
+    h, w = SIZES[i]
+    rng = np.random.RandomState(i)
+    boxes = np.array(BOXES[i], np.float32).reshape(-1, 4)
+    return dict(
+        img=rng.randint(0, 255, (h, w, 3)).astype(np.uint8),
+        img_id=i, img_path=f'{i}.png', ori_shape=(h, w), img_shape=(h, w),
+        scale_factor=(1.0, 1.0), flip=False, flip_direction=None,
+        gt_bboxes=HorizontalBoxes(boxes),
+        gt_bboxes_labels=np.arange(len(boxes), dtype=np.int64),
+        gt_ignore_flags=np.zeros(len(boxes), dtype=bool))
+
+
+def preprocess(indices, **kwargs):
+    """Raw samples through PackDetInputs-style packing and the stock
+    DetDataPreprocessor (no normalisation, so 0 padding = black pixels)."""
+    pre = MODELS.build(dict(type='DetDataPreprocessor', pad_size_divisor=1,
+                            **kwargs))
+    packed = [PackLossMixInputs()(raw(i)) for i in indices]
+    data = pre(dict(inputs=[p['inputs'] for p in packed],
+                    data_samples=[p['data_samples'] for p in packed]), True)
+    return data['inputs'], data['data_samples']
+
+
+def test_matches_pair_transform_exactly():
+    """Same two images, same lam: in-batch mixing == LossMixPair."""
+    inputs, samples = preprocess([0, 1])
+    lams = torch.tensor([0.3, 0.8])
+    mixed, samples = mix_batch(inputs, samples, torch.tensor([1, 0]), lams)
+    for b, p in ((0, 1), (1, 0)):
+        t = LossMixPair()
+        t.sample_lambda = lambda: float(lams[b])
+        ref = t.transform(dict(raw(b), mix_results=[raw(p)]))
+        h, w = ref['img'].shape[:2]
+        assert samples[b].img_shape == (h, w) == (4, 10)
+        np.testing.assert_allclose(
+            mixed[b, :, :h, :w].permute(1, 2, 0).numpy(), ref['img'],
+            rtol=1e-6, atol=1e-4)
+        gt = samples[b].gt_instances
+        np.testing.assert_allclose(gt.bboxes.numpy(),
+                                   ref['gt_bboxes'].numpy())
+        np.testing.assert_allclose(gt.loss_weights.numpy(),
+                                   ref['gt_loss_weights'], rtol=1e-6)
+        np.testing.assert_array_equal(gt.mix_group.numpy(),
+                                      ref['gt_mix_group'])
+        np.testing.assert_array_equal(gt.labels.numpy(),
+                                      ref['gt_bboxes_labels'])
+        assert samples[b].mix_lambda == pytest.approx(float(lams[b]))
+
+
+def test_hand_derived_canvas_and_metainfo():
+    # 4x6 own with 6x4 partner: canvas 6x6; own at y offset 1, x 0,
+    # partner at x offset 1, y 0. Batch tensor is 6x6 too.
+    inputs, samples = preprocess([0, 2])
+    own, partner = inputs[0].clone(), inputs[1].clone()
+    mixed, samples = mix_batch(inputs, samples, torch.tensor([1, 1]),
+                               torch.tensor([0.25, 1.0]))
+    assert samples[0].img_shape == (6, 6)
+    assert samples[0].pad_shape == (6, 6)
+    assert samples[0].batch_input_shape == (6, 6)
+    # pixel (y=0, x=0): only... neither (own starts at y 1, partner at x 1)
+    assert torch.all(mixed[0, :, 0, 0] == 0)
+    # (y=0, x=2): partner only at its (0, 1)
+    torch.testing.assert_close(mixed[0, :, 0, 2], 0.75 * partner[:, 0, 1])
+    # (y=1, x=0): own only at its (0, 0)
+    torch.testing.assert_close(mixed[0, :, 1, 0], 0.25 * own[:, 0, 0])
+    # (y=2, x=3): own (1, 3) and partner (2, 2)
+    torch.testing.assert_close(mixed[0, :, 2, 3],
+                               0.25 * own[:, 1, 3] + 0.75 * partner[:, 2, 2])
+    torch.testing.assert_close(samples[0].gt_instances.bboxes,
+                               torch.tensor([[1., 2., 3., 4.]]))
+    torch.testing.assert_close(samples[0].gt_instances.loss_weights,
+                               torch.tensor([0.25]))
+    # lam 1: untouched image, weights 1, group 0
+    assert torch.equal(mixed[1], partner)
+    assert samples[1].img_shape == (6, 4)
+    assert samples[1].mix_lambda == 1.0
+    assert len(samples[1].gt_instances) == 0
+    assert samples[1].gt_instances.loss_weights.shape == (0, )
+
+
+def test_modes_and_normalised_padding():
+    mean, std = [123.675, 116.28, 103.53], [58.395, 57.12, 57.375]
+    inputs, samples = preprocess([0, 1], mean=mean, std=std)
+    mixed, samples = mix_batch(inputs, samples, torch.tensor([1, 0]),
+                               torch.tensor([0.6, 0.9]), mode='union')
+    np.testing.assert_allclose(samples[0].gt_instances.loss_weights, [1, 1, 1])
+    # canvas (4, 10): own 4x6 at x 2 -> column 0, row 0 is outside both
+    # images: 0 in normalised values = the mean pixel
+    assert torch.all(mixed[0, :, 0, 0] == 0)
+
+    inputs, samples = preprocess([0, 1])
+    mixed, samples = mix_batch(inputs, samples, torch.tensor([1, 0]),
+                               torch.tensor([0.85, 0.95]), mode='noise')
+    np.testing.assert_allclose(samples[0].gt_instances.loss_weights, [1])
+    np.testing.assert_array_equal(samples[0].gt_instances.mix_group, [0])
+    assert len(samples[1].gt_instances) == 2
+
+
+def test_existing_weights_multiply_and_ignored_follow():
+    inputs, samples = preprocess([0, 1])
+    samples[0].gt_instances.loss_weights = torch.tensor([0.5])
+    samples[1].ignored_instances.bboxes = torch.tensor([[0., 0., 1., 1.]])
+    samples[1].ignored_instances.labels = torch.tensor([0])
+    _, samples = mix_batch(inputs, samples, torch.tensor([1, 0]),
+                           torch.tensor([0.4, 1.0]))
+    np.testing.assert_allclose(samples[0].gt_instances.loss_weights,
+                               [0.2, 0.6, 0.6], rtol=1e-6)
+    ign = samples[0].ignored_instances
+    torch.testing.assert_close(ign.bboxes, torch.tensor([[0., 1., 1., 2.]]))
+    np.testing.assert_allclose(ign.loss_weights, [0.6], rtol=1e-6)
+
+
+@pytest.mark.parametrize('kwargs,match', [
+    (dict(alpha=0), 'alpha'), (dict(mode='cutmix'), 'lossmix'),
+    (dict(prob=2), 'prob'), (dict(noise_range=(0.5, 0.1)), 'noise_range'),
+    (dict(partner='next'), r"\('random', 'reverse', 'shift'\)")
+])
+def test_bad_arguments(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        MODELS.build(dict(type='BatchLossMix', **kwargs))
+
+
+def test_partner_orders_and_lambdas():
+    assert BatchLossMix(partner='reverse').partner_indices(4).tolist() == [
+        3, 2, 1, 0]
+    assert BatchLossMix(partner='shift').partner_indices(4).tolist() == [
+        1, 2, 3, 0]
+    torch.manual_seed(0)
+    perm = BatchLossMix().partner_indices(6)
+    assert sorted(perm.tolist()) == list(range(6))
+    torch.manual_seed(0)
+    lams = BatchLossMix(prob=0.5).sample_lambdas(4000)
+    assert 0.45 < (lams < 1).float().mean() < 0.55
+    torch.manual_seed(0)
+    lams = BatchLossMix(mode='noise').sample_lambdas(1000)
+    assert lams.min() >= 0.8 and lams.max() <= 1.0
+
+
+def test_as_batch_augment_of_the_preprocessor():
+    torch.manual_seed(3)
+    inputs, samples = preprocess(
+        [0, 1, 2], batch_augments=[dict(type='BatchLossMix')])
+    assert all(0 < s.mix_lambda < 1 for s in samples)
+    assert all('loss_weights' in s.gt_instances for s in samples)
+    # a batch of one is left alone
+    inputs, samples = preprocess([1], batch_augments=[dict(type='BatchLossMix')])
+    assert samples[0].mix_lambda == 1.0
+    np.testing.assert_allclose(samples[0].gt_instances.loss_weights, [1, 1])

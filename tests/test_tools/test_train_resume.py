@@ -12,15 +12,16 @@ import torch
 from mmengine.hooks import Hook
 
 from mmdet.registry import HOOKS
+from lossmix_test_utils import toy_config
+from lossmix_test_utils import toy_options as options
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, osp.join(ROOT, 'tools'))
 
-import generate_toy_data  # noqa: E402
 import test as test_tool  # noqa: E402
 import train as train_tool  # noqa: E402
 
-CONFIG = osp.join(ROOT, 'configs/toy/faster-rcnn_r18_fpn_lossmix_1xb4-1200it_toy.py')
+CONFIG = toy_config('lossmix')
 SEEN = {}
 
 
@@ -34,35 +35,6 @@ class RecordResumeHook(Hook):
             runner.optim_wrapper.optimizer.state_dict())
         SEEN['lr'] = runner.optim_wrapper.get_lr()['lr'][0]
         SEEN['scheduler_last_step'] = runner.param_schedulers[0].last_step
-
-
-@pytest.fixture(scope='module')
-def toy_root(tmp_path_factory):
-    root = str(tmp_path_factory.mktemp('toy'))
-    generate_toy_data.generate(root, seed=0, num_train=6, num_val=3)
-    return root
-
-
-def options(root, max_iters, interval=2):
-    root = root + '/'
-    return [
-        f'train_dataloader.dataset.dataset.data_root={root}',
-        f'val_dataloader.dataset.data_root={root}',
-        f'test_dataloader.dataset.data_root={root}',
-        f'val_evaluator.ann_file={root}annotations/val.json',
-        f'test_evaluator.ann_file={root}annotations/val.json',
-        'train_dataloader.batch_size=2', 'train_dataloader.num_workers=0',
-        'train_dataloader.persistent_workers=False',
-        'val_dataloader.num_workers=0',
-        'val_dataloader.persistent_workers=False',
-        'test_dataloader.num_workers=0',
-        'test_dataloader.persistent_workers=False',
-        f'train_cfg.max_iters={max_iters}',
-        f'train_cfg.val_interval={max_iters}',
-        f'default_hooks.checkpoint.interval={interval}',
-        'default_hooks.checkpoint.max_keep_ckpts=-1',
-        'default_hooks.checkpoint.save_best=None',
-    ]
 
 
 @pytest.fixture

@@ -42,6 +42,35 @@ def check_mix_args(mode: str, alpha: float, prob: float,
     return float(noise_range[0]), float(noise_range[1])
 
 
+MIX_ARGS = ('mode', 'alpha', 'prob', 'noise_range')
+
+
+def update_mix_args(mixer, **changes) -> None:
+    """Change the mixing arguments of a pair transform or batch augment.
+
+    Used by ``MixingScheduleHook``; the new combination is checked like the
+    constructor's arguments.
+
+    Args:
+        mixer: an object with ``mode``, ``alpha``, ``prob`` and
+            ``noise_range`` attributes (``LossMixPair``, ``BatchLossMix``).
+        **changes: new values of some of ``MIX_ARGS``.
+
+    Raises:
+        ValueError: for an unknown argument or a bad value.
+    """
+    unknown = set(changes) - set(MIX_ARGS)
+    if unknown:
+        raise ValueError(f'unknown mixing arguments {sorted(unknown)}; valid '
+                         f'ones: {MIX_ARGS}')
+    args = {name: changes.get(name, getattr(mixer, name)) for name in MIX_ARGS}
+    args['noise_range'] = check_mix_args(**args)
+    args['alpha'] = float(args['alpha'])
+    args['prob'] = float(args['prob'])
+    for name, value in args.items():
+        setattr(mixer, name, value)
+
+
 @TRANSFORMS.register_module()
 class LossMixPair(BaseTransform):
     """Mix a training image with a partner image drawn from the dataset.

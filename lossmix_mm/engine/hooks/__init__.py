@@ -1,0 +1,3 @@
+from .mixing_schedule_hook import MixingScheduleHook
+
+__all__ = ['MixingScheduleHook']

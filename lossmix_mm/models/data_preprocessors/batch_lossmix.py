@@ -46,8 +46,8 @@ def mix_batch(inputs: Tensor,
             lam / 1 - lam, ``'union'`` 1 / 1, ``'noise'`` 1 / dropped.
 
     Returns:
-        tuple[Tensor, list[DetDataSample]]: the mixed batch (new tensor) and
-        the samples (updated in place).
+        tuple[Tensor, list[DetDataSample]]: the mixed batch (a new tensor
+        unless nothing is mixed) and the samples (updated in place).
     """
     num = inputs.size(0)
     if len(data_samples) != num or partner_inds.numel() != num or \
@@ -67,7 +67,7 @@ def mix_batch(inputs: Tensor,
     pad_shapes = [tuple(s.metainfo.get('pad_shape', s.img_shape)[:2])
                   for s in data_samples]
 
-    mixed = inputs.clone()
+    mixed = inputs.clone() if min(lams) < 1.0 else inputs
     for b, (p, lam) in enumerate(zip(partner_inds, lams)):
         sample = data_samples[b]
         if lam >= 1.0:

@@ -1,0 +1,11 @@
+import pytest
+
+import generate_toy_data  # tools/ is on pytest's pythonpath
+
+
+@pytest.fixture(scope='session')
+def toy_root(tmp_path_factory):
+    """A tiny generated toy dataset: 6 train and 3 val images."""
+    root = str(tmp_path_factory.mktemp('toy'))
+    generate_toy_data.generate(root, seed=0, num_train=6, num_val=3)
+    return root

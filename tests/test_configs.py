@@ -56,6 +56,23 @@ VARIANTS = {
     'lossmix-alpha5': (dict(alpha=5.0), MIX_ALL),
     'lossmix-alpha20': (dict(alpha=20.0), MIX_ALL),
     'lossmix-regmixup': (dict(prob=0.5), MIX_ALL),
+    'lossmix-exact': (dict(), MIX_ALL),
+    'lossmix-partial': (dict(), MIX_ALL),
+    'lossmix-inbatch': (None, MIX_ALL),
+}
+# variants that also change: the heads to exact Eq. 14, the data
+# preprocessor (in-batch mixing, no pair transform), the custom hooks
+EXACT = {'lossmix-exact'}
+BATCH_AUGMENTS = {
+    'lossmix-inbatch': [
+        dict(type='BatchLossMix', mode='lossmix', alpha=1.0,
+             partner='random')
+    ]
+}
+CUSTOM_HOOKS = {
+    'lossmix-partial': [
+        dict(type='MixingScheduleHook', schedule=[dict(iter=16000, prob=0.0)])
+    ]
 }
 
 DATA = {
@@ -309,7 +326,7 @@ def data_roots(voc_root, coco_root):
 
 
 def test_all_configs_found():
-    assert len(CONFIGS) >= 23, CONFIGS
+    assert len(CONFIGS) >= 28, CONFIGS
     for path in CONFIGS:
         parse_name(path)
 
@@ -420,9 +437,13 @@ def test_mixing_settings(path):
     cfg = load(path)
     train = cfg.train_dataloader.dataset
 
+    variant = name['variant']
+    assert cfg.model.data_preprocessor.get('batch_augments') == \
+        BATCH_AUGMENTS.get(variant)
+    assert cfg.get('custom_hooks', []) == CUSTOM_HOOKS.get(variant, [])
     if pair_args is None:
         assert train.type != 'MultiImageMixDataset'
-        assert not [
+        assert variant in BATCH_AUGMENTS or not [
             v for v in flatten(cfg.to_dict()).values()
             if isinstance(v, str) and v.startswith('LossMix')
         ]
@@ -451,6 +472,7 @@ def test_mixing_settings(path):
         for head, (mix_cls, mix_reg) in zip((rpn, roi), head_flags):
             assert head.get('mix_cls', True) is mix_cls
             assert head.get('mix_reg', True) is mix_reg
+            assert head.get('exact', False) is (variant in EXACT)
 
 
 @pytest.mark.parametrize('path', CONFIGS, ids=CONFIG_IDS)
@@ -460,6 +482,8 @@ def test_only_experiment_keys_differ_from_baseline(path):
     allowed = ('model.backbone.depth', 'model.backbone.init_cfg.checkpoint',
                'model.rpn_head.type', 'model.rpn_head.mix_',
                'model.roi_head.type', 'model.roi_head.mix_',
+               'model.rpn_head.exact', 'model.roi_head.exact',
+               'model.data_preprocessor.batch_augments', 'custom_hooks',
                'train_dataloader.dataset.')
     ours = flatten(load(path).to_dict())
     base = flatten(load(baseline_path(path)).to_dict())
@@ -490,6 +514,11 @@ def test_model_builds(path):
         for head, (mix_cls, mix_reg) in zip((model.rpn_head, model.roi_head),
                                             head_flags):
             assert (head.mix_cls, head.mix_reg) == (mix_cls, mix_reg)
+            assert head.exact is (name['variant'] in EXACT)
+    augments = model.data_preprocessor.batch_augments or []
+    assert [type(a).__name__ for a in augments] == [
+        a['type'] for a in BATCH_AUGMENTS.get(name['variant'], [])
+    ]
 
 
 @pytest.mark.parametrize('path', CONFIGS, ids=CONFIG_IDS)

@@ -2,7 +2,7 @@
 #   make demo   set up, generate the toy data, train and evaluate the CPU default
 #   make test   set up, run the whole test suite
 PY := .venv/bin/python
-TOY_CONFIG ?= configs/toy/faster-rcnn_r18_fpn_lossmix_1xb4-1200it_toy.py
+TOY_CONFIG ?= configs/toy/faster-rcnn_r18_fpn_lossmix_1xb4-800it_toy.py
 WORK_DIR ?= work_dirs/cpu_default
 
 .PHONY: setup data demo test

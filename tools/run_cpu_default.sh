@@ -4,7 +4,7 @@
 #   bash tools/run_cpu_default.sh CONFIG WORK_DIR
 set -euo pipefail
 cd "$(dirname "$0")/.."
-CONFIG=${1:-configs/toy/faster-rcnn_r18_fpn_lossmix_1xb4-1200it_toy.py}
+CONFIG=${1:-configs/toy/faster-rcnn_r18_fpn_lossmix_1xb4-800it_toy.py}
 WORK_DIR=${2:-work_dirs/cpu_default}
 PY=${PYTHON:-.venv/bin/python}
 

@@ -1,0 +1,163 @@
+"""Quality study on the toy data: mixing variants x seeds, bbox mAP table.
+
+    python tools/quality_study.py [--variants nomix lossmix lossmix-inbatch union noise]
+        [--seeds 0 1 2] [--iters 1200] [--num-train 60] [--out docs/quality_study.md]
+
+Each run trains a toy config (``configs/toy/faster-rcnn_r18_fpn_{variant}_...``)
+for ``--iters`` iterations on a generated training set of ``--num-train``
+images (``data/toy_n{N}``; validation: the generator's held-out images) with
+``randomness.seed`` = the seed, then evaluates the last checkpoint with
+``CocoMetric``. Finished runs are kept (``results.json`` in the work root),
+so an interrupted study continues where it stopped. The table gives mean
++- sample standard deviation over the seeds.
+"""
+import argparse
+import glob
+import json
+import os
+import os.path as osp
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+sys.path.insert(0, osp.join(ROOT, 'tools'))
+import generate_toy_data  # noqa: E402
+
+METRICS = ('coco/bbox_mAP', 'coco/bbox_mAP_50', 'coco/bbox_mAP_75')
+
+
+def toy_config(variant):
+    pattern = 'faster-rcnn_r18_fpn_1xb4-*_toy.py' if variant == 'nomix' \
+        else f'faster-rcnn_r18_fpn_{variant}_1xb4-*_toy.py'
+    found = glob.glob(osp.join(ROOT, 'configs', 'toy', pattern))
+    if len(found) != 1:
+        raise ValueError(f'no single toy config for variant {variant!r}: '
+                         f'{found}')
+    return found[0]
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--variants', nargs='+', default=[
+        'nomix', 'lossmix', 'lossmix-inbatch', 'union', 'noise'])
+    parser.add_argument('--seeds', nargs='+', type=int, default=[0, 1, 2])
+    parser.add_argument('--iters', type=int, default=1200)
+    parser.add_argument('--num-train', type=int, default=60)
+    parser.add_argument(
+        '--work-root',
+        help='default: work_dirs/quality_study/n{num_train}_it{iters}')
+    parser.add_argument('--out', help='write the markdown table here')
+    return parser.parse_args(argv)
+
+
+def run_one(args, data_root, variant, seed, results):
+    key = f'{variant}/seed{seed}'
+    if key in results:
+        return
+    config = toy_config(variant)
+    work_dir = osp.join(args.work_root, variant, f'seed{seed}')
+    root = data_root + '/'
+    train_root = ('train_dataloader.dataset.dataset.data_root'
+                  if 'MultiImageMixDataset' in open(config).read() else
+                  'train_dataloader.dataset.data_root')
+    options = [
+        f'{train_root}={root}', f'val_dataloader.dataset.data_root={root}',
+        f'test_dataloader.dataset.data_root={root}',
+        f'val_evaluator.ann_file={root}annotations/val.json',
+        f'test_evaluator.ann_file={root}annotations/val.json',
+        f'randomness.seed={seed}', f'train_cfg.max_iters={args.iters}',
+        f'train_cfg.val_interval={args.iters}',
+        f'default_hooks.checkpoint.interval={args.iters}'
+    ]
+    start = time.time()
+    subprocess.run([
+        sys.executable, osp.join(ROOT, 'tools/train.py'), config,
+        '--work-dir', work_dir, '--cfg-options'
+    ] + options + scaled_schedule(config, args.iters), check=True,
+                   stdout=subprocess.DEVNULL)
+    train_s = time.time() - start
+    scalars = sorted(glob.glob(osp.join(work_dir, '*', 'vis_data',
+                                        'scalars.json')))[-1]
+    metrics = {}
+    with open(scalars) as f:
+        for line in f:
+            record = json.loads(line)
+            if METRICS[0] in record:
+                metrics = {k: record[k] for k in METRICS}
+    results[key] = dict(metrics, train_s=train_s, config=osp.relpath(
+        config, ROOT))
+    print(f'{key}: mAP {metrics[METRICS[0]]:.3f} '
+          f'AP50 {metrics[METRICS[1]]:.3f} ({train_s:.0f} s)', flush=True)
+
+
+def scaled_schedule(config, iters):
+    """Step the lr at the same fractions of the run as the config does."""
+    from mmengine.config import Config
+    cfg = Config.fromfile(config)
+    options = []
+    for i, sched in enumerate(cfg.param_scheduler):
+        if sched.type == 'MultiStepLR':
+            max_iters = cfg.train_cfg.max_iters
+            steps = [round(m / max_iters * iters) for m in sched.milestones]
+            options.append(f'param_scheduler.{i}.milestones=[' +
+                           ','.join(map(str, steps)) + ']')
+            options.append(f'param_scheduler.{i}.end={iters}')
+    return options
+
+
+def table(args, results):
+    lines = [
+        f'`python tools/quality_study.py --variants {" ".join(args.variants)}'
+        f' --seeds {" ".join(map(str, args.seeds))} --iters {args.iters} '
+        f'--num-train {args.num_train}`', '',
+        '| variant | bbox mAP | AP50 | AP75 | seeds | train s / run |',
+        '|---|---|---|---|---|---|'
+    ]
+    for variant in args.variants:
+        runs = [results[f'{variant}/seed{s}'] for s in args.seeds
+                if f'{variant}/seed{s}' in results]
+        if not runs:
+            continue
+        cells = []
+        for metric in METRICS:
+            values = [r[metric] for r in runs]
+            std = statistics.stdev(values) if len(values) > 1 else 0.0
+            cells.append(f'{statistics.mean(values):.3f} +- {std:.3f}')
+        per_seed = ', '.join(f'{r[METRICS[0]]:.3f}' for r in runs)
+        train_s = statistics.mean(r['train_s'] for r in runs)
+        lines.append(f'| {variant} | {" | ".join(cells)} | {per_seed} | '
+                     f'{train_s:.0f} |')
+    return '\n'.join(lines)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if args.work_root is None:
+        args.work_root = osp.join(ROOT, 'work_dirs', 'quality_study',
+                                  f'n{args.num_train}_it{args.iters}')
+    for variant in args.variants:
+        toy_config(variant)  # fail early on a bad name
+    data_root = osp.join(ROOT, 'data', f'toy_n{args.num_train}')
+    generate_toy_data.generate(data_root, num_train=args.num_train)
+    os.makedirs(args.work_root, exist_ok=True)
+    results_path = osp.join(args.work_root, 'results.json')
+    results = {}
+    if osp.isfile(results_path):
+        with open(results_path) as f:
+            results = json.load(f)
+    for seed in args.seeds:  # all variants of a seed before the next seed
+        for variant in args.variants:
+            run_one(args, data_root, variant, seed, results)
+            with open(results_path, 'w') as f:
+                json.dump(results, f, indent=1)
+            text = table(args, results)
+            if args.out:
+                with open(args.out, 'w') as f:
+                    f.write(text + '\n')
+    print(text)
+
+
+if __name__ == '__main__':
+    main()

@@ -19,7 +19,9 @@ import os.path as osp
 import statistics
 import subprocess
 import sys
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, osp.join(ROOT, 'tools'))
@@ -48,6 +50,10 @@ def parse_args(argv=None):
     parser.add_argument(
         '--work-root',
         help='default: work_dirs/quality_study/n{num_train}_it{iters}')
+    parser.add_argument(
+        '--jobs', type=int, default=1,
+        help='runs at a time; with more than one each run gets '
+        'cpu_count / jobs threads')
     parser.add_argument('--out', help='write the markdown table here')
     return parser.parse_args(argv)
 
@@ -59,9 +65,7 @@ def run_one(args, data_root, variant, seed, results):
     config = toy_config(variant)
     work_dir = osp.join(args.work_root, variant, f'seed{seed}')
     root = data_root + '/'
-    train_root = ('train_dataloader.dataset.dataset.data_root'
-                  if 'MultiImageMixDataset' in open(config).read() else
-                  'train_dataloader.dataset.data_root')
+    train_root, schedule = PREPARED[variant]
     options = [
         f'{train_root}={root}', f'val_dataloader.dataset.data_root={root}',
         f'test_dataloader.dataset.data_root={root}',
@@ -71,12 +75,15 @@ def run_one(args, data_root, variant, seed, results):
         f'train_cfg.val_interval={args.iters}',
         f'default_hooks.checkpoint.interval={args.iters}'
     ]
+    env = dict(os.environ)
+    if args.jobs > 1:
+        env['OMP_NUM_THREADS'] = str(max(1, (os.cpu_count() or 1) // args.jobs))
     start = time.time()
     subprocess.run([
         sys.executable, osp.join(ROOT, 'tools/train.py'), config,
         '--work-dir', work_dir, '--cfg-options'
-    ] + options + scaled_schedule(config, args.iters), check=True,
-                   stdout=subprocess.DEVNULL)
+    ] + options + schedule, check=True,
+                   stdout=subprocess.DEVNULL, env=env)
     train_s = time.time() - start
     scalars = sorted(glob.glob(osp.join(work_dir, '*', 'vis_data',
                                         'scalars.json')))[-1]
@@ -86,16 +93,25 @@ def run_one(args, data_root, variant, seed, results):
             record = json.loads(line)
             if METRICS[0] in record:
                 metrics = {k: record[k] for k in METRICS}
-    results[key] = dict(metrics, train_s=train_s, config=osp.relpath(
-        config, ROOT))
+    results[key] = dict(metrics, train_s=train_s, jobs=args.jobs,
+                        config=osp.relpath(config, ROOT))
     print(f'{key}: mAP {metrics[METRICS[0]]:.3f} '
           f'AP50 {metrics[METRICS[1]]:.3f} ({train_s:.0f} s)', flush=True)
 
 
-def scaled_schedule(config, iters):
-    """Step the lr at the same fractions of the run as the config does."""
+# variant -> (key of the train data_root, lr-step options); filled in the
+# main thread (config parsing is not thread-safe)
+PREPARED = {}
+
+
+def prepare(variant, iters):
+    """Where the train data_root sits, and the lr steps at the same
+    fractions of the run as the config's."""
     from mmengine.config import Config
-    cfg = Config.fromfile(config)
+    cfg = Config.fromfile(toy_config(variant))
+    wrapped = cfg.train_dataloader.dataset.type == 'MultiImageMixDataset'
+    train_root = 'train_dataloader.dataset.dataset.data_root' if wrapped \
+        else 'train_dataloader.dataset.data_root'
     options = []
     for i, sched in enumerate(cfg.param_scheduler):
         if sched.type == 'MultiStepLR':
@@ -104,14 +120,14 @@ def scaled_schedule(config, iters):
             options.append(f'param_scheduler.{i}.milestones=[' +
                            ','.join(map(str, steps)) + ']')
             options.append(f'param_scheduler.{i}.end={iters}')
-    return options
+    PREPARED[variant] = (train_root, options)
 
 
 def table(args, results):
     lines = [
         f'`python tools/quality_study.py --variants {" ".join(args.variants)}'
         f' --seeds {" ".join(map(str, args.seeds))} --iters {args.iters} '
-        f'--num-train {args.num_train}`', '',
+        f'--num-train {args.num_train} --jobs {args.jobs}`', '',
         '| variant | bbox mAP | AP50 | AP75 | seeds | train s / run |',
         '|---|---|---|---|---|---|'
     ]
@@ -138,7 +154,7 @@ def main(argv=None):
         args.work_root = osp.join(ROOT, 'work_dirs', 'quality_study',
                                   f'n{args.num_train}_it{args.iters}')
     for variant in args.variants:
-        toy_config(variant)  # fail early on a bad name
+        prepare(variant, args.iters)  # fails early on a bad name
     data_root = osp.join(ROOT, 'data', f'toy_n{args.num_train}')
     generate_toy_data.generate(data_root, num_train=args.num_train)
     os.makedirs(args.work_root, exist_ok=True)
@@ -147,16 +163,23 @@ def main(argv=None):
     if osp.isfile(results_path):
         with open(results_path) as f:
             results = json.load(f)
-    for seed in args.seeds:  # all variants of a seed before the next seed
-        for variant in args.variants:
-            run_one(args, data_root, variant, seed, results)
+    lock = threading.Lock()
+
+    def run_and_save(variant, seed):
+        run_one(args, data_root, variant, seed, results)
+        with lock:
             with open(results_path, 'w') as f:
                 json.dump(results, f, indent=1)
-            text = table(args, results)
             if args.out:
                 with open(args.out, 'w') as f:
-                    f.write(text + '\n')
-    print(text)
+                    f.write(table(args, results) + '\n')
+
+    # all variants of a seed before the next seed
+    runs = [(v, s) for s in args.seeds for v in args.variants]
+    with ThreadPoolExecutor(args.jobs) as pool:
+        for future in [pool.submit(run_and_save, *run) for run in runs]:
+            future.result()
+    print(table(args, results))
 
 
 if __name__ == '__main__':

@@ -57,7 +57,7 @@ if [ -z "$MMCV_WHEEL" ]; then
   MMCV_WITH_OPS=1 FORCE_CUDA=0 MAX_JOBS="$(nproc)" \
     pip_q wheel --no-deps --no-build-isolation -w "$BUILD_DIR" "mmcv==$MMCV_VERSION"
   # only cache a wheel that really carries the compiled extension
-  if ! unzip -l "$BUILD_DIR"/mmcv-*.whl | grep -q 'mmcv/_ext'; then
+  if ! "$VENV/bin/python" -c "import sys, zipfile; names = zipfile.ZipFile(sys.argv[1]).namelist(); sys.exit(not any(n.startswith('mmcv/_ext') for n in names))" "$BUILD_DIR"/mmcv-*.whl; then
     log "ERROR: the mmcv wheel was built without mmcv._ext (compiled ops)"; exit 1
   fi
   mv "$BUILD_DIR"/mmcv-*.whl "$WHEEL_CACHE"/

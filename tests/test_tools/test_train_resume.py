@@ -136,3 +136,22 @@ def test_dist_train_two_processes_on_cpu(toy_root, tmp_path):
     assert 'Distributed training: True' in log
     assert 'coco/bbox_mAP' in log  # rank 0 gathered the evaluation
     assert osp.isfile(osp.join(work_dir, 'iter_2.pth'))
+
+
+def test_run_cpu_default_script(toy_root, tmp_path):
+    """README command one's script: train, test, say where things are."""
+    work_dir = str(tmp_path / 'demo')
+    env = dict(os.environ, PYTHON=sys.executable)
+    proc = subprocess.run(
+        ['bash', osp.join(ROOT, 'tools/run_cpu_default.sh'), CONFIG,
+         work_dir, '--cfg-options'] + options(toy_root, max_iters=2),
+        capture_output=True, text=True, cwd=ROOT, env=env, timeout=600)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-3000:]
+    lines = dict(
+        line.split(':', 1) for line in proc.stdout.splitlines()
+        if line.startswith(('log:', 'checkpoint:', 'metrics:')))
+    assert lines['checkpoint'].strip() == osp.join(work_dir, 'iter_2.pth')
+    assert osp.isfile(lines['log'].strip())
+    with open(lines['metrics'].strip()) as f:
+        assert 'coco/bbox_mAP' in f.read()

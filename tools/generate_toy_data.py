@@ -92,10 +92,25 @@ class Style:
     blur_prob: float = 0.3
 
 
-# A target domain goes here, e.g. Style('clipart', fills=('outline',),
-# backgrounds=('flat', 'gradient'), saturation=(0.8, 1.0), ...) together with
-# any new background kind in BACKGROUNDS.
-STYLES: Dict[str, Style] = {'source': Style('source')}
+# 'clipart': the target domain for domain adaptation: outline-only shapes in
+# saturated, bright colours on flat or smooth backgrounds, no texture noise,
+# little clutter -- a clear visual shift with the same classes and geometry.
+STYLES: Dict[str, Style] = {
+    'source':
+    Style('source'),
+    'clipart':
+    Style(
+        'clipart',
+        backgrounds=('flat', 'gradient'),
+        fills=('outline', ),
+        outline_width=(3, 5),
+        saturation=(0.7, 1.0),
+        value=(0.75, 1.0),
+        texture_contrast=10.0,
+        clutter=0.15,
+        pixel_noise=(0.0, 2.0),
+        blur_prob=0.0),
+}
 
 
 # ----------------------------------------------------------------- colours

@@ -55,6 +55,10 @@ def parse_args(argv=None):
         help='runs at a time; with more than one each run gets '
         'cpu_count / jobs threads')
     parser.add_argument('--out', help='write the markdown table here')
+    parser.add_argument(
+        '--results',
+        help='json of finished runs, read and extended (default: '
+        '<work-root>/results.json)')
     return parser.parse_args(argv)
 
 
@@ -158,7 +162,7 @@ def main(argv=None):
     data_root = osp.join(ROOT, 'data', f'toy_n{args.num_train}')
     generate_toy_data.generate(data_root, num_train=args.num_train)
     os.makedirs(args.work_root, exist_ok=True)
-    results_path = osp.join(args.work_root, 'results.json')
+    results_path = args.results or osp.join(args.work_root, 'results.json')
     results = {}
     if osp.isfile(results_path):
         with open(results_path) as f:

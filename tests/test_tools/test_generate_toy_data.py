@@ -178,3 +178,33 @@ def test_lossmix_config_sample_has_loss_weights(toy_root):
     assert bool(((weights > 0) & (weights <= 1)).all())
     lam = sample['data_samples'].metainfo['mix_lambda']
     assert 0 <= lam <= 1
+
+
+def test_clipart_target_domain(tmp_path):
+    """The target style: same classes, outline-only shapes, other look."""
+    src, tgt = str(tmp_path / 'src'), str(tmp_path / 'tgt')
+    gen.generate(src, seed=0, num_train=4, num_val=1)
+    gen.generate(tgt, seed=0, num_train=4, num_val=1, style='clipart')
+    with open(osp.join(tgt, 'annotations', 'train.json')) as f:
+        coco = json.load(f)
+    assert [c['name'] for c in coco['categories']] == list(gen.CLASSES)
+    assert len(coco['annotations']) >= 4
+    assert json.load(open(osp.join(tgt, 'meta.json')))['style'] == 'clipart'
+    for info in coco['images']:
+        img = cv2.imread(osp.join(tgt, 'train', info['file_name']))
+        assert img.shape[:2] == (info['height'], info['width'])
+        for ann in coco['annotations']:
+            if ann['image_id'] != info['id']:
+                continue
+            x, y, w, h = ann['bbox']
+            assert 0 <= x and x + w <= info['width']
+            assert 0 <= y and y + h <= info['height']
+    src_img = cv2.imread(osp.join(src, 'train', '000000.png'))
+    tgt_img = cv2.imread(osp.join(tgt, 'train', '000000.png'))
+    assert src_img.shape != tgt_img.shape or not np.array_equal(
+        src_img, tgt_img)
+    # no texture: neighbouring pixels of the clipart images barely differ
+    def roughness(img):
+        return np.abs(np.diff(img.astype(np.float32), axis=1)).mean()
+
+    assert roughness(tgt_img) < roughness(src_img)

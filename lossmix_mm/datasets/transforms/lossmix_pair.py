@@ -91,7 +91,9 @@ class LossMixPair(BaseTransform):
       the partner's instances are dropped.
 
     Instances whose image has coefficient 0 (lam at 0 or 1) are dropped: they
-    carry no loss under Eq. 14. ``gt_ignore_flags`` follow their boxes.
+    carry no loss under Eq. 14. A partner that is the same view of the same
+    image (same ``img_path`` and flip) leaves the sample unmixed, as Eq. 14
+    does (duplicated boxes would otherwise all be assigned to the own copy). ``gt_ignore_flags`` follow their boxes.
     Randomness comes from numpy's global generator, which mmengine seeds
     (``randomness=dict(seed=...)``) in the main process and every worker.
 
@@ -166,7 +168,10 @@ class LossMixPair(BaseTransform):
             raise ValueError('LossMixPair mixes boxes only; gt_masks are not '
                              'supported')
         num_own = len(results['gt_bboxes_labels'])
-        if not results['mix_results']:
+        # no partner, or the very same view of the same image: mixing an
+        # image with itself is the identity (Eq. 14 with y_i = y_j is L(y_i))
+        if not results['mix_results'] or _same_view(
+                results, results['mix_results'][0]):
             results['gt_loss_weights'] = np.ones(num_own, dtype=np.float32)
             results['gt_mix_group'] = np.zeros(num_own, dtype=np.int64)
             results['mix_lambda'] = 1.0
@@ -255,6 +260,13 @@ def mix_images(img_a: np.ndarray, img_b: np.ndarray,
             canvas[oy:oy + h, ox:ox + w] += np.float32(coeff) * img.astype(
                 np.float32)
     return canvas, tuple(offsets)
+
+
+def _same_view(results: dict, partner: dict) -> bool:
+    """Whether the partner is the same file, flipped the same way."""
+    keys = ('img_path', 'flip', 'flip_direction')
+    return results.get('img_path') is not None and all(
+        results.get(k) == partner.get(k) for k in keys)
 
 
 def _shift_boxes(boxes, offset: Tuple[int, int]):

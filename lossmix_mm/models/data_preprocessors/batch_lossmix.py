@@ -32,8 +32,8 @@ def mix_batch(inputs: Tensor,
     Ground truths (``gt_instances`` and ``ignored_instances``) of both images
     are shifted by the alignment and concatenated, own first, with
     ``loss_weights`` and ``mix_group`` set as ``LossMixPair`` sets them
-    (existing ``loss_weights`` are multiplied). ``lams[b] == 1`` leaves
-    sample b unmixed. ``img_shape`` becomes the canvas, ``pad_shape`` the
+    (existing ``loss_weights`` are multiplied). ``lams[b] == 1`` or
+    ``partner_inds[b] == b`` leaves sample b unmixed. ``img_shape`` becomes the canvas, ``pad_shape`` the
     larger of the two, ``batch_input_shape`` is unchanged; ``mix_lambda``
     goes to the metainfo.
 
@@ -70,7 +70,10 @@ def mix_batch(inputs: Tensor,
     mixed = inputs.clone() if min(lams) < 1.0 else inputs
     for b, (p, lam) in enumerate(zip(partner_inds, lams)):
         sample = data_samples[b]
-        if lam >= 1.0:
+        # an image mixed with itself is itself: Eq. 14 with y_i = y_j is
+        # L(y_i) at weight 1 (duplicated boxes would all be assigned to the
+        # own copy, at weight lam)
+        if lam >= 1.0 or p == b:
             sample.gt_instances = own_gts[b]
             if own_ignored[b] is not None:
                 sample.ignored_instances = own_ignored[b]

@@ -209,3 +209,19 @@ def test_rejects_masks_and_repr():
     assert repr(LossMixPair(mode='union', alpha=0.2)) == (
         "LossMixPair(mode='union', alpha=0.2, prob=1.0, "
         'noise_range=(0.0, 0.2))')
+
+
+def test_same_view_partner_is_no_mix():
+    own = make_results(4, 4, [[0, 0, 2, 2]], [1])
+    own.update(img_path='a.png', flip=False, flip_direction=None)
+    same = dict(make_results(4, 4, [[0, 0, 2, 2]], [1]), img_path='a.png',
+                flip=False, flip_direction=None)
+    out = run(LossMixPair(), pair(dict(own), same), lam=0.3)
+    assert out['mix_lambda'] == 1.0
+    np.testing.assert_allclose(out['gt_loss_weights'], [1.0])
+    assert out['img'].dtype == np.uint8
+    # the mirrored view of the same image is another image: mixed
+    flipped = dict(same, flip=True, flip_direction='horizontal')
+    out = run(LossMixPair(), pair(dict(own), flipped), lam=0.3)
+    assert out['mix_lambda'] == 0.3
+    np.testing.assert_allclose(out['gt_loss_weights'], [0.3, 0.7])

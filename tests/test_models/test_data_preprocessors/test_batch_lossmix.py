@@ -155,10 +155,23 @@ def test_partner_orders_and_lambdas():
 def test_as_batch_augment_of_the_preprocessor():
     torch.manual_seed(3)
     inputs, samples = preprocess(
-        [0, 1, 2], batch_augments=[dict(type='BatchLossMix')])
+        [0, 1, 2], batch_augments=[dict(type='BatchLossMix', partner='shift')])
     assert all(0 < s.mix_lambda < 1 for s in samples)
     assert all('loss_weights' in s.gt_instances for s in samples)
     # a batch of one is left alone
     inputs, samples = preprocess([1], batch_augments=[dict(type='BatchLossMix')])
     assert samples[0].mix_lambda == 1.0
     np.testing.assert_allclose(samples[0].gt_instances.loss_weights, [1, 1])
+
+
+def test_self_partner_is_no_mix():
+    """Eq. 14 with y_i = y_j is L(y_i): a fixed point of the permutation
+    leaves its image alone, at weight 1."""
+    inputs, samples = preprocess([0, 1])
+    before = inputs.clone()
+    mixed, samples = mix_batch(inputs, samples, torch.tensor([0, 0]),
+                               torch.tensor([0.3, 0.6]))
+    assert torch.equal(mixed[0], before[0])
+    assert samples[0].mix_lambda == 1.0
+    np.testing.assert_allclose(samples[0].gt_instances.loss_weights, [1.0])
+    assert samples[1].mix_lambda == pytest.approx(0.6)

@@ -54,6 +54,13 @@ def parse_args(argv=None):
         '--jobs', type=int, default=1,
         help='runs at a time; with more than one each run gets '
         'cpu_count / jobs threads')
+    parser.add_argument(
+        '--threads', type=int,
+        help='OMP threads per run (default: cpu_count / jobs)')
+    parser.add_argument(
+        '--cfg-options', nargs='+', default=[],
+        help='extra key=value config overrides for every run (e.g. '
+        'model.roi_head.bbox_head.fc_out_channels=1024)')
     parser.add_argument('--out', help='write the markdown table here')
     parser.add_argument(
         '--results',
@@ -80,13 +87,15 @@ def run_one(args, data_root, variant, seed, results):
         f'default_hooks.checkpoint.interval={args.iters}'
     ]
     env = dict(os.environ)
-    if args.jobs > 1:
+    if args.threads:
+        env['OMP_NUM_THREADS'] = str(args.threads)
+    elif args.jobs > 1:
         env['OMP_NUM_THREADS'] = str(max(1, (os.cpu_count() or 1) // args.jobs))
     start = time.time()
     subprocess.run([
         sys.executable, osp.join(ROOT, 'tools/train.py'), config,
         '--work-dir', work_dir, '--cfg-options'
-    ] + options + schedule, check=True,
+    ] + options + schedule + args.cfg_options, check=True,
                    stdout=subprocess.DEVNULL, env=env)
     train_s = time.time() - start
     scalars = sorted(glob.glob(osp.join(work_dir, '*', 'vis_data',
@@ -98,6 +107,7 @@ def run_one(args, data_root, variant, seed, results):
             if METRICS[0] in record:
                 metrics = {k: record[k] for k in METRICS}
     results[key] = dict(metrics, train_s=train_s, jobs=args.jobs,
+                        cfg_options=args.cfg_options,
                         config=osp.relpath(config, ROOT))
     print(f'{key}: mAP {metrics[METRICS[0]]:.3f} '
           f'AP50 {metrics[METRICS[1]]:.3f} ({train_s:.0f} s)', flush=True)
@@ -131,7 +141,10 @@ def table(args, results):
     lines = [
         f'`python tools/quality_study.py --variants {" ".join(args.variants)}'
         f' --seeds {" ".join(map(str, args.seeds))} --iters {args.iters} '
-        f'--num-train {args.num_train} --jobs {args.jobs}`', '',
+        f'--num-train {args.num_train} --jobs {args.jobs}' +
+        (f' --threads {args.threads}' if args.threads else '') +
+        (' --cfg-options ' + ' '.join(args.cfg_options)
+         if args.cfg_options else '') + '`', '',
         '| variant | bbox mAP | AP50 | AP75 | seeds | train s / run |',
         '|---|---|---|---|---|---|'
     ]

@@ -1,4 +1,5 @@
 from .formatting import PackLossMixInputs
+from .gaussian_blur import RandomGaussianBlur
 from .lossmix_pair import LossMixPair
 
-__all__ = ['LossMixPair', 'PackLossMixInputs']
+__all__ = ['LossMixPair', 'PackLossMixInputs', 'RandomGaussianBlur']

@@ -1,3 +1,4 @@
-from .mixing_schedule_hook import MixingScheduleHook
+from .mixing_schedule_hook import (MixingScheduleHook,
+                                   copy_student_to_teacher, ema_update)
 
-__all__ = ['MixingScheduleHook']
+__all__ = ['MixingScheduleHook', 'copy_student_to_teacher', 'ema_update']

@@ -1,6 +1,7 @@
 """Iteration-driven changes of the mixing (LossMix-Partial and the like)."""
 from typing import Iterator, List, Optional, Sequence
 
+import torch
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
@@ -32,15 +33,39 @@ class MixingScheduleHook(Hook):
     workers at the next epoch. The schedule is a function of the iteration,
     so a resumed run re-applies every entry it has passed.
 
+    The mixers include the ``mixer`` of a ``MixedDomainTeacher``.
+
+    **Domain-adaptation phases** (``warmup_iters`` set; the model a
+    ``MixedDomainTeacher``): iterations ``0 .. warmup_iters - 1`` run the
+    warmup losses (Eq. 15); before iteration ``warmup_iters`` the teacher
+    becomes a copy of the student (parameters and buffers); from then on the
+    adaptation losses (Eq. 16) run and after every iteration the teacher is
+    updated by EMA, ``teacher = keep_rate * teacher + (1 - keep_rate) *
+    student`` for floating parameters and buffers (BN statistics), integer
+    buffers copied. Student and teacher are paired by name. The phase is a
+    function of the iteration and the teacher is part of the model's state,
+    so a resumed run continues exactly; the checkpoint's ``meta`` also
+    records ``mixing_schedule = dict(phase, warmup_iters, ema_updates)``.
+    Use it instead of mmdet's ``MeanTeacherHook``, not beside it::
+
+        custom_hooks = [dict(type='MixingScheduleHook', warmup_iters=20000,
+                             keep_rate=0.9996)]
+
     Args:
         schedule (Sequence[dict]): entries ``dict(iter=N, **args)`` with args
             among ``mode``, ``alpha``, ``prob``, ``noise_range``, applied
             from iteration N (0-based: the N-th iteration is the first to use
-            them).
+            them). Defaults to none.
+        warmup_iters (int, optional): length of the warmup phase; None (no
+            phases) for plain detectors.
+        keep_rate (float): EMA keep rate of the teacher. Defaults to 0.9996.
     """
     priority = 'NORMAL'
 
-    def __init__(self, schedule: Sequence[dict]) -> None:
+    def __init__(self,
+                 schedule: Sequence[dict] = (),
+                 warmup_iters: Optional[int] = None,
+                 keep_rate: float = 0.9996) -> None:
         entries = []
         for entry in schedule:
             entry = dict(entry)
@@ -53,13 +78,36 @@ class MixingScheduleHook(Hook):
                                  f'entry {entry}; valid: iter, {MIX_ARGS}')
             entries.append(entry)
         self.schedule = sorted(entries, key=lambda e: e['iter'])
+        if warmup_iters is not None and (not isinstance(warmup_iters, int)
+                                         or warmup_iters < 0):
+            raise ValueError(f'warmup_iters must be an int >= 0 or None, got '
+                             f'{warmup_iters!r}')
+        if not 0.0 < keep_rate < 1.0:
+            raise ValueError(f'keep_rate must be in (0, 1), got {keep_rate}')
+        if not self.schedule and warmup_iters is None:
+            raise ValueError('MixingScheduleHook needs a schedule, '
+                             'warmup_iters, or both')
+        self.warmup_iters = warmup_iters
+        self.keep_rate = float(keep_rate)
+        self.ema_updates = 0
 
     def before_train(self, runner) -> None:
-        """Check there is something to schedule; re-apply passed entries."""
-        if not list(self._mixers(runner)):
+        """Check there is something to schedule; re-apply passed entries;
+        set the phase of the iteration the run starts at."""
+        if self.schedule and not list(self._mixers(runner)):
             raise RuntimeError(
                 'MixingScheduleHook found no LossMixPair in the train '
-                'dataset and no BatchLossMix in the data preprocessor')
+                'dataset, no BatchLossMix in the data preprocessor and no '
+                'mixer on the model')
+        if self.warmup_iters is not None:
+            model = self._model(runner)
+            for attr in ('teacher', 'student', 'set_phase'):
+                if not hasattr(model, attr):
+                    raise TypeError(
+                        f'MixingScheduleHook(warmup_iters=...) needs a '
+                        f'MixedDomainTeacher-like model (with {attr!r}), '
+                        f'got {type(model).__name__}')
+            model.set_phase(self.phase_at(runner.iter))
         passed = [e for e in self.schedule if e['iter'] <= runner.iter]
         if passed:
             changes = {}
@@ -67,16 +115,64 @@ class MixingScheduleHook(Hook):
                 changes.update({k: v for k, v in entry.items() if k != 'iter'})
             self._apply(runner, changes)
 
+    def phase_at(self, iteration: int) -> str:
+        """The phase of 0-based ``iteration``."""
+        if self.warmup_iters is None or iteration < self.warmup_iters:
+            return 'warmup'
+        return 'adapt'
+
+    def before_train_iter(self, runner, batch_idx: int,
+                          data_batch=None) -> None:
+        """At the switch: teacher := student, phase 'adapt'."""
+        if self.warmup_iters is None:
+            return
+        model = self._model(runner)
+        if runner.iter == self.warmup_iters:
+            copy_student_to_teacher(model)
+            print_log(
+                f'MixingScheduleHook: iteration {runner.iter}: warmup done, '
+                'teacher = student, adaptation phase starts',
+                logger='current')
+        model.set_phase(self.phase_at(runner.iter))
+
     def after_train_iter(self,
                          runner,
                          batch_idx: int,
                          data_batch=None,
                          outputs: Optional[dict] = None) -> None:
-        """Apply the entries that start with the next iteration."""
+        """EMA of the teacher in the adaptation phase; apply the entries
+        that start with the next iteration."""
+        if self.warmup_iters is not None and \
+                runner.iter >= self.warmup_iters:
+            ema_update(self._model(runner), self.keep_rate)
+            self.ema_updates += 1
         for entry in self.schedule:
             if entry['iter'] == runner.iter + 1:
                 self._apply(
                     runner, {k: v for k, v in entry.items() if k != 'iter'})
+
+    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        if self.warmup_iters is not None:
+            checkpoint.setdefault('meta', {})['mixing_schedule'] = dict(
+                phase=self.phase_at(runner.iter),
+                warmup_iters=self.warmup_iters,
+                ema_updates=self.ema_updates)
+
+    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        state = checkpoint.get('meta', {}).get('mixing_schedule')
+        if self.warmup_iters is None or state is None:
+            return
+        if state['warmup_iters'] != self.warmup_iters:
+            print_log(
+                f'MixingScheduleHook: the checkpoint was trained with '
+                f"warmup_iters={state['warmup_iters']}, this run has "
+                f'{self.warmup_iters}', logger='current', level=30)
+        self.ema_updates = int(state['ema_updates'])
+
+    @staticmethod
+    def _model(runner):
+        return runner.model.module if is_model_wrapper(
+            runner.model) else runner.model
 
     def _apply(self, runner, changes: dict) -> None:
         for mixer in self._mixers(runner):
@@ -94,6 +190,8 @@ class MixingScheduleHook(Hook):
         augments = getattr(model.data_preprocessor, 'batch_augments',
                            None) or []
         yield from (aug for aug in augments if isinstance(aug, BatchLossMix))
+        if isinstance(getattr(model, 'mixer', None), BatchLossMix):
+            yield model.mixer
 
     @staticmethod
     def _restart_workers(runner) -> None:
@@ -122,3 +220,34 @@ def find_pair_transforms(dataset) -> List[LossMixPair]:
     for sub in getattr(dataset, 'datasets', None) or []:
         found += find_pair_transforms(sub)
     return found
+
+
+def _paired_state(model) -> list:
+    """(student tensor, teacher tensor) pairs of parameters and buffers,
+    matched by name; raises if the two differ."""
+    student = dict(model.student.named_parameters())
+    student.update(model.student.named_buffers())
+    teacher = dict(model.teacher.named_parameters())
+    teacher.update(model.teacher.named_buffers())
+    if student.keys() != teacher.keys():
+        diff = sorted(set(student) ^ set(teacher))[:5]
+        raise RuntimeError(f'student and teacher differ in {diff}...')
+    return [(student[k], teacher[k]) for k in student]
+
+
+@torch.no_grad()
+def copy_student_to_teacher(model) -> None:
+    """teacher := student (parameters and buffers)."""
+    for src, dst in _paired_state(model):
+        dst.data.copy_(src.data)
+
+
+@torch.no_grad()
+def ema_update(model, keep_rate: float) -> None:
+    """teacher = keep_rate * teacher + (1 - keep_rate) * student for
+    floating tensors; integer buffers (``num_batches_tracked``) copied."""
+    for src, dst in _paired_state(model):
+        if dst.dtype.is_floating_point:
+            dst.data.mul_(keep_rate).add_(src.data, alpha=1.0 - keep_rate)
+        else:
+            dst.data.copy_(src.data)

@@ -1,0 +1,165 @@
+# Domain adaptation on the CPU: the toy Faster R-CNN as the student and
+# teacher of a MixedDomainTeacher, source 'source' shapes -> target
+# 'clipart' shapes, 2 source + 2 target images per batch.
+#   iterations 0-599     warmup (Eq. 15): L_mss + L_nst
+#   iteration 600        teacher := student
+#   iterations 600-1199  adaptation (Eq. 16): L_mss + L_mtt + L_mst + 0.1 L_disc,
+#                        teacher EMA (keep rate 0.9996 as in the paper)
+# Both teacher and student are evaluated on the target's held-out images.
+# Pseudo-label threshold 0.8 as in the paper.
+_base_ = './faster-rcnn_r18_fpn_1xb4-800it_toy.py'
+custom_imports = dict(imports=['lossmix_mm'], allow_failed_imports=False)
+
+# Data: labelled source 'source'
+# style (data/toy) -> unlabelled target 'clipart' style (data/toy_clipart:
+# outline-only shapes, saturated flat palette), evaluated on the target's
+# held-out images.
+#   python tools/generate_toy_data.py --out data/toy --seed 0
+#   python tools/generate_toy_data.py --out data/toy_clipart --seed 1 \
+#       --style clipart
+# Every batch holds source and target images (GroupMultiSourceSampler); the
+# target images come as two views of the same geometry: weak (resize + flip,
+# for the teacher) and strong (weak + colour jitter, grayscale, blur,
+# erasing, for the student). The target's annotations are never read in
+# training (LoadEmptyAnnotations).
+source_root = 'data/toy/'
+target_root = 'data/toy_clipart/'
+branch_field = ['sup', 'unsup_teacher', 'unsup_student']
+unsup_meta_keys = ('img_id', 'img_path', 'ori_shape', 'img_shape',
+                   'scale_factor', 'flip', 'flip_direction',
+                   'homography_matrix')
+sup_pipeline = [
+    dict(type='LoadImageFromFile', backend_args=None),
+    dict(type='LoadAnnotations', with_bbox=True),
+    dict(type='Resize', scale=(192, 192), keep_ratio=True),
+    dict(type='RandomFlip', prob=0.5),
+    dict(
+        type='MultiBranch',
+        branch_field=branch_field,
+        sup=dict(type='PackDetInputs'))
+]
+weak_pipeline = [dict(type='PackDetInputs', meta_keys=unsup_meta_keys)]
+strong_pipeline = [
+    dict(
+        type='RandomApply',
+        transforms=[
+            dict(
+                type='PhotoMetricDistortion',
+                brightness_delta=51,
+                contrast_range=(0.6, 1.4),
+                saturation_range=(0.6, 1.4),
+                hue_delta=18)
+        ],
+        prob=0.8),
+    dict(type='RandomGrayscale', prob=0.2, keep_channels=True),
+    dict(type='RandomGaussianBlur', sigma_range=(0.1, 2.0), prob=0.5),
+    dict(type='RandomErasing', n_patches=(1, 5), ratio=(0.0, 0.2)),
+    dict(type='PackDetInputs', meta_keys=unsup_meta_keys)
+]
+unsup_pipeline = [
+    dict(type='LoadImageFromFile', backend_args=None),
+    dict(type='LoadEmptyAnnotations'),
+    dict(type='Resize', scale=(192, 192), keep_ratio=True),
+    dict(type='RandomFlip', prob=0.5),
+    dict(
+        type='MultiBranch',
+        branch_field=branch_field,
+        unsup_teacher=weak_pipeline,
+        unsup_student=strong_pipeline)
+]
+
+source_dataset = dict(
+    type='CocoDataset',
+    data_root=source_root,
+    metainfo=_base_.metainfo,
+    ann_file='annotations/train.json',
+    data_prefix=dict(img='train/'),
+    filter_cfg=dict(filter_empty_gt=True, min_size=8),
+    pipeline=sup_pipeline,
+    backend_args=None)
+target_dataset = dict(
+    type='CocoDataset',
+    data_root=target_root,
+    metainfo=_base_.metainfo,
+    ann_file='annotations/train.json',
+    data_prefix=dict(img='train/'),
+    filter_cfg=dict(filter_empty_gt=False),
+    pipeline=unsup_pipeline,
+    backend_args=None)
+
+# 2 source + 2 target images per batch
+train_dataloader = dict(
+    _delete_=True,
+    batch_size=4,
+    num_workers=2,
+    persistent_workers=True,
+    sampler=dict(
+        type='GroupMultiSourceSampler', batch_size=4, source_ratio=[1, 1]),
+    dataset=dict(
+        type='ConcatDataset', datasets=[source_dataset, target_dataset]))
+val_dataloader = dict(dataset=dict(data_root=target_root))
+test_dataloader = val_dataloader
+val_evaluator = dict(ann_file=target_root + 'annotations/val.json')
+test_evaluator = val_evaluator
+
+detector = _base_.model
+
+model = dict(
+    _delete_=True,
+    type='MixedDomainTeacher',
+    detector=detector,
+    data_preprocessor=dict(
+        type='MultiBranchDataPreprocessor',
+        data_preprocessor=detector.data_preprocessor),
+    # stride-16 FPN level, 64 channels
+    discriminator=dict(
+        type='ImageDomainDiscriminator',
+        in_channels=64,
+        feat_channels=64,
+        loss_weight=0.1),
+    mixer=dict(type='BatchLossMix', mode='lossmix', alpha=1.0),
+    semi_train_cfg=dict(
+        freeze_teacher=True,
+        cls_pseudo_thr=0.8,
+        min_pseudo_bbox_wh=(1e-2, 1e-2),
+        loss_weights=dict(mss=1.0, nst=1.0, mtt=1.0, mst=1.0),
+        nst_noise_range=(0.0, 0.1),
+        mst_lambda=None,
+        disc_feature='neck',
+        disc_level=2),
+    semi_test_cfg=dict(predict_on='teacher'))
+
+warmup_iters = 600
+max_iters = 1200
+train_cfg = dict(
+    _delete_=True,
+    type='IterBasedTrainLoop',
+    max_iters=max_iters,
+    val_interval=max_iters)
+val_cfg = dict(type='TeacherStudentValLoop')
+param_scheduler = [
+    dict(
+        type='LinearLR', start_factor=0.001, by_epoch=False, begin=0,
+        end=100),
+    dict(
+        type='MultiStepLR',
+        begin=0,
+        end=max_iters,
+        by_epoch=False,
+        milestones=[450],
+        gamma=0.1)
+]
+custom_hooks = [
+    dict(type='MixingScheduleHook', warmup_iters=warmup_iters,
+         keep_rate=0.9996)
+]
+default_hooks = dict(
+    checkpoint=dict(
+        by_epoch=False,
+        interval=300,
+        max_keep_ckpts=2,
+        save_best='teacher/coco/bbox_mAP_50',
+        rule='greater'))
+# the discriminator gets no gradient in the warmup phase
+model_wrapper_cfg = dict(
+    type='MMDistributedDataParallel', find_unused_parameters=True)

@@ -1,0 +1,275 @@
+"""MixedDomainTeacher: the loss terms of each phase, pseudo-labels, mixing
+across domains, empty pseudo-label sets, bad arguments."""
+import copy
+import glob
+import math
+import os.path as osp
+
+import numpy as np
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.structures import InstanceData
+
+from mmdet.registry import MODELS
+from mmdet.structures import DetDataSample
+from lossmix_mm.models.detectors import mix_across, zero_loss_dict
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.dirname(
+    osp.abspath(__file__)))))
+DA_CONFIG = glob.glob(
+    osp.join(ROOT, 'configs', 'toy',
+             'mixed-teacher_faster-rcnn_r18_fpn_lossmix_*_toy2clipart.py'))[0]
+SIZE = 64
+
+
+def model_cfg(**changes):
+    cfg = Config.fromfile(DA_CONFIG).model
+    cfg.detector.roi_head.bbox_head.fc_out_channels = 32
+    cfg.semi_train_cfg.update(changes.pop('semi_train_cfg', {}))
+    cfg.update(changes)
+    return cfg
+
+
+@pytest.fixture(scope='module')
+def model():
+    torch.manual_seed(0)
+    built = MODELS.build(model_cfg())
+    built.init_weights()  # the discriminator's std-0.01 init
+    return built
+
+
+def sample(boxes=(), labels=(), homography=None, shape=(SIZE, SIZE)):
+    s = DetDataSample(
+        metainfo=dict(
+            img_shape=shape,
+            ori_shape=shape,
+            pad_shape=shape,
+            batch_input_shape=shape,
+            scale_factor=(1.0, 1.0),
+            homography_matrix=np.eye(3, dtype=np.float32)
+            if homography is None else homography))
+    s.gt_instances = InstanceData(
+        bboxes=torch.tensor(boxes, dtype=torch.float32).reshape(-1, 4),
+        labels=torch.tensor(labels, dtype=torch.long))
+    return s
+
+
+def batch(seed=0):
+    g = torch.Generator().manual_seed(seed)
+    inputs = {
+        k: torch.randn(2, 3, SIZE, SIZE, generator=g)
+        for k in ('sup', 'unsup_teacher', 'unsup_student')
+    }
+    samples = {
+        'sup': [
+            sample([[4, 4, 30, 30]], [0]),
+            sample([[20, 10, 60, 50], [2, 2, 12, 12]], [1, 2])
+        ],
+        'unsup_teacher': [sample(), sample()],
+        'unsup_student': [sample(), sample()],
+    }
+    return inputs, samples
+
+
+def fake_teacher(scores_per_image):
+    """A teacher.predict returning fixed detections."""
+
+    def predict(batch_inputs, batch_data_samples, rescale=False):
+        out = []
+        for scores in scores_per_image:
+            n = len(scores)
+            res = DetDataSample()
+            res.pred_instances = InstanceData(
+                bboxes=torch.tensor([[8.0 + i, 8.0, 40.0 + i, 40.0]
+                                     for i in range(n)]).reshape(-1, 4),
+                scores=torch.tensor(scores, dtype=torch.float32),
+                labels=torch.arange(n) % 3)
+            out.append(res)
+        return out
+
+    return predict
+
+
+def all_finite(losses):
+    for key, value in losses.items():
+        values = value if isinstance(value, list) else [value]
+        for v in values:
+            assert torch.isfinite(v).all(), key
+
+
+def test_warmup_terms(model):
+    model.set_phase('warmup')
+    torch.manual_seed(1)
+    losses = model.loss(*batch())
+    all_finite(losses)
+    for term in ('mss', 'nst'):
+        assert losses[f'{term}_loss_cls'] > 0
+        assert losses[f'{term}_loss_rpn_cls'][0] > 0
+    # the adaptation terms are logged as zeros, none computed
+    for key in ('mtt_loss_cls', 'mst_loss_bbox', 'loss_disc_src',
+                'loss_disc_tgt', 'mtt_num_pseudo'):
+        assert key in losses
+        assert not losses[key].requires_grad and losses[key] == 0
+
+
+def test_adapt_terms_and_discriminator(model, monkeypatch):
+    monkeypatch.setattr(model.teacher, 'predict',
+                        fake_teacher([[0.95, 0.3], [0.9]]))
+    model.set_phase('adapt')
+    torch.manual_seed(2)
+    losses = model.loss(*batch())
+    all_finite(losses)
+    assert losses['mtt_num_pseudo'].item() == pytest.approx(1.0)  # 2 / 2
+    for term in ('mss', 'mtt', 'mst'):
+        assert losses[f'{term}_loss_cls'].requires_grad
+        assert losses[f'{term}_loss_cls'] > 0
+    assert losses['nst_loss_cls'] == 0 and not losses[
+        'nst_loss_cls'].requires_grad
+    # discriminator initialised with std 0.01: logits ~ 0, so each domain's
+    # BCE is about log 2, times the loss weight 0.1
+    for key in ('loss_disc_src', 'loss_disc_tgt'):
+        assert losses[key].item() == pytest.approx(0.1 * math.log(2),
+                                                   abs=2e-3)
+    # the discriminator is trained by the total loss, the teacher is not
+    model.zero_grad()
+    total = sum(v.sum() if not isinstance(v, list) else sum(x.sum()
+                                                            for x in v)
+                for k, v in losses.items() if 'loss' in k)
+    total.backward()
+    assert all(p.grad is not None
+               for p in model.discriminator.parameters())
+    assert all(p.grad is None for p in model.teacher.parameters())
+    model.zero_grad()
+
+
+def test_empty_pseudo_labels_give_a_zero_term(model, monkeypatch):
+    # scores at or below 0.8 are all dropped: no pseudo-box in the batch
+    monkeypatch.setattr(model.teacher, 'predict',
+                        fake_teacher([[0.8, 0.5], []]))
+    model.set_phase('adapt')
+    torch.manual_seed(3)
+    losses = model.loss(*batch())
+    all_finite(losses)
+    assert losses['mtt_num_pseudo'] == 0
+    mtt = {k: v for k, v in losses.items() if k.startswith('mtt_loss')}
+    assert mtt and all(
+        (x == 0).all() for v in mtt.values()
+        for x in (v if isinstance(v, list) else [v]))
+    # the discriminator still sees the target features
+    assert losses['loss_disc_tgt'] > 0
+    assert losses['mst_loss_cls'] > 0  # the source boxes remain
+
+
+def test_pseudo_labels_are_filtered_and_projected(model, monkeypatch):
+    monkeypatch.setattr(model.teacher, 'predict',
+                        fake_teacher([[0.9, 0.81, 0.8, 0.2], [0.5]]))
+    inputs, samples = batch()
+    # the strong view of image 0 is the weak one scaled by 2
+    scale = np.diag([2.0, 2.0, 1.0]).astype(np.float32)
+    strong = [
+        sample(homography=scale, shape=(2 * SIZE, 2 * SIZE)),
+        sample()
+    ]
+    out = model.pseudo_label(inputs['unsup_teacher'],
+                             samples['unsup_teacher'], strong)
+    assert set(out[0].gt_instances.keys()) == {'bboxes', 'labels'}
+    # kept: scores strictly above 0.8
+    torch.testing.assert_close(
+        out[0].gt_instances.bboxes,
+        torch.tensor([[16.0, 16.0, 80.0, 80.0], [18.0, 16.0, 82.0, 80.0]]))
+    assert out[0].gt_instances.labels.tolist() == [0, 1]
+    assert len(out[1].gt_instances) == 0
+    assert len(strong[0].gt_instances) == 0  # the inputs are not changed
+
+
+def test_mix_across_by_hand():
+    src = torch.full((1, 1, 4, 6), 2.0)
+    tgt = torch.full((2, 1, 8, 4), 10.0)
+    src_s = [sample([[0, 0, 2, 2]], [1], shape=(4, 6))]
+    tgt_s = [
+        sample([[1, 1, 3, 3]], [2], shape=(8, 4)),
+        sample([[0, 0, 1, 1]], [0], shape=(6, 4))
+    ]
+    x, out = mix_across(src, copy.deepcopy(src_s), tgt, copy.deepcopy(tgt_s),
+                        torch.tensor([0.75]), 'lossmix',
+                        partner_inds=torch.tensor([0]))
+    assert x.shape == (1, 1, 8, 6)
+    # canvas 8 x 6: the source at rows 2-5, the target at columns 1-4
+    expected = torch.zeros(8, 6)
+    expected[2:6, :] += 0.75 * 2.0
+    expected[:, 1:5] += 0.25 * 10.0
+    torch.testing.assert_close(x[0, 0], expected)
+    gts = out[0].gt_instances
+    torch.testing.assert_close(
+        gts.bboxes, torch.tensor([[0.0, 2.0, 2.0, 4.0], [2.0, 1.0, 4.0,
+                                                         3.0]]))
+    assert gts.labels.tolist() == [1, 2]
+    torch.testing.assert_close(gts.loss_weights, torch.tensor([0.75, 0.25]))
+    assert gts.mix_group.tolist() == [0, 1]
+    assert out[0].batch_input_shape == (8, 6)
+    assert out[0].img_shape == (8, 6)
+    # noise: the target's boxes are dropped, the source keeps weight 1
+    _, out = mix_across(src, copy.deepcopy(src_s), tgt,
+                        copy.deepcopy(tgt_s), torch.tensor([0.95]), 'noise',
+                        partner_inds=torch.tensor([1]))
+    assert out[0].gt_instances.loss_weights.tolist() == [1.0]
+    with pytest.raises(ValueError, match='empty second batch'):
+        mix_across(src, src_s, tgt[:0], [], torch.tensor([0.5]), 'lossmix')
+
+
+def test_fixed_mst_lambda_and_no_mixer(monkeypatch):
+    torch.manual_seed(0)
+    model = MODELS.build(
+        model_cfg(semi_train_cfg=dict(mst_lambda=0.5)))
+    seen = []
+    student_loss = model.student.loss
+
+    def spy(inputs, samples):
+        seen.append([s.metainfo.get('mix_lambda') for s in samples])
+        return student_loss(inputs, samples)
+
+    monkeypatch.setattr(model.student, 'loss', spy)
+    monkeypatch.setattr(model.teacher, 'predict',
+                        fake_teacher([[0.9], [0.9]]))
+    model.set_phase('adapt')
+    model.loss(*batch())
+    assert seen[-1] == [0.5, 0.5]  # mss, mtt, then mst
+
+    # without a mixer (the Adaptive-Teacher-style baseline): plain batches
+    nomix = MODELS.build(
+        model_cfg(
+            mixer=None,
+            semi_train_cfg=dict(loss_weights=dict(nst=0.0, mst=0.0))))
+    nomix.set_phase('warmup')
+    losses = nomix.loss(*batch())
+    assert not any(k.startswith(('nst', 'mst')) for k in losses)
+    assert losses['mss_loss_cls'] > 0
+
+
+@pytest.mark.parametrize('changes, match', [
+    (dict(mixer=None), 'mst term'),
+    (dict(semi_train_cfg=dict(loss_weights=dict(msst=1.0))), 'msst'),
+    (dict(semi_train_cfg=dict(loss_weights=dict(mtt=-1.0))), 'mtt'),
+    (dict(semi_train_cfg=dict(nst_noise_range=(0.0, 1.0))),
+     'nst_noise_range'),
+    (dict(semi_train_cfg=dict(mst_lambda=1.0)), 'mst_lambda'),
+    (dict(semi_train_cfg=dict(disc_feature='rpn')), 'disc_feature'),
+])
+def test_bad_arguments(changes, match):
+    with pytest.raises(ValueError, match=match):
+        MODELS.build(model_cfg(**changes))
+
+
+def test_bad_phase(model):
+    with pytest.raises(ValueError, match="'warmup', 'adapt'"):
+        model.set_phase('burn-in')
+
+
+def test_zero_loss_dict():
+    losses = dict(a=torch.tensor(2.0, requires_grad=True),
+                  b=[torch.ones(2), torch.tensor(3.0)], acc=5.0)
+    out = zero_loss_dict(losses)
+    assert out['a'] == 0 and not out['a'].requires_grad
+    assert [v.tolist() for v in out['b']] == [[0.0, 0.0], 0.0]
+    assert out['acc'] == 5.0

@@ -1,0 +1,147 @@
+"""The toy domain-adaptation config end to end through tools/train.py:
+warmup -> switch -> adaptation without NaN, teacher and student evaluated,
+and a resume in the middle of adaptation that restores the teacher, the
+phase and the iteration exactly."""
+import glob
+import json
+import math
+import os.path as osp
+import sys
+
+import torch
+from mmengine.hooks import Hook
+from mmengine.model import is_model_wrapper
+
+from mmdet.registry import HOOKS
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+sys.path.insert(0, osp.join(ROOT, 'tools'))
+
+import train as train_tool  # noqa: E402
+
+CONFIG = glob.glob(
+    osp.join(ROOT, 'configs', 'toy',
+             'mixed-teacher_faster-rcnn_r18_fpn_lossmix_*_toy2clipart.py'))[0]
+SEEN = {}
+
+
+@HOOKS.register_module(force=True)
+class RecordTeacherHook(Hook):
+    """Test hook: the state a (resumed) run starts from, after the
+    MixingScheduleHook's before_train."""
+    priority = 'LOWEST'
+
+    def before_train(self, runner):
+        model = runner.model.module if is_model_wrapper(
+            runner.model) else runner.model
+        SEEN['iter'] = runner.iter
+        SEEN['phase'] = model.phase
+        SEEN['teacher'] = {
+            k: v.clone()
+            for k, v in model.teacher.state_dict().items()
+        }
+        SEEN['student'] = {
+            k: v.clone()
+            for k, v in model.student.state_dict().items()
+        }
+        SEEN['ema_updates'] = [
+            h.ema_updates for h in runner.hooks
+            if type(h).__name__ == 'MixingScheduleHook'
+        ][0]
+
+
+def da_options(source, target, max_iters, warmup):
+    s, t = source + '/', target + '/'
+    return [
+        f'train_dataloader.dataset.datasets.0.data_root={s}',
+        f'train_dataloader.dataset.datasets.1.data_root={t}',
+        f'val_dataloader.dataset.data_root={t}',
+        f'test_dataloader.dataset.data_root={t}',
+        f'val_evaluator.ann_file={t}annotations/val.json',
+        f'test_evaluator.ann_file={t}annotations/val.json',
+        'train_dataloader.num_workers=0',
+        'train_dataloader.persistent_workers=False',
+        'val_dataloader.num_workers=0',
+        'val_dataloader.persistent_workers=False',
+        'test_dataloader.num_workers=0',
+        'test_dataloader.persistent_workers=False',
+        f'train_cfg.max_iters={max_iters}',
+        f'train_cfg.val_interval={max_iters}',
+        f'custom_hooks.0.warmup_iters={warmup}',
+        'default_hooks.checkpoint.interval=1',
+        'default_hooks.checkpoint.max_keep_ckpts=-1',
+        'default_hooks.logger.interval=1',
+        'log_processor.window_size=1',  # raw values, not averages
+        # a lower threshold so that an untrained teacher yields some boxes
+        'model.semi_train_cfg.cls_pseudo_thr=0.05',
+    ]
+
+
+def scalars(work_dir):
+    path = sorted(glob.glob(osp.join(work_dir, '*', 'vis_data',
+                                     'scalars.json')))[-1]
+    with open(path) as f:
+        return [json.loads(line) for line in f]
+
+
+def test_warmup_adapt_resume(toy_root, toy_clipart_root, tmp_path,
+                             monkeypatch):
+    load_cfg = train_tool.load_cfg
+
+    def with_record_hook(*args, **kwargs):
+        cfg = load_cfg(*args, **kwargs)
+        cfg.custom_hooks = cfg.custom_hooks + [dict(type='RecordTeacherHook')]
+        return cfg
+
+    monkeypatch.setattr(train_tool, 'load_cfg', with_record_hook)
+    work_dir = str(tmp_path / 'da')
+    opts = da_options(toy_root, toy_clipart_root, max_iters=4, warmup=2)
+    train_tool.main([CONFIG, '--work-dir', work_dir, '--cfg-options'] + opts)
+    records = scalars(work_dir)
+    train = [r for r in records if 'loss' in r]
+    assert [r['iter'] for r in train] == [1, 2, 3, 4]
+    for r in train:
+        for key, value in r.items():
+            assert math.isfinite(value), (r['iter'], key)
+    # warmup: mss + nst; adaptation: mss + mtt + mst + disc
+    for r in train[:2]:
+        assert r['mss_loss_cls'] > 0 and r['nst_loss_cls'] > 0
+        assert r['mst_loss_cls'] == 0 and r['loss_disc_src'] == 0
+    for r in train[2:]:
+        assert r['nst_loss_cls'] == 0
+        assert r['mst_loss_cls'] > 0 and r['loss_disc_src'] > 0
+        assert r['loss_disc_tgt'] > 0 and 'mtt_loss_cls' in r
+    metrics = [r for r in records if 'teacher/coco/bbox_mAP' in r]
+    assert metrics and 'student/coco/bbox_mAP' in metrics[-1]
+
+    ckpt3 = osp.join(work_dir, 'iter_3.pth')
+    saved = torch.load(ckpt3, weights_only=False)
+    assert saved['meta']['mixing_schedule'] == dict(
+        phase='adapt', warmup_iters=2, ema_updates=1)
+    teacher = {
+        k[len('teacher.'):]: v
+        for k, v in saved['state_dict'].items() if k.startswith('teacher.')
+    }
+    student = {
+        k[len('student.'):]: v
+        for k, v in saved['state_dict'].items() if k.startswith('student.')
+    }
+    # the teacher was copied at iteration 2 and averaged once since
+    assert any(not torch.equal(teacher[k], student[k]) for k in teacher)
+
+    SEEN.clear()
+    train_tool.main([
+        CONFIG, '--work-dir',
+        str(tmp_path / 'resumed'), '--resume', ckpt3, '--cfg-options'
+    ] + opts)
+    assert SEEN['iter'] == 3 and SEEN['phase'] == 'adapt'
+    assert SEEN['ema_updates'] == 1
+    assert SEEN['teacher'].keys() == teacher.keys()
+    for key, value in teacher.items():
+        assert torch.equal(SEEN['teacher'][key], value), key
+        assert torch.equal(SEEN['student'][key], student[key]), key
+    # (the visualizer is a process-wide instance: read the text log)
+    log = glob.glob(str(tmp_path / 'resumed' / '*' / '*.log'))[0]
+    with open(log) as f:
+        text = f.read()
+    assert 'Iter(train) [4/4]' in text and 'Iter(train) [3/4]' not in text

@@ -1,5 +1,15 @@
 """Helpers shared by the tests (tests/ is on pytest's pythonpath)."""
+import ast
+import copy
+import glob
+import os
+import os.path as osp
+from functools import lru_cache
+
+import cv2
+import numpy as np
 import torch
+from mmengine.config import Config
 from mmengine.structures import InstanceData
 
 
@@ -54,8 +64,6 @@ def toy_options(root, max_iters, interval=2, nested=True, workers=0):
 def toy_config(variant='lossmix'):
     """Path of a toy config: 'lossmix', 'union', 'nomix' or another
     variant name in configs/toy/."""
-    import glob
-    import os.path as osp
     root = osp.dirname(osp.dirname(osp.abspath(__file__)))
     name = 'faster-rcnn_r18_fpn_1xb4-*_toy.py' if variant == 'nomix' else \
         f'faster-rcnn_r18_fpn_{variant}_1xb4-*_toy.py'
@@ -64,3 +72,125 @@ def toy_config(variant='lossmix'):
         raise FileNotFoundError(f'one toy config {name} expected, found '
                                 f'{found}')
     return found[0]
+
+
+# ---------------------------------------------- config-test helpers
+IMG_W, IMG_H = 64, 48
+
+
+@lru_cache(maxsize=None)
+def _load(path):
+    return Config.fromfile(path)
+
+
+def load(path):
+    """A private copy of the parsed config (parsing once per file)."""
+    return copy.deepcopy(_load(path))
+
+
+def base_files(path):
+    """The ``_base_`` entries of a config file, read without running it."""
+    with open(path, encoding='utf-8') as f:
+        tree = ast.parse(f.read())
+    for node in tree.body:
+        if (isinstance(node, ast.Assign) and len(node.targets) == 1
+                and isinstance(node.targets[0], ast.Name)
+                and node.targets[0].id == '_base_'):
+            bases = ast.literal_eval(node.value)
+            return [bases] if isinstance(bases, str) else list(bases)
+    return []
+
+
+def inheritance_depth(path):
+    """Longest chain of ``_base_`` links above ``path`` (0: no base).
+
+    ``mmdet::`` bases are resolved to mmdet's installed configs and count as
+    a level like any other file.
+    """
+    depths = [0]
+    for base in base_files(path):
+        base_path, _ = Config._get_cfg_path(base, path)
+        assert osp.isfile(base_path), f'{path}: missing base {base}'
+        depths.append(1 + inheritance_depth(base_path))
+    return max(depths)
+
+
+
+def set_data_root(cfg, data_root):
+    """Point every dataset (and COCO evaluator ann file) at a fixture."""
+
+    def visit(node):
+        if isinstance(node, dict):
+            if 'data_root' in node:
+                node['data_root'] = data_root
+                # mmengine serialises annotations with a gc.collect() that
+                # costs ~0.25 s per dataset here; tiny fixtures need neither
+                node['serialize_data'] = False
+            if node.get('type') == 'CocoMetric':
+                node['ann_file'] = osp.join(
+                    data_root, 'annotations/instances_val2017.json')
+            for v in node.values():
+                visit(v)
+        elif isinstance(node, (list, tuple)):
+            for v in node:
+                visit(v)
+
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader',
+                'val_evaluator', 'test_evaluator'):
+        visit(cfg[key])
+    return cfg
+
+
+def find_transforms(cfg_node, type_name):
+    return [
+        v for k, v in flatten_dicts(cfg_node) if v.get('type') == type_name
+    ]
+
+
+def flatten_dicts(node, path=''):
+    """Yield (path, dict) for every dict inside ``node``."""
+    if isinstance(node, dict):
+        yield path, node
+        for k, v in node.items():
+            yield from flatten_dicts(v, f'{path}.{k}')
+    elif isinstance(node, (list, tuple)):
+        for i, v in enumerate(node):
+            yield from flatten_dicts(v, f'{path}.{i}')
+
+
+def write_image(path, seed):
+    rng = np.random.RandomState(seed)
+    cv2.imwrite(path, rng.randint(0, 255, (IMG_H, IMG_W, 3), np.uint8))
+
+
+VOC_XML = """<annotation>
+  <folder>{year}</folder><filename>{name}.jpg</filename>
+  <size><width>{w}</width><height>{h}</height><depth>3</depth></size>
+  <object><name>{cls}</name><pose>Unspecified</pose><truncated>0</truncated>
+    <difficult>0</difficult>
+    <bndbox><xmin>5</xmin><ymin>6</ymin><xmax>40</xmax><ymax>30</ymax></bndbox>
+  </object>
+  <object><name>person</name><pose>Unspecified</pose><truncated>0</truncated>
+    <difficult>0</difficult>
+    <bndbox><xmin>30</xmin><ymin>10</ymin><xmax>60</xmax><ymax>44</ymax></bndbox>
+  </object>
+</annotation>
+"""
+
+
+def write_voc_split(root, split, prefix, seed=0, classes=('dog', 'car')):
+    """A VOC-format split under ``root`` (``JPEGImages``, ``Annotations``,
+    ``ImageSets/Main/{split}.txt``): one 64x48 image per class in
+    ``classes``, named ``{prefix}_{split}_{i}``, each with a box of that
+    class and a 'person' box."""
+    for sub in ('Annotations', 'JPEGImages', 'ImageSets/Main'):
+        os.makedirs(osp.join(root, sub), exist_ok=True)
+    names = [f'{prefix}_{split}_{i}' for i in range(len(classes))]
+    with open(osp.join(root, 'ImageSets/Main', f'{split}.txt'), 'w') as f:
+        f.write('\n'.join(names) + '\n')
+    for i, (name, cls) in enumerate(zip(names, classes)):
+        write_image(osp.join(root, 'JPEGImages', f'{name}.jpg'), seed + i)
+        with open(osp.join(root, 'Annotations', f'{name}.xml'), 'w') as f:
+            f.write(VOC_XML.format(year=osp.basename(root.rstrip('/')),
+                                   name=name, w=IMG_W, h=IMG_H, cls=cls))
+

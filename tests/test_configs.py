@@ -7,25 +7,24 @@ is pulled through each pipeline, and the experiment settings (schedule,
 optimizer, mixing mode, head flags, checkpoint selection) are checked against
 the LossMix paper (supp. B, Tables 1-3).
 """
-import ast
-import copy
 import glob
 import json
 import os.path as osp
 import re
-from functools import lru_cache
 
-import cv2
 import numpy as np
 import pytest
 import torch
-from mmengine.config import Config
 
 from mmdet.registry import DATASETS, METRICS, MODELS
 from mmdet.utils import register_all_modules
 
 register_all_modules()
 import lossmix_mm  # noqa: E402,F401  (registers the LossMix modules)
+from lossmix_test_utils import (IMG_H, IMG_W,  # noqa: E402
+                                find_transforms, flatten_dicts,
+                                inheritance_depth, load, set_data_root,
+                                write_image, write_voc_split)
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIG_DIR = osp.join(REPO, 'configs', 'lossmix')
@@ -93,7 +92,6 @@ DATA = {
         num_classes=80,
         save_best=['coco/bbox_mAP']),
 }
-IMG_W, IMG_H = 64, 48
 
 
 def parse_name(path):
@@ -136,41 +134,6 @@ def fast_external_bases():
         yield
 
 
-@lru_cache(maxsize=None)
-def _load(path):
-    return Config.fromfile(path)
-
-
-def load(path):
-    """A private copy of the parsed config (parsing once per file)."""
-    return copy.deepcopy(_load(path))
-
-
-def base_files(path):
-    """The ``_base_`` entries of a config file, read without running it."""
-    with open(path, encoding='utf-8') as f:
-        tree = ast.parse(f.read())
-    for node in tree.body:
-        if (isinstance(node, ast.Assign) and len(node.targets) == 1
-                and isinstance(node.targets[0], ast.Name)
-                and node.targets[0].id == '_base_'):
-            bases = ast.literal_eval(node.value)
-            return [bases] if isinstance(bases, str) else list(bases)
-    return []
-
-
-def inheritance_depth(path):
-    """Longest chain of ``_base_`` links above ``path`` (0: no base).
-
-    ``mmdet::`` bases are resolved to mmdet's installed configs and count as
-    a level like any other file.
-    """
-    depths = [0]
-    for base in base_files(path):
-        base_path, _ = Config._get_cfg_path(base, path)
-        assert osp.isfile(base_path), f'{path}: missing base {base}'
-        depths.append(1 + inheritance_depth(base_path))
-    return max(depths)
 
 
 def flatten(obj, prefix=''):
@@ -187,48 +150,6 @@ def flatten(obj, prefix=''):
     return out
 
 
-def set_data_root(cfg, data_root):
-    """Point every dataset (and COCO evaluator ann file) at a fixture."""
-
-    def visit(node):
-        if isinstance(node, dict):
-            if 'data_root' in node:
-                node['data_root'] = data_root
-                # mmengine serialises annotations with a gc.collect() that
-                # costs ~0.25 s per dataset here; tiny fixtures need neither
-                node['serialize_data'] = False
-            if node.get('type') == 'CocoMetric':
-                node['ann_file'] = osp.join(
-                    data_root, 'annotations/instances_val2017.json')
-            for v in node.values():
-                visit(v)
-        elif isinstance(node, (list, tuple)):
-            for v in node:
-                visit(v)
-
-    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader',
-                'val_evaluator', 'test_evaluator'):
-        visit(cfg[key])
-    return cfg
-
-
-def find_transforms(cfg_node, type_name):
-    return [
-        v for k, v in flatten_dicts(cfg_node) if v.get('type') == type_name
-    ]
-
-
-def flatten_dicts(node, path=''):
-    """Yield (path, dict) for every dict inside ``node``."""
-    if isinstance(node, dict):
-        yield path, node
-        for k, v in node.items():
-            yield from flatten_dicts(v, f'{path}.{k}')
-    elif isinstance(node, (list, tuple)):
-        for i, v in enumerate(node):
-            yield from flatten_dicts(v, f'{path}.{i}')
-
-
 def baseline_path(path):
     name = parse_name(path)
     sched = name['sched']
@@ -239,46 +160,15 @@ def baseline_path(path):
 # --------------------------------------------------------------- fixtures
 
 
-def _write_image(path, seed):
-    rng = np.random.RandomState(seed)
-    cv2.imwrite(path, rng.randint(0, 255, (IMG_H, IMG_W, 3), np.uint8))
-
-
-VOC_XML = """<annotation>
-  <folder>{year}</folder><filename>{name}.jpg</filename>
-  <size><width>{w}</width><height>{h}</height><depth>3</depth></size>
-  <object><name>{cls}</name><pose>Unspecified</pose><truncated>0</truncated>
-    <difficult>0</difficult>
-    <bndbox><xmin>5</xmin><ymin>6</ymin><xmax>40</xmax><ymax>30</ymax></bndbox>
-  </object>
-  <object><name>person</name><pose>Unspecified</pose><truncated>0</truncated>
-    <difficult>0</difficult>
-    <bndbox><xmin>30</xmin><ymin>10</ymin><xmax>60</xmax><ymax>44</ymax></bndbox>
-  </object>
-</annotation>
-"""
-
-
 @pytest.fixture(scope='module')
 def voc_root(tmp_path_factory):
     """VOCdevkit with VOC2007/VOC2012, 2 trainval + 2 test 64x48 images each."""
-    root = tmp_path_factory.mktemp('VOCdevkit')
-    seed = 0
-    for year in ('VOC2007', 'VOC2012'):
-        for sub in ('Annotations', 'JPEGImages', 'ImageSets/Main'):
-            (root / year / sub).mkdir(parents=True)
-        for split in ('trainval', 'test'):
-            names = [f'{year[-4:]}_{split}_{i}' for i in range(2)]
-            (root / year / 'ImageSets/Main' /
-             f'{split}.txt').write_text('\n'.join(names) + '\n')
-            for name, cls in zip(names, ('dog', 'car')):
-                _write_image(
-                    str(root / year / 'JPEGImages' / f'{name}.jpg'), seed)
-                seed += 1
-                (root / year / 'Annotations' / f'{name}.xml').write_text(
-                    VOC_XML.format(
-                        year=year, name=name, w=IMG_W, h=IMG_H, cls=cls))
-    return str(root) + '/'
+    root = str(tmp_path_factory.mktemp('VOCdevkit'))
+    for i, year in enumerate(('VOC2007', 'VOC2012')):
+        for j, split in enumerate(('trainval', 'test')):
+            write_voc_split(osp.join(root, year), split, year[-4:],
+                            seed=4 * i + 2 * j)
+    return root + '/'
 
 
 @pytest.fixture(scope='module')
@@ -294,7 +184,7 @@ def coco_root(tmp_path_factory):
         for i in range(2):
             img_id = len(images) + 1
             file_name = f'{split}_{i:06d}.jpg'
-            _write_image(str(root / split / file_name), 100 + img_id)
+            write_image(str(root / split / file_name), 100 + img_id)
             images.append(
                 dict(
                     id=img_id, file_name=file_name, width=IMG_W, height=IMG_H))

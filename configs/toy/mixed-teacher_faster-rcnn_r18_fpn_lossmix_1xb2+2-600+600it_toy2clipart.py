@@ -146,7 +146,7 @@ param_scheduler = [
         begin=0,
         end=max_iters,
         by_epoch=False,
-        milestones=[450],
+        milestones=[1050],
         gamma=0.1)
 ]
 custom_hooks = [

@@ -1,8 +1,10 @@
 """Mean teacher for domain adaptation with LossMix (paper Sec. 3.6, 5)."""
 import copy
+import logging
 from typing import Dict, Optional, Tuple
 
 import torch
+from mmengine.logging import print_log
 from mmengine.structures import InstanceData
 from torch import Tensor
 
@@ -121,6 +123,7 @@ class MixedDomainTeacher(SemiBaseDetector):
             raise ValueError(f"disc_feature must be 'neck' or 'backbone', "
                              f"got {semi_train_cfg['disc_feature']!r}")
         self.phase = 'warmup'
+        self._warned_single = False
         self._captured: Optional[Tensor] = None
         self._capturing = False
         self._disc_module().register_forward_hook(self._capture_hook)
@@ -302,6 +305,13 @@ class MixedDomainTeacher(SemiBaseDetector):
                     ) -> Tuple[Tensor, SampleList]:
         if self.mixer is None:
             return inputs, samples
+        if inputs.size(0) < 2 and not self._warned_single:
+            self._warned_single = True
+            print_log(
+                'MixedDomainTeacher: a branch has one image per GPU, so '
+                'in-batch mixing (mss, mtt) leaves it unmixed; use at least '
+                '2 source and 2 target images per GPU', logger='current',
+                level=logging.WARNING)
         return self.mixer(inputs, samples)
 
     def _noise_lambdas(self, num: int, device) -> Tensor:

@@ -1,11 +1,15 @@
 # lossmix_mm: the two commands of the README.
 #   make demo   set up, generate the toy data, train and evaluate the CPU default
 #   make test   set up, run the whole test suite
+#   make demo-da  domain adaptation on the toy data: source only, then the
+#                 LossMix teacher, both evaluated on the target domain
 PY := .venv/bin/python
 TOY_CONFIG ?= configs/toy/faster-rcnn_r18_fpn_lossmix_1xb4-800it_toy.py
 WORK_DIR ?= work_dirs/cpu_default
+DA_CONFIG ?= configs/toy/mixed-teacher_faster-rcnn_r18_fpn_lossmix_1xb2+2-600+600it_toy2clipart.py
+DA_SOURCE_CONFIG ?= configs/toy/faster-rcnn_r18_fpn_source-only_1xb4-1200it_toy2clipart.py
 
-.PHONY: setup data demo test
+.PHONY: setup data data-da demo demo-da test
 
 setup:
 	bash tools/setup_cpu.sh
@@ -15,6 +19,13 @@ data: setup
 
 demo: data
 	bash tools/run_cpu_default.sh $(TOY_CONFIG) $(WORK_DIR)
+
+data-da: data
+	$(PY) tools/generate_toy_data.py --out data/toy_clipart --seed 1 --style clipart
+
+demo-da: data-da
+	bash tools/run_cpu_default.sh $(DA_SOURCE_CONFIG) work_dirs/da_source_only
+	bash tools/run_cpu_default.sh $(DA_CONFIG) work_dirs/da_lossmix
 
 test: setup
 	$(PY) -m pytest tests -q

@@ -217,3 +217,30 @@ def test_build(path, da_root):
     metric.dataset_meta = val.metainfo
     assert len(val.metainfo['classes']) == TARGETS[parse(path)['target']][
         'num_classes']
+
+
+TOY_DA = sorted(glob.glob(osp.join(REPO, 'configs', 'toy',
+                                   '*_toy2clipart.py')))
+
+
+@pytest.mark.parametrize('path', TOY_DA,
+                         ids=[osp.basename(p)[:-3] for p in TOY_DA])
+def test_toy_da_configs(path):
+    assert inheritance_depth(path) <= 3
+    cfg = load(path)
+    # evaluated on the target domain's held-out images
+    assert cfg.val_dataloader.dataset.data_root == 'data/toy_clipart/'
+    assert cfg.val_evaluator.ann_file == \
+        'data/toy_clipart/annotations/val.json'
+    assert cfg.train_cfg.max_iters == 1200
+    if cfg.model.type == 'MixedDomainTeacher':
+        assert cfg.custom_hooks == [
+            dict(type='MixingScheduleHook', warmup_iters=600,
+                 keep_rate=0.9996)
+        ]
+        assert cfg.model.semi_train_cfg.cls_pseudo_thr == 0.8
+        roots = [d.data_root for d in cfg.train_dataloader.dataset.datasets]
+        assert roots == ['data/toy/', 'data/toy_clipart/']
+    else:
+        assert cfg.train_dataloader.dataset.data_root == 'data/toy/'
+    MODELS.build(cfg.model)

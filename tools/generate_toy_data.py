@@ -18,14 +18,17 @@ identical pixels, and image ``k`` of a split does not depend on how many
 images the split has. A dataset whose ``meta.json`` matches the arguments is
 left as it is unless ``--force``.
 
-``--style`` selects the look of the domain. Only ``'source'`` exists now; a
-visually shifted target domain (for domain adaptation, e.g. ``'clipart'``:
-another palette, outline-only shapes, flat backgrounds) is one more entry of
-``STYLES``: the drawing code reads everything style-dependent from there.
+``--style`` selects the look of the domain: ``'source'`` (the default) or
+``'clipart'``, the target domain of the toy domain adaptation (outline-only
+shapes in saturated, bright colours on flat or smooth backgrounds, same
+classes and geometry). A new domain is one more entry of ``STYLES``: the
+drawing code reads everything style-dependent from there.
 
 Example::
 
     python tools/generate_toy_data.py --out data/toy --seed 0
+    python tools/generate_toy_data.py --out data/toy_clipart --seed 1 \
+        --style clipart
 """
 import argparse
 import json

@@ -123,7 +123,9 @@ def test_paper_settings(path):
         type='ImageDomainDiscriminator', in_channels=256, feat_channels=256,
         loss_weight=0.1)
     assert cfg.custom_hooks == [
-        dict(type='MixingScheduleHook', warmup_iters=20000, keep_rate=0.9996)
+        dict(type='MixingScheduleHook', warmup_iters=20000,
+             keep_rate=0.9996),
+        dict(type='CheckInvalidLossHook', interval=50)
     ]
     assert cfg.train_cfg.max_iters == 60000
     assert cfg.val_cfg.type == 'TeacherStudentValLoop'
@@ -236,7 +238,8 @@ def test_toy_da_configs(path):
     if cfg.model.type == 'MixedDomainTeacher':
         assert cfg.custom_hooks == [
             dict(type='MixingScheduleHook', warmup_iters=600,
-                 keep_rate=0.9996)
+                 keep_rate=0.9996),
+            dict(type='CheckInvalidLossHook', interval=50)
         ]
         assert cfg.model.semi_train_cfg.cls_pseudo_thr == 0.8
         roots = [d.data_root for d in cfg.train_dataloader.dataset.datasets]

@@ -151,7 +151,9 @@ param_scheduler = [
 ]
 custom_hooks = [
     dict(type='MixingScheduleHook', warmup_iters=warmup_iters,
-         keep_rate=0.9996)
+         keep_rate=0.9996),
+    # stop with a clear error at a NaN / inf total loss (mmdet's hook)
+    dict(type='CheckInvalidLossHook', interval=50)
 ]
 default_hooks = dict(
     checkpoint=dict(

@@ -30,7 +30,11 @@ class ImageDomainDiscriminator(BaseModule):
             classifier. Defaults to 3.
         grl_coeff (float): scale of the reversed gradient. Defaults to 1.0.
         loss_weight (float): weight of the loss. Defaults to 0.1.
-        init_cfg (dict, optional): initialisation config.
+        init_cfg (dict, optional): initialisation config. Defaults to
+            Kaiming-normal hidden convs (LeakyReLU slope 0.2) and a
+            Normal(std 0.01) classifier conv, so the logits start near 0
+            (BCE ~ log 2) while the hidden layers pass a signal (std 0.01 on
+            every layer would shrink it ~20x per layer and stall training).
     """
 
     def __init__(self,
@@ -39,8 +43,14 @@ class ImageDomainDiscriminator(BaseModule):
                  num_convs: int = 3,
                  grl_coeff: float = 1.0,
                  loss_weight: float = 0.1,
-                 init_cfg: OptMultiConfig = dict(
-                     type='Normal', layer='Conv2d', std=0.01)) -> None:
+                 init_cfg: OptMultiConfig = None) -> None:
+        if init_cfg is None:
+            init_cfg = [
+                dict(type='Kaiming', layer='Conv2d', a=0.2, mode='fan_in',
+                     nonlinearity='leaky_relu', distribution='normal'),
+                dict(type='Normal', std=0.01,
+                     override=dict(name='classifier'))
+            ]
         super().__init__(init_cfg=init_cfg)
         self.grl = GradientReversal(grl_coeff)
         layers, channels = [], in_channels
@@ -49,13 +59,13 @@ class ImageDomainDiscriminator(BaseModule):
             layers += [nn.Conv2d(channels, out, 3, padding=1),
                        nn.LeakyReLU(0.2, inplace=True)]
             channels = out
-        layers.append(nn.Conv2d(channels, 1, 3, padding=1))
-        self.classifier = nn.Sequential(*layers)
+        self.convs = nn.Sequential(*layers)
+        self.classifier = nn.Conv2d(channels, 1, 3, padding=1)
         self.loss_weight = float(loss_weight)
 
     def forward(self, feat: Tensor) -> Tensor:
         """(N, C, H, W) features -> (N, 1, H, W) target-domain logits."""
-        return self.classifier(self.grl(feat))
+        return self.classifier(self.convs(self.grl(feat)))
 
     def loss(self, feat: Tensor, domain: float,
              weight: Optional[float] = None) -> Tensor:

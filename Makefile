@@ -6,7 +6,7 @@
 PY := .venv/bin/python
 TOY_CONFIG ?= configs/toy/faster-rcnn_r18_fpn_lossmix_1xb4-800it_toy.py
 WORK_DIR ?= work_dirs/cpu_default
-DA_CONFIG ?= configs/toy/mixed-teacher_faster-rcnn_r18_fpn_lossmix_1xb2+2-600+600it_toy2clipart.py
+DA_CONFIG ?= configs/toy/mixed-teacher_faster-rcnn_r18_fpn_lossmix_1xb2+2-200+600it_toy2clipart.py
 DA_SOURCE_CONFIG ?= configs/toy/faster-rcnn_r18_fpn_source-only_1xb4-1200it_toy2clipart.py
 
 .PHONY: setup data data-da demo demo-da test

@@ -234,16 +234,19 @@ def test_toy_da_configs(path):
     assert cfg.val_dataloader.dataset.data_root == 'data/toy_clipart/'
     assert cfg.val_evaluator.ann_file == \
         'data/toy_clipart/annotations/val.json'
-    assert cfg.train_cfg.max_iters == 1200
     if cfg.model.type == 'MixedDomainTeacher':
+        # 200 warmup + 600 adaptation iterations from the source-only model
+        assert cfg.train_cfg.max_iters == 800
+        assert cfg.load_from == 'work_dirs/da_source_only/iter_1200.pth'
         assert cfg.custom_hooks == [
-            dict(type='MixingScheduleHook', warmup_iters=600,
-                 keep_rate=0.9996),
+            dict(type='MixingScheduleHook', warmup_iters=200,
+                 keep_rate=0.99),
             dict(type='CheckInvalidLossHook', interval=50)
         ]
         assert cfg.model.semi_train_cfg.cls_pseudo_thr == 0.8
         roots = [d.data_root for d in cfg.train_dataloader.dataset.datasets]
         assert roots == ['data/toy/', 'data/toy_clipart/']
     else:
+        assert cfg.train_cfg.max_iters == 1200
         assert cfg.train_dataloader.dataset.data_root == 'data/toy/'
     MODELS.build(cfg.model)

@@ -71,6 +71,7 @@ def da_options(source, target, max_iters, warmup, name):
         f'train_cfg.max_iters={max_iters}',
         f'train_cfg.val_interval={max_iters}',
         f'custom_hooks.0.warmup_iters={warmup}',
+        'load_from=None',  # random init (the config starts from a file)
         'default_hooks.checkpoint.interval=1',
         'default_hooks.checkpoint.max_keep_ckpts=-1',
         'default_hooks.logger.interval=1',

@@ -1,12 +1,23 @@
 # Domain adaptation on the CPU: the toy Faster R-CNN as the student and
 # teacher of a MixedDomainTeacher, source 'source' shapes -> target
 # 'clipart' shapes, 2 source + 2 target images per batch.
-#   iterations 0-599     warmup (Eq. 15): L_mss + L_nst
-#   iteration 600        teacher := student
-#   iterations 600-1199  adaptation (Eq. 16): L_mss + L_mtt + L_mst + 0.1 L_disc,
-#                        teacher EMA (keep rate 0.9996 as in the paper)
+#   start                student and teacher = the source-only toy detector
+#                        (faster-rcnn_r18_fpn_source-only_1xb4-1200it_toy2clipart.py,
+#                        trained first by `make demo-da`): the toy's stand-in
+#                        for the paper's ImageNet initialisation
+#   iterations 0-199     warmup (Eq. 15): L_mss + L_nst
+#   iteration 200        teacher := student
+#   iterations 200-799   adaptation (Eq. 16): L_mss + L_mtt + L_mst + 0.1 L_disc,
+#                        teacher EMA after every iteration
 # Both teacher and student are evaluated on the target's held-out images.
-# Pseudo-label threshold 0.8 as in the paper.
+# Pseudo-label threshold 0.8 as in the paper. Two settings differ from the
+# paper's, for the short CPU budget: started from random weights, 600
+# warmup iterations of 2 source images left a student whose target-domain
+# scores all stayed below 0.5 (no pseudo-label at 0.8), hence the
+# source-only start; and the EMA keep rate is 0.99 (a time constant of 100
+# iterations) since the paper's 0.9996 (2.5k iterations, set for 40k
+# adaptation iterations) would move the teacher only 21 % of the way to the
+# student in 600 iterations.
 _base_ = './faster-rcnn_r18_fpn_1xb4-800it_toy.py'
 custom_imports = dict(imports=['lossmix_mm'], allow_failed_imports=False)
 
@@ -129,14 +140,16 @@ model = dict(
         disc_level=2),
     semi_test_cfg=dict(predict_on='teacher'))
 
-warmup_iters = 600
-max_iters = 1200
+load_from = 'work_dirs/da_source_only/iter_1200.pth'
+warmup_iters = 200
+max_iters = 800
 train_cfg = dict(
     _delete_=True,
     type='IterBasedTrainLoop',
     max_iters=max_iters,
     val_interval=max_iters)
 val_cfg = dict(type='TeacherStudentValLoop')
+# from trained weights: half the toy's rate, x0.1 for the last 150 iterations
 param_scheduler = [
     dict(
         type='LinearLR', start_factor=0.001, by_epoch=False, begin=0,
@@ -146,19 +159,20 @@ param_scheduler = [
         begin=0,
         end=max_iters,
         by_epoch=False,
-        milestones=[1050],
+        milestones=[650],
         gamma=0.1)
 ]
+optim_wrapper = dict(optimizer=dict(lr=0.01))
 custom_hooks = [
     dict(type='MixingScheduleHook', warmup_iters=warmup_iters,
-         keep_rate=0.9996),
+         keep_rate=0.99),
     # stop with a clear error at a NaN / inf total loss (mmdet's hook)
     dict(type='CheckInvalidLossHook', interval=50)
 ]
 default_hooks = dict(
     checkpoint=dict(
         by_epoch=False,
-        interval=300,
+        interval=200,
         max_keep_ckpts=2,
         save_best='teacher/coco/bbox_mAP_50',
         rule='greater'))

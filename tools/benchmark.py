@@ -16,6 +16,12 @@
 
 Every ratio is printed with its goal. The toy data are generated in
 ``data/toy`` if missing.
+
+``--da`` measures instead the toy domain-adaptation iteration: no-mix,
+the MixedDomainTeacher's warmup iteration and its adaptation iteration
+(teacher pseudo-labelling, three student passes, discriminator, EMA),
+interleaved, and the toy adaptation config's training time that follows
+(warmup and adaptation iterations x their medians).
 """
 import argparse
 import copy
@@ -38,6 +44,7 @@ from mmengine.runner import Runner
 
 from mmdet.registry import DATASETS, MODELS
 import lossmix_mm  # noqa: F401
+from lossmix_mm.engine.hooks import copy_student_to_teacher, ema_update
 from lossmix_mm.models.data_preprocessors import BatchLossMix
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -65,6 +72,8 @@ def parse_args(argv=None):
     parser.add_argument('--pipeline-samples', type=int, default=200)
     parser.add_argument('--data-root', default=osp.join(ROOT, 'data/toy'))
     parser.add_argument('--out', help='also write the tables (markdown)')
+    parser.add_argument('--da', action='store_true',
+                        help='measure the domain-adaptation iterations')
     parser.add_argument('--variant', help=argparse.SUPPRESS)  # memory probe
     return parser.parse_args(argv)
 
@@ -142,6 +151,88 @@ def bench_iterations(args):
     return rows, aug, med['lossmix (in-batch)']
 
 
+DA_CONFIG = 'mixed-teacher_faster-rcnn_r18_fpn_lossmix_1xb2+2-200+600it_toy2clipart.py'  # noqa
+
+
+class DATrainer(Trainer):
+    """The toy MixedDomainTeacher in one phase (random init; in 'adapt' the
+    teacher is a copy of the student and the EMA runs after each step)."""
+
+    def __init__(self, phase, data_root, target_root, seed=0):
+        init_default_scope('mmdet')
+        cfg = Config.fromfile(osp.join(TOY, DA_CONFIG))
+        source, target = cfg.train_dataloader.dataset.datasets
+        source.data_root = data_root.rstrip('/') + '/'
+        target.data_root = target_root.rstrip('/') + '/'
+        cfg.train_dataloader.num_workers = 0
+        cfg.train_dataloader.persistent_workers = False
+        self.cfg = cfg
+        torch.manual_seed(seed)
+        np.random.seed(seed)
+        self.model = MODELS.build(cfg.model)
+        self.model.init_weights()
+        self.model.train()
+        self.model.set_phase(phase)
+        if phase == 'adapt':
+            copy_student_to_teacher(self.model)
+        self.phase = phase
+        self.keep_rate = cfg.custom_hooks[0].keep_rate
+        self.optim = build_optim_wrapper(self.model, cfg.optim_wrapper)
+        loader = Runner.build_dataloader(cfg.train_dataloader, seed=seed)
+        self.data = iter(loader)
+        self.augment_times = []
+
+    def step(self):
+        out = super().step()
+        if self.phase == 'adapt':
+            start = time.perf_counter()
+            ema_update(self.model, self.keep_rate)
+            out = (out[0], out[1] + time.perf_counter() - start)
+        return out
+
+
+def bench_da(args):
+    target_root = osp.join(ROOT, 'data/toy_clipart')
+    generate_toy_data.generate(target_root, seed=1, style='clipart')
+    trainers = {
+        'no-mix (batch 4)': Trainer(VARIANTS['no-mix'][0], args.data_root),
+        'DA warmup (2 + 2)': DATrainer('warmup', args.data_root,
+                                       target_root),
+        'DA adaptation (2 + 2)': DATrainer('adapt', args.data_root,
+                                           target_root),
+    }
+    times = {name: [] for name in trainers}
+    for it in range(args.warmup + args.iters):
+        for name, trainer in trainers.items():  # interleaved
+            _, total = trainer.step()
+            if it >= args.warmup:
+                times[name].append(total)
+        print(f'iteration {it + 1}/{args.warmup + args.iters}', flush=True)
+    med = {name: statistics.median(v) for name, v in times.items()}
+    cfg = trainers['DA adaptation (2 + 2)'].cfg
+    warmup_iters = cfg.custom_hooks[0].warmup_iters
+    adapt_iters = cfg.train_cfg.max_iters - warmup_iters
+    lines = [
+        f'Measured {time.strftime("%Y-%m-%d")} on {os.cpu_count()} CPU '
+        f'cores, torch {torch.__version__}: `python tools/benchmark.py --da '
+        f'--iters {args.iters} --warmup {args.warmup}`', '',
+        '| iteration | s (median) | ratio over no-mix |', '|---|---|---|'
+    ]
+    base = med['no-mix (batch 4)']
+    for name, t in med.items():
+        lines.append(f'| {name} | {t:.3f} | {t / base:.2f} |')
+    train_s = warmup_iters * med['DA warmup (2 + 2)'] + \
+        adapt_iters * med['DA adaptation (2 + 2)']
+    lines += [
+        '', f'`{DA_CONFIG}`: {warmup_iters} warmup x '
+        f'{med["DA warmup (2 + 2)"]:.3f} s + {adapt_iters} adaptation x '
+        f'{med["DA adaptation (2 + 2)"]:.3f} s = {train_s / 60:.1f} min of '
+        f'training (= {train_s / base:.0f} no-mix iterations), plus the '
+        'evaluation of teacher and student'
+    ]
+    return '\n'.join(lines)
+
+
 def bench_pipeline(args):
     """LossMixPair vs mmdet MixUp per sample, same images, interleaved."""
     init_default_scope('mmdet')
@@ -214,6 +305,13 @@ def main(argv=None):
         raise ValueError(f'--iters must be >= 20, got {args.iters}')
     generate_toy_data.generate(args.data_root)
     torch.set_num_threads(max(1, os.cpu_count() or 1))
+    if args.da:
+        text = bench_da(args)
+        print('\n' + text)
+        if args.out:
+            with open(args.out, 'w') as f:
+                f.write(text + '\n')
+        return
 
     rows, aug, inbatch_iter = bench_iterations(args)
     pipe = bench_pipeline(args)

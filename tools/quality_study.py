@@ -1,7 +1,8 @@
 """Quality study on the toy data: mixing variants x seeds, bbox mAP table.
 
     python tools/quality_study.py [--variants nomix lossmix lossmix-inbatch union noise]
-        [--seeds 0 1 2] [--iters 1200] [--num-train 60] [--out docs/quality_study.md]
+        [--seeds 0 1 2] [--iters 1200] [--num-train 64] [--jobs 2 --threads 1]
+        [--cfg-options k=v ...] [--out table.md]
 
 Each run trains a toy config (``configs/toy/faster-rcnn_r18_fpn_{variant}_...``)
 for ``--iters`` iterations on a generated training set of ``--num-train``
@@ -46,7 +47,7 @@ def parse_args(argv=None):
         'nomix', 'lossmix', 'lossmix-inbatch', 'union', 'noise'])
     parser.add_argument('--seeds', nargs='+', type=int, default=[0, 1, 2])
     parser.add_argument('--iters', type=int, default=1200)
-    parser.add_argument('--num-train', type=int, default=60)
+    parser.add_argument('--num-train', type=int, default=64)
     parser.add_argument(
         '--work-root',
         help='default: work_dirs/quality_study/n{num_train}_it{iters}')

@@ -128,18 +128,25 @@ class Trainer:
         return loaded - start, done - start
 
 
-def bench_iterations(args):
-    trainers = {name: Trainer(cfg, args.data_root)
-                for name, (cfg, _) in VARIANTS.items()}
+def run_interleaved(trainers, args):
+    """One iteration of each trainer in turn, ``--warmup + --iters``
+    rounds; the (total, data) times of the measured rounds per trainer."""
     times = {name: [] for name in trainers}
     data_times = {name: [] for name in trainers}
     for it in range(args.warmup + args.iters):
-        for name, trainer in trainers.items():  # interleaved
+        for name, trainer in trainers.items():
             data_t, total = trainer.step()
             if it >= args.warmup:
                 times[name].append(total)
                 data_times[name].append(data_t)
         print(f'iteration {it + 1}/{args.warmup + args.iters}', flush=True)
+    return times, data_times
+
+
+def bench_iterations(args):
+    trainers = {name: Trainer(cfg, args.data_root)
+                for name, (cfg, _) in VARIANTS.items()}
+    times, data_times = run_interleaved(trainers, args)
     med = {name: statistics.median(v) for name, v in times.items()}
     rows = []
     for name, (_, goal) in VARIANTS.items():
@@ -201,13 +208,7 @@ def bench_da(args):
         'DA adaptation (2 + 2)': DATrainer('adapt', args.data_root,
                                            target_root),
     }
-    times = {name: [] for name in trainers}
-    for it in range(args.warmup + args.iters):
-        for name, trainer in trainers.items():  # interleaved
-            _, total = trainer.step()
-            if it >= args.warmup:
-                times[name].append(total)
-        print(f'iteration {it + 1}/{args.warmup + args.iters}', flush=True)
+    times, _ = run_interleaved(trainers, args)
     med = {name: statistics.median(v) for name, v in times.items()}
     cfg = trainers['DA adaptation (2 + 2)'].cfg
     warmup_iters = cfg.custom_hooks[0].warmup_iters

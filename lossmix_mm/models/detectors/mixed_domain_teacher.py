@@ -123,6 +123,7 @@ class MixedDomainTeacher(SemiBaseDetector):
             raise ValueError(f"disc_feature must be 'neck' or 'backbone', "
                              f"got {semi_train_cfg['disc_feature']!r}")
         self.phase = 'warmup'
+        self._phase_set = False
         self._warned_single = False
         self._captured: Optional[Tensor] = None
         self._capturing = False
@@ -149,6 +150,7 @@ class MixedDomainTeacher(SemiBaseDetector):
         if phase not in PHASES:
             raise ValueError(f'phase must be one of {PHASES}, got {phase!r}')
         self.phase = phase
+        self._phase_set = True
 
     def _disc_module(self):
         name = self.semi_train_cfg['disc_feature']
@@ -166,6 +168,13 @@ class MixedDomainTeacher(SemiBaseDetector):
     def loss(self, multi_batch_inputs: Dict[str, Tensor],
              multi_batch_data_samples: Dict[str, SampleList]) -> dict:
         """Losses of the current phase (see the class docstring)."""
+        if not self._phase_set:
+            self._phase_set = True  # say it once
+            print_log(
+                'MixedDomainTeacher: no phase was set (add '
+                'MixingScheduleHook(warmup_iters=...) to custom_hooks); '
+                "training in the 'warmup' phase", logger='current',
+                level=logging.WARNING)
         src_x = multi_batch_inputs['sup']
         src_s = multi_batch_data_samples['sup']
         tgt_x = multi_batch_inputs['unsup_student']
@@ -183,9 +192,8 @@ class MixedDomainTeacher(SemiBaseDetector):
         if not adapt:
             if weights['nst'] > 0:
                 lams = self._noise_lambdas(len(src_s), src_x.device)
-                x, samples = mix_across(src_x, copy.deepcopy(src_s),
-                                              tgt_x, copy.deepcopy(tgt_s),
-                                              lams, 'noise')
+                x, samples = mix_across(src_x, copy.deepcopy(src_s), tgt_x,
+                                        copy.deepcopy(tgt_s), lams, 'noise')
                 self._student_loss('nst', x, samples, losses)
             return self._with_idle_terms(losses)
 
@@ -208,8 +216,8 @@ class MixedDomainTeacher(SemiBaseDetector):
         if weights['mst'] > 0:
             lams = self._mst_lambdas(len(src_s), src_x.device)
             x, samples = mix_across(src_x, copy.deepcopy(src_s), tgt_x,
-                                          copy.deepcopy(pseudo), lams,
-                                          self.mixer.mode)
+                                    copy.deepcopy(pseudo), lams,
+                                    self.mixer.mode)
             self._student_loss('mst', x, samples, losses)
         if use_disc:
             if src_feat is None:

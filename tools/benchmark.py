@@ -94,17 +94,21 @@ class Trainer:
 
     def __init__(self, config, data_root, seed=0):
         init_default_scope('mmdet')
-        self.cfg = load_cfg(config, data_root)
+        self._build(load_cfg(config, data_root), seed)
+
+    def _build(self, cfg, seed):
+        self.cfg = cfg
         torch.manual_seed(seed)
         np.random.seed(seed)
-        self.model = MODELS.build(self.cfg.model)
+        self.model = MODELS.build(cfg.model)
         self.model.init_weights()
         self.model.train()
-        self.optim = build_optim_wrapper(self.model, self.cfg.optim_wrapper)
-        loader = Runner.build_dataloader(self.cfg.train_dataloader, seed=seed)
+        self.optim = build_optim_wrapper(self.model, cfg.optim_wrapper)
+        loader = Runner.build_dataloader(cfg.train_dataloader, seed=seed)
         self.data = iter(loader)
         self.augment_times = []
-        for aug in self.model.data_preprocessor.batch_augments or []:
+        preprocessor = self.model.data_preprocessor
+        for aug in getattr(preprocessor, 'batch_augments', None) or []:
             if isinstance(aug, BatchLossMix):
                 self._time(aug)
 
@@ -173,21 +177,12 @@ class DATrainer(Trainer):
         target.data_root = target_root.rstrip('/') + '/'
         cfg.train_dataloader.num_workers = 0
         cfg.train_dataloader.persistent_workers = False
-        self.cfg = cfg
-        torch.manual_seed(seed)
-        np.random.seed(seed)
-        self.model = MODELS.build(cfg.model)
-        self.model.init_weights()
-        self.model.train()
+        self._build(cfg, seed)
         self.model.set_phase(phase)
         if phase == 'adapt':
             copy_student_to_teacher(self.model)
         self.phase = phase
         self.keep_rate = cfg.custom_hooks[0].keep_rate
-        self.optim = build_optim_wrapper(self.model, cfg.optim_wrapper)
-        loader = Runner.build_dataloader(cfg.train_dataloader, seed=seed)
-        self.data = iter(loader)
-        self.augment_times = []
 
     def step(self):
         out = super().step()

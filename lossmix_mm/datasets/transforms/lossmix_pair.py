@@ -93,7 +93,8 @@ class LossMixPair(BaseTransform):
     Instances whose image has coefficient 0 (lam at 0 or 1) are dropped: they
     carry no loss under Eq. 14. A partner that is the same view of the same
     image (same ``img_path`` and flip) leaves the sample unmixed, as Eq. 14
-    does (duplicated boxes would otherwise all be assigned to the own copy). ``gt_ignore_flags`` follow their boxes.
+    does (duplicated boxes would otherwise all be assigned to the own copy).
+    ``gt_ignore_flags`` follow their boxes.
     Randomness comes from numpy's global generator, which mmengine seeds
     (``randomness=dict(seed=...)``) in the main process and every worker.
 

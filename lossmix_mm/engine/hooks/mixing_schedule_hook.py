@@ -1,4 +1,5 @@
 """Iteration-driven changes of the mixing (LossMix-Partial and the like)."""
+import logging
 from typing import Iterator, List, Optional, Sequence
 
 import torch
@@ -45,7 +46,8 @@ class MixingScheduleHook(Hook):
     buffers copied. Student and teacher are paired by name. The phase is a
     function of the iteration and the teacher is part of the model's state,
     so a resumed run continues exactly; the checkpoint's ``meta`` also
-    records ``mixing_schedule = dict(phase, warmup_iters, ema_updates)``.
+    records ``mixing_schedule = dict(phase, warmup_iters)`` (the phase of its
+    last iteration), and a resumed run with another ``warmup_iters`` warns.
     Use it instead of mmdet's ``MeanTeacherHook``, not beside it::
 
         custom_hooks = [dict(type='MixingScheduleHook', warmup_iters=20000,
@@ -89,7 +91,6 @@ class MixingScheduleHook(Hook):
                              'warmup_iters, or both')
         self.warmup_iters = warmup_iters
         self.keep_rate = float(keep_rate)
-        self.ema_updates = 0
 
     def before_train(self, runner) -> None:
         """Check there is something to schedule; re-apply passed entries;
@@ -145,7 +146,6 @@ class MixingScheduleHook(Hook):
         if self.warmup_iters is not None and \
                 runner.iter >= self.warmup_iters:
             ema_update(self._model(runner), self.keep_rate)
-            self.ema_updates += 1
         for entry in self.schedule:
             if entry['iter'] == runner.iter + 1:
                 self._apply(
@@ -155,8 +155,7 @@ class MixingScheduleHook(Hook):
         if self.warmup_iters is not None:
             checkpoint.setdefault('meta', {})['mixing_schedule'] = dict(
                 phase=self.phase_at(runner.iter),
-                warmup_iters=self.warmup_iters,
-                ema_updates=self.ema_updates)
+                warmup_iters=self.warmup_iters)
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         state = checkpoint.get('meta', {}).get('mixing_schedule')
@@ -166,8 +165,8 @@ class MixingScheduleHook(Hook):
             print_log(
                 f'MixingScheduleHook: the checkpoint was trained with '
                 f"warmup_iters={state['warmup_iters']}, this run has "
-                f'{self.warmup_iters}', logger='current', level=30)
-        self.ema_updates = int(state['ema_updates'])
+                f'{self.warmup_iters}', logger='current',
+                level=logging.WARNING)
 
     @staticmethod
     def _model(runner):

@@ -33,9 +33,9 @@ def mix_batch(inputs: Tensor,
     are shifted by the alignment and concatenated, own first, with
     ``loss_weights`` and ``mix_group`` set as ``LossMixPair`` sets them
     (existing ``loss_weights`` are multiplied). ``lams[b] == 1`` or
-    ``partner_inds[b] == b`` leaves sample b unmixed. ``img_shape`` becomes the canvas, ``pad_shape`` the
-    larger of the two, ``batch_input_shape`` is unchanged; ``mix_lambda``
-    goes to the metainfo.
+    ``partner_inds[b] == b`` leaves sample b unmixed. ``img_shape`` becomes
+    the canvas, ``pad_shape`` the larger of the two, ``batch_input_shape`` is
+    unchanged; ``mix_lambda`` goes to the metainfo.
 
     Args:
         inputs (Tensor): (B, C, H, W) normalised, padded batch.
@@ -112,6 +112,13 @@ def mix_batch(inputs: Tensor,
                 pad_shape=(pad_h, pad_w),
                 mix_lambda=lam))
     return mixed, data_samples
+
+
+def noise_lambdas(num: int, noise_range: Sequence[float]) -> Tensor:
+    """(num, ) own-image coefficients of noise mixing: ``1 - u`` with the
+    partner's coefficient ``u ~ U(noise_range)``."""
+    low, high = noise_range
+    return 1.0 - (low + (high - low) * torch.rand(num))
 
 
 def _with_mix_fields(instances: InstanceData) -> InstanceData:
@@ -220,8 +227,7 @@ class BatchLossMix(nn.Module):
     def sample_lambdas(self, num: int) -> Tensor:
         """(num, ) coefficients of the own images; 1 for unmixed ones."""
         if self.mode == 'noise':
-            low, high = self.noise_range
-            lams = 1.0 - (low + (high - low) * torch.rand(num))
+            lams = noise_lambdas(num, self.noise_range)
         else:
             beta = torch.distributions.Beta(
                 torch.tensor(self.alpha), torch.tensor(self.alpha))

@@ -14,7 +14,8 @@ from mmdet.models.utils import (filter_gt_instances, rename_loss_dict,
 from mmdet.registry import MODELS
 from mmdet.structures import SampleList
 from mmdet.utils import ConfigType, OptConfigType, OptMultiConfig
-from ..data_preprocessors.batch_lossmix import BatchLossMix, mix_batch
+from ..data_preprocessors.batch_lossmix import (BatchLossMix, mix_batch,
+                                                noise_lambdas)
 from ..layers import SOURCE, TARGET
 
 PHASES = ('warmup', 'adapt')
@@ -191,7 +192,8 @@ class MixedDomainTeacher(SemiBaseDetector):
                                           capture=use_disc)
         if not adapt:
             if weights['nst'] > 0:
-                lams = self._noise_lambdas(len(src_s), src_x.device)
+                lams = noise_lambdas(len(src_s),
+                                     self.semi_train_cfg['nst_noise_range'])
                 x, samples = mix_across(src_x, copy.deepcopy(src_s), tgt_x,
                                         copy.deepcopy(tgt_s), lams, 'noise')
                 self._student_loss('nst', x, samples, losses)
@@ -321,10 +323,6 @@ class MixedDomainTeacher(SemiBaseDetector):
                 '2 source and 2 target images per GPU', logger='current',
                 level=logging.WARNING)
         return self.mixer(inputs, samples)
-
-    def _noise_lambdas(self, num: int, device) -> Tensor:
-        low, high = self.semi_train_cfg['nst_noise_range']
-        return 1.0 - (low + (high - low) * torch.rand(num, device=device))
 
     def _mst_lambdas(self, num: int, device) -> Tensor:
         fixed = self.semi_train_cfg['mst_lambda']

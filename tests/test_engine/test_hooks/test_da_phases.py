@@ -9,6 +9,7 @@ from torch import nn
 
 from lossmix_mm.engine.hooks import (MixingScheduleHook,
                                      copy_student_to_teacher, ema_update)
+from lossmix_mm.engine.hooks import mixing_schedule_hook as schedule_module
 
 
 class TinyTeacher(nn.Module):
@@ -72,7 +73,6 @@ def test_switch_copies_the_student_then_ema_runs():
         hook.after_train_iter(runner_at(model, it), it)
     for key, value in model.teacher.state_dict().items():
         assert torch.equal(value, teacher0[key])
-    assert hook.ema_updates == 0
     # iteration 3: teacher := student, phase adapt
     hook.before_train_iter(runner_at(model, 3), 3)
     assert model.phase == 'adapt'
@@ -84,23 +84,32 @@ def test_switch_copies_the_student_then_ema_runs():
     expected = model.teacher[0].bias + 0.5 * 2.0
     hook.after_train_iter(runner_at(model, 3), 3)
     torch.testing.assert_close(model.teacher[0].bias, expected)
-    assert hook.ema_updates == 1
     # a later iteration does not copy again
     hook.before_train_iter(runner_at(model, 4), 4)
     assert not torch.equal(model.teacher[0].bias, model.student[0].bias)
 
 
-def test_phase_state_in_checkpoint():
+def test_phase_state_in_checkpoint(monkeypatch):
     model = TinyTeacher()
     hook = MixingScheduleHook(warmup_iters=2)
-    hook.ema_updates = 5
     ckpt = dict(meta=dict(iter=7))
     hook.before_save_checkpoint(runner_at(model, 6), ckpt)
-    assert ckpt['meta']['mixing_schedule'] == dict(
-        phase='adapt', warmup_iters=2, ema_updates=5)
+    assert ckpt['meta']['mixing_schedule'] == dict(phase='adapt',
+                                                   warmup_iters=2)
+    before = dict(meta=dict(iter=2))
+    hook.before_save_checkpoint(runner_at(model, 1), before)
+    assert before['meta']['mixing_schedule']['phase'] == 'warmup'
+    # resuming with another warmup length says so
+    logged = []
+    monkeypatch.setattr(schedule_module, 'print_log',
+                        lambda msg, **kw: logged.append(msg))
+    MixingScheduleHook(warmup_iters=2).after_load_checkpoint(
+        runner_at(model, 7), ckpt)
+    assert logged == []
+    MixingScheduleHook(warmup_iters=5).after_load_checkpoint(
+        runner_at(model, 7), ckpt)
+    assert len(logged) == 1 and 'warmup_iters=2' in logged[0]
     fresh = MixingScheduleHook(warmup_iters=2)
-    fresh.after_load_checkpoint(runner_at(model, 7), ckpt)
-    assert fresh.ema_updates == 5
     # before_train sets the phase of the iteration the run resumes at
     runner = runner_at(model, 7)
     runner.train_dataloader = SimpleNamespace(dataset=None)

@@ -113,6 +113,31 @@ def test_warmup_terms(model):
         assert not losses[key].requires_grad and losses[key] == 0
 
 
+def test_warmup_nst_is_source_plus_a_little_target(model, monkeypatch):
+    calls = []
+    student_loss = model.student.loss
+
+    def spy(inputs, samples):
+        calls.append([(s.metainfo.get('mix_lambda'), s.gt_instances.clone())
+                      for s in samples])
+        return student_loss(inputs, samples)
+
+    monkeypatch.setattr(model.student, 'loss', spy)
+    model.set_phase('warmup')
+    torch.manual_seed(4)
+    inputs, samples = batch()
+    model.loss(inputs, samples)
+    assert len(calls) == 2  # mss, nst
+    for (lam, gts), src in zip(calls[1], samples['sup']):
+        # the source image keeps > 0.9 (lam_target ~ U(0, 0.1)), its boxes
+        # only, at weight 1
+        assert 0.9 <= lam <= 1.0
+        assert len(gts) == len(src.gt_instances)
+        assert gts.loss_weights.tolist() == [1.0] * len(gts)
+        assert gts.mix_group.tolist() == [0] * len(gts)
+        assert gts.labels.tolist() == src.gt_instances.labels.tolist()
+
+
 def test_adapt_terms_and_discriminator(model, monkeypatch):
     monkeypatch.setattr(model.teacher, 'predict',
                         fake_teacher([[0.95, 0.3], [0.9]]))

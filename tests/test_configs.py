@@ -1,11 +1,15 @@
-"""Every config in ``configs/lossmix/`` parses, builds and says what the paper says.
+"""Every config in ``configs/lossmix/`` parses, builds and says what the
+paper says.
 
 Like detectron2's ``tests/test_model_zoo.py``: for each config the model is
 built (no weights are downloaded) and the train/val/test datasets are built on
-tiny VOC- and COCO-format fixtures written to a temporary directory, one sample
-is pulled through each pipeline, and the experiment settings (schedule,
-optimizer, mixing mode, head flags, checkpoint selection) are checked against
-the LossMix paper (supp. B, Tables 1-3).
+tiny VOC- and COCO-format fixtures written to a temporary directory, samples
+are pulled through each pipeline and the data preprocessor, and the
+experiment settings (schedule, optimizer, mixing implementation and mode,
+head flags, checkpoint selection) are checked against the LossMix paper
+(supp. A-B, Tables 1-3) and the Detectron2 defaults it follows (caffe-style
+MSRA backbones, no weight decay on norm layers, training on VOC difficult
+boxes).
 """
 import glob
 import json
@@ -36,43 +40,48 @@ NAME_RE = re.compile(r'^faster-rcnn_r(?P<depth>50|101)_fpn'
                      r'(?:_(?P<variant>[a-z][\w.-]*?))?'
                      r'_8xb8-(?P<sched>18k|270k)_(?P<data>voc0712|coco)\.py$')
 
-# LossMixPair's defaults, which a config may leave out
-LOSSMIXPAIR_DEFAULTS = dict(
+# LossMixPair's / BatchLossMix's mixing defaults, which a config may leave out
+MIX_DEFAULTS = dict(
     mode='lossmix', alpha=1.0, prob=1.0, noise_range=(0.0, 0.2))
 MIX_ALL = ((True, True), (True, True))
-# per variant: LossMixPair arguments other than the defaults (None = no
-# mixing) and head flags ((rpn mix_cls, rpn mix_reg), (roi mix_cls, roi
-# mix_reg)); None = stock RPNHead / StandardRoIHead)
+# per variant: (mixer, mixing arguments other than the defaults, head flags)
+#   mixer: None (no mixing), 'batch' (BatchLossMix batch augment: the paper's
+#     in-batch mixing, supp. A), 'pair' (LossMixPair in a
+#     MultiImageMixDataset, our option);
+#   head flags: ((rpn mix_cls, rpn mix_reg), (roi mix_cls, roi mix_reg)),
+#     None = stock RPNHead / StandardRoIHead.
+# Every config named after a paper row (no '-pair') mixes in-batch.
 VARIANTS = {
-    None: (None, None),
-    'lossmix': (dict(), MIX_ALL),
-    'union': (dict(mode='union'), None),
-    'noise': (dict(mode='noise'), None),
-    'lossmix-clsonly': (dict(), ((True, False), (True, False))),
-    'lossmix-loconly': (dict(), ((False, True), (False, True))),
-    'lossmix-roionly': (dict(), ((False, False), (True, True))),
-    'lossmix-alpha0.2': (dict(alpha=0.2), MIX_ALL),
-    'lossmix-alpha5': (dict(alpha=5.0), MIX_ALL),
-    'lossmix-alpha20': (dict(alpha=20.0), MIX_ALL),
-    'lossmix-regmixup': (dict(prob=0.5), MIX_ALL),
-    'lossmix-exact': (dict(), MIX_ALL),
-    'lossmix-partial': (dict(), MIX_ALL),
-    'lossmix-inbatch': (None, MIX_ALL),
+    None: (None, None, None),
+    'lossmix': ('batch', dict(), MIX_ALL),
+    'union': ('batch', dict(mode='union'), MIX_ALL),
+    'noise': ('batch', dict(mode='noise'), MIX_ALL),
+    'lossmix-pair': ('pair', dict(), MIX_ALL),
+    'union-pair': ('pair', dict(mode='union'), None),
+    'noise-pair': ('pair', dict(mode='noise'), None),
+    'lossmix-clsonly': ('batch', dict(), ((True, False), (True, False))),
+    'lossmix-loconly': ('batch', dict(), ((False, True), (False, True))),
+    'lossmix-roionly': ('batch', dict(), ((False, False), (True, True))),
+    'lossmix-alpha0.2': ('batch', dict(alpha=0.2), MIX_ALL),
+    'lossmix-alpha5': ('batch', dict(alpha=5.0), MIX_ALL),
+    'lossmix-alpha20': ('batch', dict(alpha=20.0), MIX_ALL),
+    'lossmix-regmixup': ('batch', dict(prob=0.5), MIX_ALL),
+    'lossmix-exact': ('batch', dict(), MIX_ALL),
+    'lossmix-partial': ('batch', dict(), MIX_ALL),
 }
-# variants that also change: the heads to exact Eq. 14, the data
-# preprocessor (in-batch mixing, no pair transform), the custom hooks
+# the paper's main rows, each with a pair-transform sibling '{row}-pair'
+MAIN_ROWS = ('lossmix', 'union', 'noise')
+# variants that also change: the heads to exact Eq. 14, the custom hooks
 EXACT = {'lossmix-exact'}
-BATCH_AUGMENTS = {
-    'lossmix-inbatch': [
-        dict(type='BatchLossMix', mode='lossmix', alpha=1.0,
-             partner='random')
-    ]
-}
 CUSTOM_HOOKS = {
     'lossmix-partial': [
         dict(type='MixingScheduleHook', schedule=[dict(iter=16000, prob=0.0)])
     ]
 }
+
+# Detectron2's ImageNet-1k backbones: MSRA caffe-style weights, BGR input
+CAFFE_MEAN = [103.530, 116.280, 123.675]
+CAFFE_STD = [1.0, 1.0, 1.0]
 
 DATA = {
     'voc0712':
@@ -160,14 +169,30 @@ def baseline_path(path):
 # --------------------------------------------------------------- fixtures
 
 
+def mark_difficult(xml_path):
+    """Mark the last object ('person') of a fixture annotation difficult."""
+    with open(xml_path, encoding='utf-8') as f:
+        text = f.read()
+    k = text.rindex('<difficult>0</difficult>')
+    text = text[:k] + '<difficult>1</difficult>' + \
+        text[k + len('<difficult>0</difficult>'):]
+    with open(xml_path, 'w', encoding='utf-8') as f:
+        f.write(text)
+
+
 @pytest.fixture(scope='module')
 def voc_root(tmp_path_factory):
-    """VOCdevkit with VOC2007/VOC2012, 2 trainval + 2 test 64x48 images each."""
+    """VOCdevkit with VOC2007/VOC2012, 2 trainval + 2 test 64x48 images each,
+    every image with 2 boxes; in each year's first trainval image the second
+    box is "difficult"."""
     root = str(tmp_path_factory.mktemp('VOCdevkit'))
     for i, year in enumerate(('VOC2007', 'VOC2012')):
         for j, split in enumerate(('trainval', 'test')):
             write_voc_split(osp.join(root, year), split, year[-4:],
                             seed=4 * i + 2 * j)
+        mark_difficult(
+            osp.join(root, year, 'Annotations',
+                     f'{year[-4:]}_trainval_0.xml'))
     return root + '/'
 
 
@@ -216,9 +241,27 @@ def data_roots(voc_root, coco_root):
 
 
 def test_all_configs_found():
-    assert len(CONFIGS) >= 28, CONFIGS
+    assert len(CONFIGS) >= 38, CONFIGS
     for path in CONFIGS:
         parse_name(path)
+    # every variant has a config, every config a known variant
+    names = [parse_name(p) for p in CONFIGS]
+    assert {n['variant'] for n in names} == set(VARIANTS)
+
+
+def test_main_rows_have_pair_siblings():
+    """Each main paper row (baseline, LossMix, Union, Noise; R50 and R101;
+    VOC and COCO) has its in-batch config and a pair-transform sibling."""
+    found = {(n['depth'], n['variant'], n['data'])
+             for n in map(parse_name, CONFIGS)}
+    for depth in ('50', '101'):
+        for data in DATA:
+            assert (depth, None, data) in found
+            for row in MAIN_ROWS:
+                assert (depth, row, data) in found
+                assert (depth, f'{row}-pair', data) in found
+    assert not [p for p in CONFIGS if 'inbatch' in p], \
+        'in-batch mixing is the paper rows\' default, no -inbatch configs'
 
 
 @pytest.mark.parametrize('path', CONFIGS, ids=CONFIG_IDS)
@@ -233,6 +276,13 @@ def test_config_style(path):
         imports=['lossmix_mm'], allow_failed_imports=False)
     # the file itself states custom_imports (not only inherits it)
     assert 'custom_imports = dict(' in text
+    # the header says which implementation a mixing config is
+    variant = parse_name(path)['variant'] or ''
+    header = ' '.join(text.split('_base_')[0].replace('#', ' ').split())
+    if variant.endswith('-pair'):
+        assert 'pair transform' in header and 'in-batch' in header
+    elif variant in MAIN_ROWS:
+        assert 'in-batch' in header
 
 
 @pytest.mark.parametrize('path', CONFIGS, ids=CONFIG_IDS)
@@ -245,17 +295,28 @@ def test_paper_settings(path):
     backbone = cfg.model.backbone
     assert cfg.model.type == 'FasterRCNN'
     assert backbone.depth == int(name['depth'])
-    assert backbone.init_cfg == dict(
-        type='Pretrained', checkpoint=f'torchvision://resnet{name["depth"]}')
     assert backbone.norm_cfg == dict(type='SyncBN', requires_grad=True)
     assert backbone.norm_eval is False
     assert cfg.model.roi_head.bbox_head.num_classes == data['num_classes']
 
-    # optimizer and schedule: 8 GPUs x 8 images, lr 0.08, Detectron2 steps
+    # Detectron2's ImageNet-1k R-50/R-101: MSRA caffe-style weights, which
+    # expect BGR images with the caffe mean and std 1
+    assert backbone.style == 'caffe'
+    assert backbone.init_cfg == dict(
+        type='Pretrained',
+        checkpoint=f'open-mmlab://detectron2/resnet{name["depth"]}_caffe')
+    preprocessor = cfg.model.data_preprocessor
+    assert preprocessor.mean == pytest.approx(CAFFE_MEAN)
+    assert preprocessor.std == pytest.approx(CAFFE_STD)
+    assert preprocessor.bgr_to_rgb is False
+
+    # optimizer and schedule: 8 GPUs x 8 images, lr 0.08, Detectron2 steps,
+    # Detectron2's WEIGHT_DECAY_NORM = 0 (biases decay like weights)
     assert cfg.train_dataloader.batch_size == 8
     assert cfg.optim_wrapper.type == 'OptimWrapper'
     assert cfg.optim_wrapper.optimizer == dict(
         type='SGD', lr=0.08, momentum=0.9, weight_decay=0.0001)
+    assert cfg.optim_wrapper.paramwise_cfg == dict(norm_decay_mult=0.0)
     assert cfg.auto_scale_lr == dict(enable=False, base_batch_size=64)
     assert cfg.train_cfg == dict(
         type='IterBasedTrainLoop',
@@ -296,10 +357,24 @@ def test_paper_settings(path):
         assert tuple(test_resize.scale) == (1333, 800)
         assert test_resize.keep_ratio is True
         assert not find_transforms(cfg[key], 'RandomChoiceResize')
+        # evaluation keeps the dataset's ignore flags (VOC difficult)
+        assert not find_transforms(cfg[key], 'ClearIgnoreFlags')
     flips = find_transforms(cfg.train_dataloader, 'RandomFlip')
     assert flips and all(t.prob == 0.5 for t in flips)
 
+    pipelines = [
+        node.pipeline for _, node in flatten_dicts(cfg.train_dataloader)
+        if 'pipeline' in node and any(
+            t.type == 'LoadAnnotations' for t in node.pipeline)
+    ]
+    assert pipelines, 'no training pipeline loads annotations'
     if name['data'] == 'voc0712':
+        # Detectron2 trains on VOC "difficult" boxes: every pipeline that
+        # loads annotations clears the ignore flags right after
+        for pipeline in pipelines:
+            types = [t.type for t in pipeline]
+            k = types.index('LoadAnnotations')
+            assert types[k + 1] == 'ClearIgnoreFlags', types
         assert cfg.val_evaluator.type == 'VOCMetric'
         assert cfg.val_evaluator.eval_mode == '11points'
         assert cfg.val_evaluator.iou_thrs == pytest.approx(
@@ -315,44 +390,68 @@ def test_paper_settings(path):
         assert cfg.val_dataloader.dataset.ann_file == \
             'VOC2007/ImageSets/Main/test.txt'
     else:
+        # COCO crowd boxes stay ignored (Detectron2 drops them)
+        assert not find_transforms(cfg.train_dataloader, 'ClearIgnoreFlags')
         assert cfg.val_evaluator.type == 'CocoMetric'
         assert cfg.val_evaluator.metric == 'bbox'
+
+
+def mixing_args(transform_cfg):
+    """The mixing arguments of a LossMixPair / BatchLossMix config, with the
+    defaults filled in."""
+    args = dict(MIX_DEFAULTS, **transform_cfg)
+    args['noise_range'] = tuple(args['noise_range'])
+    args.pop('type')
+    return args
 
 
 @pytest.mark.parametrize('path', CONFIGS, ids=CONFIG_IDS)
 def test_mixing_settings(path):
     name = parse_name(path)
-    assert name['variant'] in VARIANTS, f'unknown variant {name["variant"]}'
-    pair_args, head_flags = VARIANTS[name['variant']]
+    variant = name['variant']
+    assert variant in VARIANTS, f'unknown variant {variant}'
+    mixer, mix_args, head_flags = VARIANTS[variant]
+    if variant is not None:  # the paper's rows mix in-batch
+        assert mixer == ('pair' if variant.endswith('-pair') else 'batch')
     cfg = load(path)
     train = cfg.train_dataloader.dataset
+    augments = cfg.model.data_preprocessor.get('batch_augments')
+    expected = dict(MIX_DEFAULTS, **(mix_args or {}))
 
-    variant = name['variant']
-    assert cfg.model.data_preprocessor.get('batch_augments') == \
-        BATCH_AUGMENTS.get(variant)
     assert cfg.get('custom_hooks', []) == CUSTOM_HOOKS.get(variant, [])
-    if pair_args is None:
+    if mixer is None:
+        assert augments is None
         assert train.type != 'MultiImageMixDataset'
-        assert variant in BATCH_AUGMENTS or not [
+        assert not [
             v for v in flatten(cfg.to_dict()).values()
-            if isinstance(v, str) and v.startswith('LossMix')
+            if isinstance(v, str) and v.startswith(('LossMix', 'BatchLossMix'))
         ]
+    elif mixer == 'batch':
+        # one loader (the baseline's data), the batch mixed with itself
+        assert train.type == 'ConcatDataset' if name['data'] == 'voc0712' \
+            else train.type == 'CocoDataset'
+        assert not find_transforms(cfg.train_dataloader, 'LossMixPair')
+        assert not find_transforms(cfg.train_dataloader, 'PackLossMixInputs')
+        (augment, ) = augments
+        assert augment.type == 'BatchLossMix'
+        # the partner order is BatchLossMix's default
+        assert 'partner' not in augment
+        assert mixing_args(augment) == expected
     else:
+        assert augments is None
         assert train.type == 'MultiImageMixDataset'
         pair, pack = train.pipeline
         assert pack == dict(type='PackLossMixInputs')
         assert pair.type == 'LossMixPair'
-        actual = dict(LOSSMIXPAIR_DEFAULTS, **pair)
-        actual['noise_range'] = tuple(actual['noise_range'])
-        actual.pop('type')
-        assert actual == dict(LOSSMIXPAIR_DEFAULTS, **pair_args)
+        assert mixing_args(pair) == expected
         # the inner pipelines load, resize and flip; nothing is packed twice
+        inner = ['LoadImageFromFile', 'LoadAnnotations', 'RandomChoiceResize',
+                 'RandomFlip']
+        if name['data'] == 'voc0712':
+            inner.insert(2, 'ClearIgnoreFlags')
         for _, node in flatten_dicts(train.dataset):
             if 'pipeline' in node:
-                assert [t.type for t in node.pipeline] == [
-                    'LoadImageFromFile', 'LoadAnnotations',
-                    'RandomChoiceResize', 'RandomFlip'
-                ]
+                assert [t.type for t in node.pipeline] == inner
 
     rpn, roi = cfg.model.rpn_head, cfg.model.roi_head
     if head_flags is None:
@@ -389,12 +488,15 @@ def test_only_experiment_keys_differ_from_baseline(path):
 @pytest.mark.parametrize('path', CONFIGS, ids=CONFIG_IDS)
 def test_model_builds(path):
     name = parse_name(path)
-    _, head_flags = VARIANTS[name['variant']]
+    mixer, mix_args, head_flags = VARIANTS[name['variant']]
     cfg = load(path)
     cfg.model.backbone.init_cfg = None  # nothing to download
     model = MODELS.build(cfg.model)
     assert model.backbone.depth == int(name['depth'])
     assert isinstance(model.backbone.norm1, torch.nn.SyncBatchNorm)
+    # caffe style: the stride of a bottleneck sits in its first 1x1 conv
+    assert model.backbone.layer2[0].conv1.stride == (2, 2)
+    assert model.backbone.layer2[0].conv2.stride == (1, 1)
     assert model.roi_head.bbox_head.num_classes == \
         DATA[name['data']]['num_classes']
     if head_flags is None:
@@ -406,43 +508,127 @@ def test_model_builds(path):
             assert (head.mix_cls, head.mix_reg) == (mix_cls, mix_reg)
             assert head.exact is (name['variant'] in EXACT)
     augments = model.data_preprocessor.batch_augments or []
-    assert [type(a).__name__ for a in augments] == [
-        a['type'] for a in BATCH_AUGMENTS.get(name['variant'], [])
-    ]
+    if mixer == 'batch':
+        (augment, ) = augments
+        assert type(augment).__name__ == 'BatchLossMix'
+        expected = dict(MIX_DEFAULTS, **mix_args)
+        assert (augment.mode, augment.alpha, augment.prob) == (
+            expected['mode'], expected['alpha'], expected['prob'])
+        assert tuple(augment.noise_range) == expected['noise_range']
+    else:
+        assert not augments
+
+
+@pytest.mark.parametrize('data', ['voc0712', 'coco'])
+def test_norm_layers_have_no_weight_decay(data):
+    """Detectron2's WEIGHT_DECAY_NORM = 0: the built optimizer decays no
+    normalisation parameter and every other trained parameter (biases
+    included) at 1e-4."""
+    from mmengine.optim import build_optim_wrapper
+    path = osp.join(
+        CONFIG_DIR, f'faster-rcnn_r50_fpn_8xb8-'
+        f'{"18k" if data == "voc0712" else "270k"}_{data}.py')
+    cfg = load(path)
+    cfg.model.backbone.init_cfg = None
+    model = MODELS.build(cfg.model)
+    optim = build_optim_wrapper(model, cfg.optim_wrapper).optimizer
+    decay = {}
+    for group in optim.param_groups:
+        for param in group['params']:
+            decay[id(param)] = group['weight_decay']
+    norm_params, other_params = 0, 0
+    for module_name, module in model.named_modules():
+        is_norm = isinstance(module, torch.nn.modules.batchnorm._BatchNorm)
+        for param_name, param in module.named_parameters(recurse=False):
+            if not param.requires_grad:
+                continue
+            if is_norm:
+                norm_params += 1
+                assert decay[id(param)] == 0.0, (module_name, param_name)
+            else:
+                other_params += 1
+                assert decay[id(param)] == pytest.approx(1e-4), \
+                    (module_name, param_name)
+    assert norm_params > 0 and other_params > 0
 
 
 @pytest.mark.parametrize('path', CONFIGS, ids=CONFIG_IDS)
 def test_datasets_build(path, data_roots):
     name = parse_name(path)
-    pair_args, _ = VARIANTS[name['variant']]
+    mixer, _, _ = VARIANTS[name['variant']]
     cfg = set_data_root(load(path), data_roots[name['data']])
     np.random.seed(0)
+    torch.manual_seed(0)
 
     train = DATASETS.build(cfg.train_dataloader.dataset)
     assert len(train) == (4 if name['data'] == 'voc0712' else 2)
-    item = train[0]
-    sample = item['data_samples']
+    items = [train[0], train[1]]
+    sample = items[0]['data_samples']
     gts = sample.gt_instances
     assert len(gts) > 0
-    assert item['inputs'].shape[1:] == sample.img_shape
+    assert items[0]['inputs'].shape[1:] == sample.img_shape
     # the 64x48 fixture images are upscaled: short side is a scale choice
     # (a mixed canvas is max H x max W of two such images)
     assert min(sample.img_shape) in DATA[name['data']]['short_sides']
     assert max(sample.img_shape) <= 1333
-    if pair_args is None:
-        assert 'loss_weights' not in gts
-    else:
+    if name['data'] == 'voc0712':
+        # difficult boxes are trained on: nothing is left ignored
+        for item in items:
+            assert len(item['data_samples'].ignored_instances) == 0
+    if mixer == 'pair':
         assert 'loss_weights' in gts
         weights = gts.loss_weights
         assert weights.dtype == torch.float32 and len(weights) == len(gts)
         assert bool(((weights > 0) & (weights <= 1)).all())
         assert 0.0 <= sample.metainfo['mix_lambda'] <= 1.0
+    else:
+        assert 'loss_weights' not in gts
+
+    # the data preprocessor (caffe normalisation, in-batch mixing) on a
+    # batch of two training samples
+    from mmengine.dataset import pseudo_collate
+    preprocessor = MODELS.build(cfg.model.data_preprocessor)
+    batch = preprocessor(pseudo_collate(items), training=True)
+    assert batch['inputs'].shape[:2] == (2, 3)
+    for data_sample in batch['data_samples']:
+        gts = data_sample.gt_instances
+        if mixer is None:
+            assert 'loss_weights' not in gts
+        else:
+            assert 'loss_weights' in gts and len(gts.loss_weights) == len(gts)
+            assert 0.0 <= data_sample.metainfo['mix_lambda'] <= 1.0
 
     for key in ('val_dataloader', 'test_dataloader'):
         dataset = DATASETS.build(cfg[key].dataset)
         assert len(dataset) == 2
         sample = dataset[0]['data_samples']
         assert min(sample.img_shape) == 800
+
+
+def test_voc_difficult_boxes_trained_on_but_not_evaluated(voc_root):
+    """Without ClearIgnoreFlags mmdet's VOCDataset would make the difficult
+    box of the fixture an ignored instance; with it the training sample has
+    both boxes as gts. Evaluation data keep the flag."""
+    path = osp.join(CONFIG_DIR, 'faster-rcnn_r50_fpn_8xb8-18k_voc0712.py')
+    cfg = set_data_root(load(path), voc_root)
+    voc07 = cfg.train_dataloader.dataset.datasets[0]
+    # the first trainval image of VOC2007 has a difficult box
+    assert voc07.ann_file == 'VOC2007/ImageSets/Main/trainval.txt'
+    ours = DATASETS.build(voc07)
+    sample = ours[0]['data_samples']
+    assert (len(sample.gt_instances), len(sample.ignored_instances)) == (2, 0)
+
+    stock_pipeline = [t for t in voc07.pipeline
+                      if t.type != 'ClearIgnoreFlags']
+    stock = DATASETS.build(dict(voc07, pipeline=stock_pipeline))
+    sample = stock[0]['data_samples']
+    assert (len(sample.gt_instances), len(sample.ignored_instances)) == (1, 1)
+
+    # the test pipeline on the same split: the difficult box stays ignored
+    test = DATASETS.build(
+        dict(voc07, pipeline=cfg.val_dataloader.dataset.pipeline))
+    sample = test[0]['data_samples']
+    assert (len(sample.gt_instances), len(sample.ignored_instances)) == (1, 1)
 
 
 @pytest.mark.parametrize('data', ['voc0712', 'coco'])

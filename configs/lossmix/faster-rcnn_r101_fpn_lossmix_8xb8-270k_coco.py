@@ -1,5 +1,6 @@
-# Faster R-CNN R101-FPN on COCO, LossMix (paper Table 2): the R50
-# config with a ResNet-101 backbone (ImageNet init).
+# Faster R-CNN R101-FPN on COCO, LossMix (in-batch, as the paper) (paper Table
+# 2 row): the R50 config with a ResNet-101 backbone (Detectron2's ImageNet-1k
+# R-101, MSRA caffe style).
 #
 # The paper's numbers (val2017, best-AP checkpoint, AP / AP50 / AP75 / APs /
 # APm / APl):
@@ -10,5 +11,7 @@ custom_imports = dict(imports=['lossmix_mm'], allow_failed_imports=False)
 model = dict(
     backbone=dict(
         depth=101,
-        init_cfg=dict(type='Pretrained',
-                      checkpoint='torchvision://resnet101')))
+        # Detectron2's ImageNet-1k R-101 (MSRA, caffe style)
+        init_cfg=dict(
+            type='Pretrained',
+            checkpoint='open-mmlab://detectron2/resnet101_caffe')))

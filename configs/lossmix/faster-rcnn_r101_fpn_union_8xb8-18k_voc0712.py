@@ -1,5 +1,6 @@
-# Faster R-CNN R101-FPN on PASCAL VOC 07+12, "Union" mixing (paper Table 1):
-# the R50 config with a ResNet-101 backbone (ImageNet init).
+# Faster R-CNN R101-FPN on PASCAL VOC 07+12, "Union" mixing (in-batch, as the
+# paper) (paper Table 1 row): the R50 config with a ResNet-101 backbone
+# (Detectron2's ImageNet-1k R-101, MSRA caffe style).
 #
 # The paper's numbers (VOC07 test, AP / AP50 / AP75):
 #   Table 1 (best-AP50 checkpoint): 55.01 / 82.56 / 61.50
@@ -9,5 +10,7 @@ custom_imports = dict(imports=['lossmix_mm'], allow_failed_imports=False)
 model = dict(
     backbone=dict(
         depth=101,
-        init_cfg=dict(type='Pretrained',
-                      checkpoint='torchvision://resnet101')))
+        # Detectron2's ImageNet-1k R-101 (MSRA, caffe style)
+        init_cfg=dict(
+            type='Pretrained',
+            checkpoint='open-mmlab://detectron2/resnet101_caffe')))

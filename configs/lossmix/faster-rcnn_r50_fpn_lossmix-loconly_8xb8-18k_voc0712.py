@@ -1,6 +1,8 @@
 # LossMix ablation "Localization-only" (paper Table 3), R50-FPN, VOC 07+12:
 # only the box regression losses are mixed (RPN and RoI); classification
 # keeps weight 1 for the gts of both images.
+# The images are mixed as in the LossMix config (in-batch, as the paper);
+# the flags of the LossMix heads pick the mixed losses.
 #
 # The paper's numbers (VOC07 test, AP / AP50 / AP75, best-AP checkpoint):
 #   Table 3: 55.31 / 82.15 / 62.61

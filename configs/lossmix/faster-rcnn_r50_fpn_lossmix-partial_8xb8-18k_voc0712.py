@@ -1,7 +1,8 @@
-# LossMix-Partial (paper Table 3, "w/ early stop"), R50-FPN, VOC 07+12:
-# LossMix for the first 16k of the 18k iterations, then plain training
-# (MixingScheduleHook sets LossMixPair's prob to 0: no partner is loaded;
-# the heads then see all-ones weights, i.e. the stock losses).
+# LossMix-Partial (paper Table 3, "w/ early stop"), R50-FPN, VOC 07+12: "we
+# train the model with LossMix for the first 16k iterations out of a total of
+# 18k", then plain training: MixingScheduleHook sets BatchLossMix's prob to 0
+# from iteration 16000 on (the heads then see all-ones weights, i.e. the
+# stock losses).
 #
 # The paper's numbers (VOC07 test, AP / AP50 / AP75, best-AP checkpoint):
 #   Table 3: 56.42 / 82.20 / 62.93

@@ -4,10 +4,14 @@
 # (VOC07 11-point AP per threshold) plus AP50/AP75.
 #
 # What mmdet's `_base_/datasets/voc0712.py` lacks: the multi-scale pipeline,
-# an iteration sampler (no RepeatDataset), the COCO-style IoU sweep and the
-# pieces of the pair-mixing variants (`mix_inner_pipeline`,
-# `mix_inner_dataset`: the training data *without* the packer, to be wrapped
-# by `MultiImageMixDataset` with `[LossMixPair, PackLossMixInputs]`).
+# training on "difficult" boxes (Detectron2's VOC loader, which the paper
+# follows, keeps them for training; mmdet's VOCDataset flags them ignored,
+# `ClearIgnoreFlags` clears the flags in the training pipeline only -- the
+# evaluation, like Detectron2's, still ignores them), an iteration sampler
+# (no RepeatDataset), the COCO-style IoU sweep and the pieces of the
+# pair-mixing variants (`mix_inner_pipeline`, `mix_inner_dataset`: the
+# training data *without* the packer, to be wrapped by
+# `MultiImageMixDataset` with `[LossMixPair, PackLossMixInputs]`).
 dataset_type = 'VOCDataset'
 data_root = 'data/VOCdevkit/'
 backend_args = None
@@ -16,6 +20,8 @@ backend_args = None
 mix_inner_pipeline = [
     dict(type='LoadImageFromFile', backend_args=backend_args),
     dict(type='LoadAnnotations', with_bbox=True),
+    # Detectron2 trains on VOC "difficult" boxes (mmdet would ignore them)
+    dict(type='ClearIgnoreFlags'),
     dict(
         type='RandomChoiceResize',
         scales=[(1333, 480), (1333, 512), (1333, 544), (1333, 576),

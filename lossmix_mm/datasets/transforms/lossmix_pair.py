@@ -1,5 +1,4 @@
 """Pair mixing of two training images for LossMix, Union and Noise mixing."""
-import numbers
 from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -8,67 +7,11 @@ from mmcv.transforms import BaseTransform
 from mmdet.registry import TRANSFORMS
 from mmdet.structures.bbox import BaseBoxes
 
-MIX_MODES = ('lossmix', 'union', 'noise')
+from ...models.utils.mix_args import (MIX_ARGS, MIX_MODES, check_mix_args,
+                                      update_mix_args)
 
-
-def check_mix_args(mode: str, alpha: float, prob: float,
-                   noise_range: Sequence[float]) -> Tuple[float, float]:
-    """Validate the mixing arguments shared by pair and batch mixing.
-
-    Args:
-        mode (str): one of ``MIX_MODES``.
-        alpha (float): Beta(alpha, alpha) parameter, > 0.
-        prob (float): probability of mixing a sample, in [0, 1].
-        noise_range (Sequence[float]): (low, high) range of the partner's
-            coefficient in ``'noise'`` mode, 0 <= low <= high <= 0.5.
-
-    Returns:
-        tuple[float, float]: ``noise_range`` as floats.
-
-    Raises:
-        ValueError: naming the bad value and the valid ones.
-    """
-    if mode not in MIX_MODES:
-        raise ValueError(f'mode must be one of {MIX_MODES}, got {mode!r}')
-    if not isinstance(alpha, numbers.Real) or not alpha > 0:
-        raise ValueError(f'alpha must be a number > 0, got {alpha!r}')
-    if not isinstance(prob, numbers.Real) or not 0 <= prob <= 1:
-        raise ValueError(f'prob must be a number in [0, 1], got {prob!r}')
-    if (not isinstance(noise_range, (tuple, list)) or len(noise_range) != 2
-            or not all(isinstance(v, numbers.Real) for v in noise_range)
-            or not 0 <= noise_range[0] <= noise_range[1] <= 0.5):
-        raise ValueError('noise_range must be (low, high) with '
-                         f'0 <= low <= high <= 0.5, got {noise_range!r}')
-    return float(noise_range[0]), float(noise_range[1])
-
-
-MIX_ARGS = ('mode', 'alpha', 'prob', 'noise_range')
-
-
-def update_mix_args(mixer, **changes) -> None:
-    """Change the mixing arguments of a pair transform or batch augment.
-
-    Used by ``MixingScheduleHook``; the new combination is checked like the
-    constructor's arguments.
-
-    Args:
-        mixer: an object with ``mode``, ``alpha``, ``prob`` and
-            ``noise_range`` attributes (``LossMixPair``, ``BatchLossMix``).
-        **changes: new values of some of ``MIX_ARGS``.
-
-    Raises:
-        ValueError: for an unknown argument or a bad value.
-    """
-    unknown = set(changes) - set(MIX_ARGS)
-    if unknown:
-        raise ValueError(f'unknown mixing arguments {sorted(unknown)}; valid '
-                         f'ones: {MIX_ARGS}')
-    args = {name: changes.get(name, getattr(mixer, name)) for name in MIX_ARGS}
-    args['noise_range'] = check_mix_args(**args)
-    args['alpha'] = float(args['alpha'])
-    args['prob'] = float(args['prob'])
-    for name, value in args.items():
-        setattr(mixer, name, value)
+__all__ = ['LossMixPair', 'MIX_ARGS', 'MIX_MODES', 'check_mix_args',
+           'update_mix_args']
 
 
 @TRANSFORMS.register_module()
@@ -119,6 +62,7 @@ class LossMixPair(BaseTransform):
     - gt_loss_weights (np.float32, [N])
     - gt_mix_group (np.int64, [N]: 0 own image, 1 partner)
     - mix_lambda (float): coefficient of the own image, 1.0 when not mixed
+    - mix_mode (str): ``mode``, also when not mixed
 
     Args:
         mode (str): ``'lossmix'``, ``'union'`` or ``'noise'``. Defaults to
@@ -176,6 +120,7 @@ class LossMixPair(BaseTransform):
             results['gt_loss_weights'] = np.ones(num_own, dtype=np.float32)
             results['gt_mix_group'] = np.zeros(num_own, dtype=np.int64)
             results['mix_lambda'] = 1.0
+            results['mix_mode'] = self.mode
             return results
 
         partner = results['mix_results'][0]
@@ -217,6 +162,7 @@ class LossMixPair(BaseTransform):
             np.ones(num_partner, dtype=np.int64)
         ])[keep]
         results['mix_lambda'] = lam
+        results['mix_mode'] = self.mode
         return results
 
     def __repr__(self) -> str:

@@ -8,8 +8,8 @@ from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 
 from mmdet.registry import HOOKS
-from ...datasets.transforms.lossmix_pair import (MIX_ARGS, LossMixPair,
-                                                 update_mix_args)
+from ...datasets.transforms import LossMixPair
+from ...models.utils.mix_args import MIX_ARGS, update_mix_args
 from ...models.data_preprocessors import BatchLossMix
 
 

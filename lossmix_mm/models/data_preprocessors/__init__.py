@@ -1,3 +1,3 @@
-from .batch_lossmix import BatchLossMix, mix_batch
+from .batch_lossmix import BatchLossMix, mix_batch, random_derangement
 
-__all__ = ['BatchLossMix', 'mix_batch']
+__all__ = ['BatchLossMix', 'mix_batch', 'random_derangement']

@@ -8,9 +8,9 @@ from torch import Tensor, nn
 from mmdet.registry import MODELS
 from mmdet.structures import DetDataSample
 from mmdet.structures.bbox import BaseBoxes
-from ...datasets.transforms.lossmix_pair import check_mix_args
+from ..utils.mix_args import MIX_MODES, check_mix_args
 
-PARTNER_ORDERS = ('random', 'reverse', 'shift')
+PARTNER_ORDERS = ('random', 'permutation', 'reverse', 'shift')
 
 
 def mix_batch(inputs: Tensor,
@@ -32,10 +32,14 @@ def mix_batch(inputs: Tensor,
     Ground truths (``gt_instances`` and ``ignored_instances``) of both images
     are shifted by the alignment and concatenated, own first, with
     ``loss_weights`` and ``mix_group`` set as ``LossMixPair`` sets them
-    (existing ``loss_weights`` are multiplied). ``lams[b] == 1`` or
-    ``partner_inds[b] == b`` leaves sample b unmixed. ``img_shape`` becomes
-    the canvas, ``pad_shape`` the larger of the two, ``batch_input_shape`` is
-    unchanged; ``mix_lambda`` goes to the metainfo.
+    (existing ``loss_weights`` are multiplied); ``reg_weights`` (per-box
+    regression weights, e.g. 0 for pseudo-boxes) follow their boxes and are
+    filled with ones where only some samples of the batch have them.
+    ``lams[b] == 1`` or ``partner_inds[b] == b`` leaves sample b unmixed.
+    ``img_shape`` becomes the canvas, ``pad_shape`` the larger of the two,
+    ``batch_input_shape`` is unchanged; ``mix_lambda`` and ``mix_mode`` go
+    to the metainfo (an unmixed sample gets ``mix_lambda`` 1.0 and no
+    ``mix_mode``).
 
     Args:
         inputs (Tensor): (B, C, H, W) normalised, padded batch.
@@ -48,6 +52,11 @@ def mix_batch(inputs: Tensor,
     Returns:
         tuple[Tensor, list[DetDataSample]]: the mixed batch (a new tensor
         unless nothing is mixed) and the samples (updated in place).
+
+    Raises:
+        ValueError: on an unknown ``mode``, a coefficient outside [0, 1] or
+            not finite, a partner index outside the batch, or lengths that
+            do not match the batch.
     """
     num = inputs.size(0)
     if len(data_samples) != num or partner_inds.numel() != num or \
@@ -55,11 +64,23 @@ def mix_batch(inputs: Tensor,
         raise ValueError(f'batch of {num} images needs {num} samples, '
                          f'partners and lambdas, got {len(data_samples)}, '
                          f'{partner_inds.numel()}, {lams.numel()}')
+    if mode not in MIX_MODES:
+        raise ValueError(f'mode must be one of {MIX_MODES}, got {mode!r}')
     partner_inds = partner_inds.tolist()
     lams = [float(v) for v in lams.tolist()]
-    own_gts = [_with_mix_fields(s.gt_instances) for s in data_samples]
+    if not all(0.0 <= lam <= 1.0 for lam in lams):  # also catches NaN
+        raise ValueError(f'mixing coefficients must be in [0, 1], got {lams}')
+    if not all(0 <= p < num for p in partner_inds):
+        raise ValueError(f'partner indices must be in [0, {num}), got '
+                         f'{partner_inds}')
+    with_reg = any(
+        'reg_weights' in inst for s in data_samples
+        for inst in (s.gt_instances, s.get('ignored_instances', {})))
+    own_gts = [
+        _with_mix_fields(s.gt_instances, with_reg) for s in data_samples
+    ]
     own_ignored = [
-        _with_mix_fields(s.ignored_instances)
+        _with_mix_fields(s.ignored_instances, with_reg)
         if 'ignored_instances' in s and 'bboxes' in s.ignored_instances else
         None for s in data_samples
     ]
@@ -110,8 +131,25 @@ def mix_batch(inputs: Tensor,
             dict(
                 img_shape=(height, width),
                 pad_shape=(pad_h, pad_w),
-                mix_lambda=lam))
+                mix_lambda=lam,
+                mix_mode=mode))
     return mixed, data_samples
+
+
+def random_derangement(num: int) -> Tensor:
+    """(num, ) long: a uniformly random permutation without fixed points
+    (``out[b] != b`` for every b) when ``num >= 2``; ``[0]`` for ``num`` 1.
+
+    Rejection sampling of ``torch.randperm``: a permutation is a derangement
+    with probability ~1/e, so about 2.7 draws on average.
+    """
+    if num < 2:
+        return torch.zeros(num, dtype=torch.long)
+    arange = torch.arange(num)
+    while True:
+        perm = torch.randperm(num)
+        if not (perm == arange).any():
+            return perm
 
 
 def noise_lambdas(num: int, noise_range: Sequence[float]) -> Tensor:
@@ -121,10 +159,12 @@ def noise_lambdas(num: int, noise_range: Sequence[float]) -> Tensor:
     return 1.0 - (low + (high - low) * torch.rand(num))
 
 
-def _with_mix_fields(instances: InstanceData) -> InstanceData:
-    """A copy of ``instances`` that has ``loss_weights`` and ``mix_group``."""
+def _with_mix_fields(instances: InstanceData,
+                     with_reg: bool = False) -> InstanceData:
+    """A copy of ``instances`` that has ``loss_weights`` and ``mix_group``
+    (and ``reg_weights`` when ``with_reg``), ones / zeros where missing."""
     unknown = set(instances.keys()) - {
-        'bboxes', 'labels', 'loss_weights', 'mix_group'
+        'bboxes', 'labels', 'loss_weights', 'mix_group', 'reg_weights'
     }
     if unknown:
         raise ValueError(f'in-batch mixing handles boxes only, got instance '
@@ -136,6 +176,8 @@ def _with_mix_fields(instances: InstanceData) -> InstanceData:
         out.loss_weights = torch.ones(num, device=device)
     if 'mix_group' not in out:
         out.mix_group = torch.zeros(num, dtype=torch.long, device=device)
+    if with_reg and 'reg_weights' not in out:
+        out.reg_weights = torch.ones(num, device=device)
     return out
 
 
@@ -195,9 +237,14 @@ class BatchLossMix(nn.Module):
         prob (float): probability of mixing each image. Defaults to 1.0.
         noise_range (Sequence[float]): range of the partner's coefficient in
             ``'noise'`` mode. Defaults to (0.0, 0.2).
-        partner (str): ``'random'`` (a random permutation), ``'reverse'``
-            (FixMatch style) or ``'shift'`` (each image with the next one).
-            Defaults to ``'random'``.
+        partner (str): ``'random'``: a random derangement, every image gets
+            another image of the batch (the paper's "mixed with a randomly
+            shuffled version of itself", without the fixed points that would
+            leave images unmixed); ``'permutation'``: a plain random
+            permutation (an image drawn as its own partner stays unmixed:
+            a quarter of the images at batch 4, half the batches at
+            batch 2); ``'reverse'`` (FixMatch style) or ``'shift'`` (each
+            image with the next one). Defaults to ``'random'``.
     """
 
     def __init__(self,
@@ -219,6 +266,8 @@ class BatchLossMix(nn.Module):
     def partner_indices(self, num: int) -> Tensor:
         """(num, ) long: the partner of each image of a batch of ``num``."""
         if self.partner == 'random':
+            return random_derangement(num)
+        if self.partner == 'permutation':
             return torch.randperm(num)
         if self.partner == 'reverse':
             return torch.arange(num - 1, -1, -1)

@@ -1,7 +1,7 @@
 """Mean teacher for domain adaptation with LossMix (paper Sec. 3.6, 5)."""
 import copy
 import logging
-from typing import Dict, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import torch
 from mmengine.logging import print_log
@@ -19,6 +19,8 @@ from ..data_preprocessors.batch_lossmix import (BatchLossMix, mix_batch,
 from ..layers import SOURCE, TARGET
 
 PHASES = ('warmup', 'adapt')
+DISC_INPUTS = ('weak', 'mixed')
+SOURCE_STRONG = 'sup_strong'
 TERMS = ('mss', 'nst', 'mtt', 'mst')
 DEFAULT_LOSS_WEIGHTS = dict(mss=1.0, nst=1.0, mtt=1.0, mst=1.0)
 
@@ -27,34 +29,48 @@ DEFAULT_LOSS_WEIGHTS = dict(mss=1.0, nst=1.0, mtt=1.0, mst=1.0)
 class MixedDomainTeacher(SemiBaseDetector):
     """Adaptive-Teacher-style mean teacher trained on LossMix-mixed batches.
 
-    Every training batch holds a labelled source branch (``'sup'``) and two
-    views of the same unlabelled target images: ``'unsup_teacher'`` (weak)
-    and ``'unsup_student'`` (strong, same geometry). The loss depends on the
-    phase, which :class:`MixingScheduleHook` sets from the iteration:
+    Every training batch holds a labelled source branch (``'sup'``, the weak
+    view; optionally ``'sup_strong'``, its strong view with the same
+    geometry and boxes) and two views of the same unlabelled target images:
+    ``'unsup_teacher'`` (weak) and ``'unsup_student'`` (strong, same
+    geometry). The loss depends on the phase, which
+    :class:`MixingScheduleHook` sets from the iteration:
 
-    - ``'warmup'`` (paper Eq. 15): ``L_mss + L_nst``. ``mss``: the source
-      batch mixed with a permutation of itself by ``mixer`` (LossMix weights
-      on the source boxes); ``nst``: each source image with a little of a
-      random target image, ``lam_target ~ U(nst_noise_range)`` (< 0.1), source
-      boxes only at weight 1.
+    - ``'warmup'`` (paper Eq. 15): ``L_mss + L_nst``. ``mss``: each source
+      view batch mixed with a derangement of itself by ``mixer`` (LossMix
+      weights on the source boxes); with a ``'sup_strong'`` branch both
+      views are trained, as Adaptive Teacher trains its supervised loss on
+      both; ``nst``: each (weak) source image with a little of a random
+      target image, ``lam_target ~ U(nst_noise_range)`` (< 0.1), source
+      boxes only at weight 1, no pseudo-labels.
     - ``'adapt'`` (Eq. 16): ``L_mss + L_mtt + L_mst + L_disc``. The teacher
       labels the weak target view (scores above ``cls_pseudo_thr``); ``mtt``:
-      the strong target views mixed among themselves on these pseudo-labels;
-      ``mst``: each source image mixed with a random strong target view,
+      the strong target views mixed among themselves on these pseudo-labels
+      (a batch without any pseudo-box trains as background); ``mst``: each
+      source image mixed with a random strong target view,
       ``lam ~ Beta(a, a)`` from ``mixer`` or a fixed ``mst_lambda``, source
       boxes at lam and pseudo-boxes at 1 - lam; ``disc``: the image-level
       domain discriminator (behind its gradient-reversal layer) on the
-      student's ``disc_feature`` of the ``mss`` (source, label 0) and
-      ``mtt`` (target, label 1) batches -- the features of those forward
-      passes, no extra forward.
+      student's ``disc_feature`` of the weak, unmixed source (label 0) and
+      target (label 1) views (``disc_input='weak'``, the paper's: one extra
+      backbone forward) or of the mixed ``mss`` / ``mtt`` batches
+      (``'mixed'``: no extra forward).
+
+    Pseudo-boxes train objectness and classification only: they carry
+    ``reg_weights`` 0, so in ``mtt`` and ``mst`` no RPN or RoI box
+    regression is trained on them while the source boxes of ``mst`` keep
+    theirs (paper, supp.: the pseudo-labelling losses are "implemented with
+    cross-entropy loss function"); ``pseudo_box_reg=True`` regresses them
+    too. ``nst_phases=('warmup', 'adapt')`` trains ``nst`` throughout: with
+    ``mixer=None`` and no ``mst`` that is the paper's Table 4 "Noise"
+    baseline.
 
     All mixing goes through :func:`mix_batch` (the in-batch mixing core).
     Losses are logged per term: ``mss_loss_rpn_cls``, ``mtt_loss_bbox``,
     ``loss_disc_src`` ... plus ``mtt_num_pseudo`` (pseudo-boxes per target
-    image, not a loss). A batch without any pseudo-box gives zero ``mtt``
-    losses (the forward still runs for the discriminator's target features).
-    The discriminator and the mixer sit on this wrapper, not on the student:
-    student and teacher keep identical parameter lists.
+    image, not a loss). The discriminator and the mixer sit on this
+    wrapper, not on the student: student and teacher keep identical
+    parameter lists.
 
     Args:
         detector (dict): the student's and teacher's config.
@@ -69,10 +85,13 @@ class MixedDomainTeacher(SemiBaseDetector):
         semi_train_cfg (dict): ``cls_pseudo_thr`` (0.8),
             ``min_pseudo_bbox_wh`` ((1e-2, 1e-2)), ``loss_weights``
             (``dict(mss=1, nst=1, mtt=1, mst=1)``; a 0 skips the term's
-            forward), ``nst_noise_range`` ((0.0, 0.1)), ``mst_lambda``
-            (None: from the mixer; a float: fixed), ``disc_feature``
-            (``'neck'`` or ``'backbone'``) and ``disc_level`` (2: stride 16
-            on an FPN or a 4-stage ResNet), ``freeze_teacher`` (True).
+            forward), ``nst_noise_range`` ((0.0, 0.1)), ``nst_phases``
+            (``('warmup', )``), ``mst_lambda`` (None: from the mixer; a
+            float: fixed), ``pseudo_box_reg`` (False), ``disc_input``
+            (``'weak'`` or ``'mixed'``), ``disc_feature`` (``'neck'`` or
+            ``'backbone'``) and ``disc_level`` (index into that module's
+            outputs; 2: stride 16 on an FPN, 0 on a C4 backbone),
+            ``freeze_teacher`` (True).
         semi_test_cfg (dict): ``predict_on`` (``'teacher'``).
         data_preprocessor (dict): a ``MultiBranchDataPreprocessor`` config.
         init_cfg (dict, optional): initialisation config.
@@ -93,6 +112,9 @@ class MixedDomainTeacher(SemiBaseDetector):
         semi_train_cfg.setdefault('mst_lambda', None)
         semi_train_cfg.setdefault('disc_feature', 'neck')
         semi_train_cfg.setdefault('disc_level', 2)
+        semi_train_cfg.setdefault('disc_input', 'weak')
+        semi_train_cfg.setdefault('pseudo_box_reg', False)
+        semi_train_cfg.setdefault('nst_phases', ('warmup', ))
         super().__init__(
             detector=detector,
             semi_train_cfg=semi_train_cfg,
@@ -123,6 +145,14 @@ class MixedDomainTeacher(SemiBaseDetector):
         if semi_train_cfg['disc_feature'] not in ('neck', 'backbone'):
             raise ValueError(f"disc_feature must be 'neck' or 'backbone', "
                              f"got {semi_train_cfg['disc_feature']!r}")
+        if semi_train_cfg['disc_input'] not in DISC_INPUTS:
+            raise ValueError(f'disc_input must be one of {DISC_INPUTS}, got '
+                             f"{semi_train_cfg['disc_input']!r}")
+        nst_phases = semi_train_cfg['nst_phases']
+        if isinstance(nst_phases, str) or not set(nst_phases) <= set(PHASES):
+            raise ValueError(f'nst_phases must be a tuple of phases from '
+                             f'{PHASES}, got {nst_phases!r}')
+        self.nst_phases = tuple(nst_phases)
         self.phase = 'warmup'
         self._phase_set = False
         self._warned_single = False
@@ -183,20 +213,23 @@ class MixedDomainTeacher(SemiBaseDetector):
         weights = self.loss_weights
         adapt = self.phase == 'adapt'
         use_disc = adapt and self.discriminator is not None
+        mixed_disc = use_disc and \
+            self.semi_train_cfg['disc_input'] == 'mixed'
         losses = dict()
 
-        src_feat = None
+        src_feat = tgt_feat = None
         if weights['mss'] > 0:
-            x, samples = self._mix_within(src_x, copy.deepcopy(src_s))
+            x, samples = self._mix_source(multi_batch_inputs,
+                                          multi_batch_data_samples)
             src_feat = self._student_loss('mss', x, samples, losses,
-                                          capture=use_disc)
+                                          capture=mixed_disc)
+        if weights['nst'] > 0 and self.phase in self.nst_phases:
+            lams = noise_lambdas(len(src_s),
+                                 self.semi_train_cfg['nst_noise_range'])
+            x, samples = mix_across(src_x, copy.deepcopy(src_s), tgt_x,
+                                    copy.deepcopy(tgt_s), lams, 'noise')
+            self._student_loss('nst', x, samples, losses)
         if not adapt:
-            if weights['nst'] > 0:
-                lams = noise_lambdas(len(src_s),
-                                     self.semi_train_cfg['nst_noise_range'])
-                x, samples = mix_across(src_x, copy.deepcopy(src_s), tgt_x,
-                                        copy.deepcopy(tgt_s), lams, 'noise')
-                self._student_loss('nst', x, samples, losses)
             return self._with_idle_terms(losses)
 
         pseudo = self.pseudo_label(multi_batch_inputs['unsup_teacher'],
@@ -205,14 +238,13 @@ class MixedDomainTeacher(SemiBaseDetector):
         num_pseudo = sum(len(s.gt_instances) for s in pseudo)
         losses['mtt_num_pseudo'] = src_x.new_tensor(num_pseudo /
                                                     max(len(pseudo), 1))
-        tgt_feat = None
-        if weights['mtt'] > 0 or use_disc:
+        if weights['mtt'] > 0 or mixed_disc:
+            # a target batch without any pseudo-box trains as background
+            # (Eq. 14 with y = {} is the background loss)
             x, samples = self._mix_within(tgt_x, copy.deepcopy(pseudo))
             term = dict()
             tgt_feat = self._student_loss('mtt', x, samples, term,
-                                          capture=use_disc)
-            if num_pseudo == 0 or weights['mtt'] == 0:
-                term = zero_loss_dict(term)
+                                          capture=mixed_disc)
             if weights['mtt'] > 0:
                 losses.update(term)
         if weights['mst'] > 0:
@@ -222,8 +254,12 @@ class MixedDomainTeacher(SemiBaseDetector):
                                     self.mixer.mode)
             self._student_loss('mst', x, samples, losses)
         if use_disc:
-            if src_feat is None:
-                src_feat = self._features(src_x)
+            if not mixed_disc:
+                src_feat, tgt_feat = self._weak_features(
+                    src_x, multi_batch_inputs['unsup_teacher'])
+            else:
+                if src_feat is None:
+                    src_feat = self._features(src_x)
             losses['loss_disc_src'] = self.discriminator.loss(
                 src_feat, SOURCE)
             losses['loss_disc_tgt'] = self.discriminator.loss(
@@ -246,7 +282,7 @@ class MixedDomainTeacher(SemiBaseDetector):
             if self.discriminator is not None:
                 idle.update(loss_disc_src=None, loss_disc_tgt=None)
         else:
-            terms = ('nst', )
+            terms = () if 'adapt' in self.nst_phases else ('nst', )
         for term in terms:
             if self.loss_weights[term] > 0:
                 idle.update({f'{term}_{k}': v for k, v in template.items()})
@@ -287,6 +323,14 @@ class MixedDomainTeacher(SemiBaseDetector):
         feat, self._captured = self._captured, None
         return feat
 
+    def _weak_features(self, src_x: Tensor,
+                       tgt_x: Tensor) -> Tuple[Tensor, Tensor]:
+        """Discriminator features of the weak, unmixed source and target
+        views: one extra forward of both batches together (padded to a
+        common size with 0, the normalisation mean)."""
+        feat = self._features(pad_cat([src_x, tgt_x]))
+        return feat[:src_x.size(0)], feat[src_x.size(0):]
+
     @torch.no_grad()
     def pseudo_label(self, weak_inputs: Tensor, weak_samples: SampleList,
                      strong_samples: SampleList) -> SampleList:
@@ -308,9 +352,38 @@ class MixedDomainTeacher(SemiBaseDetector):
             gts = sample.gt_instances
             sample.gt_instances = InstanceData(
                 bboxes=gts.bboxes, labels=gts.labels)
+            if not self.semi_train_cfg['pseudo_box_reg']:
+                # objectness and classification only (paper, supp. Eq. 16:
+                # "implemented with cross-entropy loss function")
+                sample.gt_instances.reg_weights = gts.labels.new_zeros(
+                    len(gts), dtype=torch.float32)
         return strong_samples
 
     # ------------------------------------------------------------ mixing
+    def _mix_source(self, multi_batch_inputs: Dict[str, Tensor],
+                    multi_batch_data_samples: Dict[str, SampleList]
+                    ) -> Tuple[Tensor, SampleList]:
+        """The mss batch: the weak source view ('sup') and, when the data
+        has one, the strong view ('sup_strong'), each mixed within itself
+        (an image is never paired with its own other view), then stacked."""
+        views = [('sup', multi_batch_inputs['sup'],
+                  multi_batch_data_samples['sup'])]
+        if SOURCE_STRONG in multi_batch_inputs:
+            views.append((SOURCE_STRONG, multi_batch_inputs[SOURCE_STRONG],
+                          multi_batch_data_samples[SOURCE_STRONG]))
+        inputs, samples = [], []
+        for _, x, s in views:
+            x, s = self._mix_within(x, copy.deepcopy(s))
+            inputs.append(x)
+            samples.extend(s)
+        if len(inputs) == 1:
+            return inputs[0], samples
+        inputs = pad_cat(inputs)
+        for sample in samples:
+            sample.set_metainfo(
+                dict(batch_input_shape=tuple(inputs.shape[2:])))
+        return inputs, samples
+
     def _mix_within(self, inputs: Tensor, samples: SampleList
                     ) -> Tuple[Tensor, SampleList]:
         if self.mixer is None:
@@ -363,11 +436,8 @@ def mix_across(src_x: Tensor,
     num_src, num_tgt = src_x.size(0), tgt_x.size(0)
     if num_tgt == 0:
         raise ValueError('cannot mix with an empty second batch')
-    height = max(src_x.size(2), tgt_x.size(2))
-    width = max(src_x.size(3), tgt_x.size(3))
-    both = src_x.new_zeros((num_src + num_tgt, src_x.size(1), height, width))
-    both[:num_src, :, :src_x.size(2), :src_x.size(3)] = src_x
-    both[num_src:, :, :tgt_x.size(2), :tgt_x.size(3)] = tgt_x
+    both = pad_cat([src_x, tgt_x])
+    height, width = both.shape[2:]
     if partner_inds is None:
         partner_inds = torch.randint(num_tgt, (num_src, ))
     partner_inds = torch.cat([
@@ -381,6 +451,23 @@ def mix_across(src_x: Tensor,
     for sample in samples:
         sample.set_metainfo(dict(batch_input_shape=(height, width)))
     return mixed[:num_src], samples
+
+
+def pad_cat(batches: List[Tensor]) -> Tensor:
+    """Stack (Bk, C, Hk, Wk) batches into one (sum Bk, C, max H, max W),
+    each image at the top-left, padded with 0 (the normalisation mean, as
+    ``DetDataPreprocessor`` pads)."""
+    height = max(x.size(2) for x in batches)
+    width = max(x.size(3) for x in batches)
+    if all(tuple(x.shape[2:]) == (height, width) for x in batches):
+        return torch.cat(batches)
+    out = batches[0].new_zeros((sum(x.size(0) for x in batches),
+                                batches[0].size(1), height, width))
+    start = 0
+    for x in batches:
+        out[start:start + x.size(0), :, :x.size(2), :x.size(3)] = x
+        start += x.size(0)
+    return out
 
 
 def zero_loss_dict(losses: dict) -> dict:

@@ -10,9 +10,9 @@ from mmdet.registry import MODELS
 from mmdet.structures import DetDataSample, SampleList
 from mmdet.structures.bbox import bbox2roi
 from mmdet.utils import InstanceList
-from ..utils import (get_gt_loss_weights, mix_group_passes,
-                     sampled_loss_weights, scale_target_weights,
-                     sum_pass_losses)
+from ..utils import (get_gt_loss_weights, get_gt_reg_weights,
+                     mix_group_passes, sampled_loss_weights,
+                     scale_target_weights, sum_pass_losses)
 
 
 @MODELS.register_module()
@@ -22,16 +22,24 @@ class LossMixRoIHead(StandardRoIHead):
     The classification and regression target weights of a positive RoI are
     multiplied by ``gt_instances.loss_weights`` of the gt it is assigned to;
     negatives and the bbox head's normalisers are untouched (weights in
-    (0, 1] keep mmdet's count of ``label_weights > 0``). Without
-    ``loss_weights`` (or with all-ones weights) every loss equals
-    ``StandardRoIHead``'s. Mask losses, if any, are not weighted.
+    (0, 1] keep mmdet's count of ``label_weights > 0``). Independently of
+    ``mix_cls`` / ``mix_reg``, the regression weights of a positive RoI are
+    multiplied by ``gt_instances.reg_weights`` of its gt (0 allowed:
+    ``BBoxHead.loss`` divides the box loss by the number of sampled RoIs,
+    not by the weights). Without ``loss_weights`` and ``reg_weights`` (or
+    with all-ones weights) every loss equals ``StandardRoIHead``'s. Mask
+    losses, if any, are not weighted.
 
     With ``exact=True`` the loss is Eq. 14 to the letter: proposals are
     assigned and sampled once against the own image's gts (``mix_group`` 0)
     and once against the partner's (1), the stock loss of each pass is
-    weighted per image by lam / 1 - lam (metainfo ``mix_lambda``), and the
-    two are added. It costs a second assignment and box-head pass, not a
-    second backbone forward.
+    weighted per image by its coefficient (lam / 1 - lam for LossMix, by the
+    metainfo ``mix_mode`` and ``mix_lambda``, see
+    :func:`~lossmix_mm.models.utils.group_coefficients`), scaled by the
+    pass's share of the batch and the passes are added. It costs a second
+    assignment and box-head pass, not a second backbone forward. The
+    normaliser is exact when every image has the same number of sampled RoIs
+    (see :func:`~lossmix_mm.models.utils.mix_group_passes`).
 
     Args:
         mix_cls (bool): weight the RoI classification loss. Defaults to True.
@@ -55,25 +63,30 @@ class LossMixRoIHead(StandardRoIHead):
         self.mix_cls = mix_cls
         self.mix_reg = mix_reg
         self.exact = exact
-        # per image of the batch being trained on: (gt weights or None,
-        # coefficient of the sample weights), set by ``loss`` only for the
-        # duration of the call (``bbox_loss`` receives no gts).
+        # per image of the batch being trained on: (gt loss weights or None,
+        # gt reg weights or None, coefficient of the sample weights), set by
+        # ``loss`` only for the duration of the call (``bbox_loss`` receives
+        # no gts).
         self._sample_scales: Optional[List[Tuple[Optional[Tensor],
+                                                 Optional[Tensor],
                                                  float]]] = None
 
     def loss(self, x: Tuple[Tensor], rpn_results_list: InstanceList,
              batch_data_samples: SampleList) -> dict:
         """``StandardRoIHead.loss`` with the batch's gt weights in reach;
-        in exact mode the sum over the passes of :func:`mix_group_passes`."""
+        in exact mode the sum over the passes of :func:`mix_group_passes`,
+        each scaled by its ``loss_scale``."""
         if not self.exact:
-            scales = [(get_gt_loss_weights(sample.gt_instances), 1.0)
+            scales = [(get_gt_loss_weights(sample.gt_instances),
+                       get_gt_reg_weights(sample.gt_instances), 1.0)
                       for sample in batch_data_samples]
             return self._loss_with_scales(x, rpn_results_list,
                                           batch_data_samples, scales)
+        passes = mix_group_passes(
+            [sample.gt_instances for sample in batch_data_samples],
+            [sample.metainfo for sample in batch_data_samples])
         pass_losses = []
-        for group_pass in mix_group_passes(
-                [sample.gt_instances for sample in batch_data_samples],
-                [sample.metainfo for sample in batch_data_samples]):
+        for group_pass in passes:
             inds = group_pass.img_inds
             samples = []
             for i, gts in zip(inds, group_pass.gt_instances):
@@ -88,8 +101,10 @@ class LossMixRoIHead(StandardRoIHead):
                 self._loss_with_scales(
                     tuple(feat[inds] for feat in x),
                     [rpn_results_list[i].clone() for i in inds], samples,
-                    [(None, coeff) for coeff in group_pass.coeffs]))
-        return sum_pass_losses(pass_losses)
+                    [(None, get_gt_reg_weights(gts), coeff) for gts, coeff in
+                     zip(group_pass.gt_instances, group_pass.coeffs)]))
+        return sum_pass_losses(pass_losses,
+                               [each.loss_scale for each in passes])
 
     def _loss_with_scales(self, x, rpn_results_list, batch_data_samples,
                           scales) -> dict:
@@ -101,13 +116,15 @@ class LossMixRoIHead(StandardRoIHead):
 
     def bbox_loss(self, x: Tuple[Tensor],
                   sampling_results: List[SamplingResult]) -> dict:
-        """Box head loss with positive RoIs weighted by their gt's weight.
+        """Box head loss with positive RoIs weighted by their gt's weights.
 
         Returns the same dict as ``StandardRoIHead.bbox_loss``.
         """
         scales = self._sample_scales
-        if scales is None or not (self.mix_cls or self.mix_reg) or all(
-                w is None and c == 1.0 for w, c in scales):
+        if scales is not None and not (self.mix_cls or self.mix_reg):
+            scales = [(None, r, c) for _, r, c in scales]
+        if scales is None or all(w is None and r is None and c == 1.0
+                                 for w, r, c in scales):
             return super().bbox_loss(x, sampling_results)
 
         rois = bbox2roi([res.priors for res in sampling_results])
@@ -116,11 +133,17 @@ class LossMixRoIHead(StandardRoIHead):
             self.bbox_head.get_targets(sampling_results, self.train_cfg)
         roi_weights = torch.cat([
             sampled_loss_weights(res, w) * c
-            for res, (w, c) in zip(sampling_results, scales)
+            for res, (w, _, c) in zip(sampling_results, scales)
         ])
+        # negatives get 1, but their bbox_weights are 0 anyway
+        roi_reg_weights = None if all(r is None for _, r, _ in scales) else \
+            torch.cat([
+                sampled_loss_weights(res, r)
+                for res, (_, r, _) in zip(sampling_results, scales)
+            ])
         label_weights, bbox_weights = scale_target_weights(
             label_weights, bbox_weights, roi_weights, self.mix_cls,
-            self.mix_reg)
+            self.mix_reg, roi_reg_weights)
         loss_bbox = self.bbox_head.loss(bbox_results['cls_score'],
                                         bbox_results['bbox_pred'], rois,
                                         labels, label_weights, bbox_targets,

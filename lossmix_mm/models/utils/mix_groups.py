@@ -1,9 +1,10 @@
 """Split mixed ground truths by source image for the exact Eq. 14 mode."""
-from typing import List, NamedTuple
+from typing import List, NamedTuple, Optional, Sequence, Tuple
 
 from mmengine.structures import InstanceData
 
 from mmdet.utils import InstanceList
+from .mix_args import MIX_MODES
 
 
 class GroupPass(NamedTuple):
@@ -14,47 +15,104 @@ class GroupPass(NamedTuple):
             (y_j).
         img_inds (list[int]): images of the batch with a coefficient > 0.
         gt_instances (InstanceList): their gts of this group, without
-            ``loss_weights``; each carries its image's coefficient as
-            metainfo ``mix_coeff``.
-        coeffs (list[float]): lam (group 0) or 1 - lam (group 1) per image.
+            ``loss_weights`` (``reg_weights`` are kept); each carries its
+            image's coefficient as metainfo ``mix_coeff``.
+        coeffs (list[float]): the coefficient of this term per image (see
+            :func:`group_coefficients`).
+        loss_scale (float): len(img_inds) / batch size, the factor that
+            turns the pass's normaliser (its images) into the batch's.
     """
     group: int
     img_inds: List[int]
     gt_instances: InstanceList
     coeffs: List[float]
+    loss_scale: float
+
+
+def group_coefficients(img_meta: dict) -> Tuple[float, float]:
+    """Coefficients of the own (y_i) and partner (y_j) terms of one image.
+
+    Read from the metainfo ``mix_lambda`` (lam, coefficient of the own image
+    in the pixels; 1.0 when absent: not mixed) and ``mix_mode`` (``'lossmix'``
+    when absent, as data from before the key existed was LossMix):
+
+    - ``'lossmix'``: (lam, 1 - lam), Eq. 14.
+    - ``'union'``: (1, 1), L(y_i) + L(y_j); an image with coefficient 0 in
+      the pixels has no term, so (1, 0) for lam = 1 (unmixed).
+    - ``'noise'``: (1, 0), L(y_i) only.
+
+    Args:
+        img_meta (dict): metainfo of one image.
+
+    Returns:
+        tuple[float, float]: the own and partner coefficients, >= 0.
+
+    Raises:
+        ValueError: on an unknown ``mix_mode`` or a ``mix_lambda`` outside
+            [0, 1].
+    """
+    lam = float(img_meta.get('mix_lambda', 1.0))
+    mode = img_meta.get('mix_mode', 'lossmix')
+    if mode not in MIX_MODES:
+        raise ValueError(f'mix_mode must be one of {MIX_MODES}, got '
+                         f'{mode!r}')
+    if not 0.0 <= lam <= 1.0:  # also catches NaN
+        raise ValueError(f'mix_lambda must be in [0, 1], got {lam}')
+    if mode == 'lossmix':
+        return lam, 1.0 - lam
+    if mode == 'union':
+        return float(lam > 0), float(lam < 1)
+    return 1.0, 0.0
 
 
 def mix_group_passes(batch_gt_instances: InstanceList,
                      batch_img_metas: List[dict]) -> List[GroupPass]:
-    """The terms of L = lam * L(x~, y_i) + (1 - lam) * L(x~, y_j).
+    """The terms of L = c_i * L(x~, y_i) + c_j * L(x~, y_j) over a batch.
 
-    lam of an image is its metainfo ``mix_lambda`` (1.0 when absent: an
-    unmixed image has only the own term); the group of a gt is its
-    ``mix_group`` (0 when absent). A pass holds the images whose coefficient
-    for it is > 0.
+    (c_i, c_j) of an image come from :func:`group_coefficients` (lam and
+    1 - lam for LossMix); the group of a gt is its ``mix_group`` (0 when
+    absent). A pass holds the M images whose coefficient for it is > 0, and
+    a head computes its stock loss over them, normalised by the sum of their
+    per-image normalisers n_b; ``loss_scale`` = M / B turns that into the
+    batch's normaliser. The result,
+    sum_b [c_i,b * S_b(y_i) + c_j,b * S_b(y_j)] / (B * n) with S_b the
+    unnormalised loss of image b, is the per-image Eq. 14 loss averaged over
+    the batch exactly as stock mmdet averages images, **exactly when every
+    image has the same normaliser n in every pass**: for the RPN,
+    ``SamplingResult.avg_factor``, which with ``RandomSampler``
+    (``neg_pos_ub=-1``, as in mmdet's Faster R-CNN) is ``num`` whenever an
+    image has enough negative anchors to fill ``num`` (any ordinary image
+    size); for the RoI head, the number of sampled RoIs, likewise ``num``
+    when an image has at least ``num`` proposals (gts included), or the
+    proposal count with ``PseudoSampler``. Otherwise (``PseudoSampler`` in
+    the RPN counts positives only) images weigh by their normaliser within a
+    pass, as in stock mmdet, and the scale is the images' share, not the
+    normalisers'. Images in both passes (a batch where all are mixed) have
+    scale 1.
 
     Args:
         batch_gt_instances (InstanceList): B sets of gts.
         batch_img_metas (list[dict]): B image metas.
 
     Returns:
-        list[GroupPass]: the own pass (if any image has lam > 0), then the
-        partner pass (if any image has lam < 1).
+        list[GroupPass]: the own pass (if any image has c_i > 0), then the
+        partner pass (if any image has c_j > 0).
     """
+    coeffs_per_img = [group_coefficients(meta) for meta in batch_img_metas]
     passes = []
     for group in (0, 1):
         inds, gts, coeffs = [], [], []
-        for i, (gt, meta) in enumerate(zip(batch_gt_instances,
-                                           batch_img_metas)):
-            lam = float(meta.get('mix_lambda', 1.0))
-            coeff = lam if group == 0 else 1.0 - lam
+        for i, gt in enumerate(batch_gt_instances):
+            coeff = coeffs_per_img[i][group]
             if coeff <= 0:
                 continue
             inds.append(i)
             coeffs.append(coeff)
             gts.append(select_group(gt, group, coeff))
         if inds:
-            passes.append(GroupPass(group, inds, gts, coeffs))
+            passes.append(
+                GroupPass(group, inds, gts, coeffs,
+                          len(inds) / len(batch_gt_instances)))
     return passes
 
 
@@ -69,7 +127,8 @@ def select_group(gt_instances: InstanceData, group: int,
 
     Returns:
         InstanceData: the M <= N gts of ``group`` without ``loss_weights``
-        and ``mix_group``, metainfo ``mix_coeff=coeff``.
+        and ``mix_group`` (every other field, ``reg_weights`` included,
+        follows its boxes), metainfo ``mix_coeff=coeff``.
     """
     if 'mix_group' in gt_instances:
         selected = gt_instances[gt_instances.mix_group == group]
@@ -84,25 +143,43 @@ def select_group(gt_instances: InstanceData, group: int,
     return selected
 
 
-def sum_pass_losses(pass_losses: List[dict]) -> dict:
+def sum_pass_losses(pass_losses: List[dict],
+                    loss_scales: Optional[Sequence[float]] = None) -> dict:
     """Add up the loss dicts of the passes.
 
-    Keys with 'loss' in their name are summed (lists element-wise, as the
-    RPN's per-level losses); other values (accuracies) are averaged.
+    Keys with 'loss' in their name are scaled by their pass's
+    ``loss_scale`` and summed (lists element-wise, as the RPN's per-level
+    losses); other values (accuracies) are averaged, unscaled.
 
     Args:
         pass_losses (list[dict]): one loss dict per pass, same keys.
+        loss_scales (Sequence[float], optional): one factor per pass;
+            None means all ones.
 
     Returns:
         dict: the combined losses.
     """
+    if loss_scales is None:
+        loss_scales = [1.0] * len(pass_losses)
     total = {}
     for key in pass_losses[0]:
         values = [losses[key] for losses in pass_losses]
+        is_loss = 'loss' in key
+        if is_loss:
+            values = [_scaled(v, s) for v, s in zip(values, loss_scales)]
         if isinstance(values[0], (list, tuple)):
             total[key] = [sum(level) for level in zip(*values)]
         else:
             total[key] = sum(values)
-        if 'loss' not in key:
+        if not is_loss:
             total[key] = total[key] / len(values)
     return total
+
+
+def _scaled(value, scale: float):
+    """``value * scale`` for a tensor or a list of tensors; as is for 1."""
+    if scale == 1.0:
+        return value
+    if isinstance(value, (list, tuple)):
+        return [v * scale for v in value]
+    return value * scale

@@ -24,7 +24,8 @@ def results(with_lossmix=True):
         r.update(
             gt_loss_weights=np.array([0.3, 0.3, 0.7], dtype=np.float32),
             gt_mix_group=np.array([0, 0, 1], dtype=np.int64),
-            mix_lambda=0.3)
+            mix_lambda=0.3,
+            mix_mode='union')
     return r
 
 
@@ -39,6 +40,7 @@ def test_packs_weights_groups_and_lambda():
     torch.testing.assert_close(sample.ignored_instances.loss_weights,
                                torch.tensor([0.3]))
     assert sample.metainfo['mix_lambda'] == 0.3
+    assert sample.metainfo['mix_mode'] == 'union'
 
 
 def test_equals_pack_det_inputs_without_lossmix_keys():
@@ -51,3 +53,4 @@ def test_equals_pack_det_inputs_without_lossmix_keys():
                        b.gt_instances.bboxes.tensor)
     assert torch.equal(a.gt_instances.labels, b.gt_instances.labels)
     assert a.metainfo == b.metainfo
+    assert 'mix_mode' not in a.metainfo

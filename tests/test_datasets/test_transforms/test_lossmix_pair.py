@@ -225,3 +225,15 @@ def test_same_view_partner_is_no_mix():
     out = run(LossMixPair(), pair(dict(own), flipped), lam=0.3)
     assert out['mix_lambda'] == 0.3
     np.testing.assert_allclose(out['gt_loss_weights'], [0.3, 0.7])
+
+
+@pytest.mark.parametrize('mode', ['lossmix', 'union', 'noise'])
+def test_writes_mix_mode(mode):
+    own = make_results(4, 4, [[0, 0, 2, 2]], [1])
+    partner = make_results(4, 4, [[1, 1, 3, 3]], [0])
+    out = run(LossMixPair(mode=mode), pair(own, partner), lam=0.9)
+    assert out['mix_mode'] == mode
+    alone = make_results(4, 4, [[0, 0, 2, 2]], [1])
+    alone['mix_results'] = []
+    out = LossMixPair(mode=mode).transform(alone)
+    assert (out['mix_mode'], out['mix_lambda']) == (mode, 1.0)

@@ -5,7 +5,8 @@ import torch
 from mmdet.registry import MODELS
 from mmdet.structures.bbox import HorizontalBoxes
 from lossmix_mm.datasets.transforms import LossMixPair, PackLossMixInputs
-from lossmix_mm.models.data_preprocessors import BatchLossMix, mix_batch
+from lossmix_mm.models.data_preprocessors import (BatchLossMix, mix_batch,
+                                                  random_derangement)
 
 SIZES = [(4, 6), (2, 10), (6, 4)]
 BOXES = [[[1, 1, 3, 3]], [[0, 0, 4, 2], [5, 0, 9, 2]], []]
@@ -127,7 +128,7 @@ def test_existing_weights_multiply_and_ignored_follow():
 @pytest.mark.parametrize('kwargs,match', [
     (dict(alpha=0), 'alpha'), (dict(mode='cutmix'), 'lossmix'),
     (dict(prob=2), 'prob'), (dict(noise_range=(0.5, 0.1)), 'noise_range'),
-    (dict(partner='next'), r"\('random', 'reverse', 'shift'\)")
+    (dict(partner='next'), r"\('random', 'permutation', 'reverse', 'shift'\)")
 ])
 def test_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
@@ -140,7 +141,7 @@ def test_partner_orders_and_lambdas():
     assert BatchLossMix(partner='shift').partner_indices(4).tolist() == [
         1, 2, 3, 0]
     torch.manual_seed(0)
-    perm = BatchLossMix().partner_indices(6)
+    perm = BatchLossMix(partner='permutation').partner_indices(6)
     assert sorted(perm.tolist()) == list(range(6))
     torch.manual_seed(0)
     lams = BatchLossMix(prob=0.5).sample_lambdas(4000)
@@ -173,3 +174,79 @@ def test_self_partner_is_no_mix():
     assert samples[0].mix_lambda == 1.0
     np.testing.assert_allclose(samples[0].gt_instances.loss_weights, [1.0])
     assert samples[1].mix_lambda == pytest.approx(0.6)
+
+
+@pytest.mark.parametrize('num', [2, 3, 4, 8])
+def test_random_partner_is_a_derangement(num):
+    """The default pairs every image with another one: no fixed point in 500
+    draws, every permutation a bijection, every other image a partner."""
+    torch.manual_seed(0)
+    mixer = BatchLossMix()
+    seen = torch.zeros(num, num)
+    for _ in range(500):
+        perm = mixer.partner_indices(num)
+        assert sorted(perm.tolist()) == list(range(num))
+        assert not (perm == torch.arange(num)).any()
+        seen[torch.arange(num), perm] += 1
+    assert seen.diagonal().sum() == 0
+    off = seen[~torch.eye(num, dtype=torch.bool)]
+    assert (off > 0).all()  # every other image is drawn as a partner
+    if num == 2:
+        assert BatchLossMix().partner_indices(2).tolist() == [1, 0]
+    # a batch of one has only itself
+    assert random_derangement(1).tolist() == [0]
+
+
+def test_plain_permutation_keeps_fixed_points():
+    """partner='permutation' is torch.randperm: at batch 2 half of the
+    draws are the identity (both images unmixed)."""
+    torch.manual_seed(0)
+    mixer = BatchLossMix(partner='permutation')
+    identity = sum(
+        mixer.partner_indices(2).tolist() == [0, 1] for _ in range(2000))
+    assert 0.45 < identity / 2000 < 0.55
+
+
+def test_every_image_mixed_by_default():
+    torch.manual_seed(1)
+    inputs, samples = preprocess(
+        [0, 1], batch_augments=[dict(type='BatchLossMix')])
+    assert all(0 < s.mix_lambda < 1 for s in samples)
+    assert all(s.mix_mode == 'lossmix' for s in samples)
+
+
+@pytest.mark.parametrize('lams,match', [
+    ([1.5, 0.5], r'\[0, 1\]'), ([float('nan'), 0.5], r'\[0, 1\]'),
+    ([-0.1, 0.5], r'\[0, 1\]')
+])
+def test_mix_batch_rejects_bad_lambdas(lams, match):
+    inputs, samples = preprocess([0, 1])
+    with pytest.raises(ValueError, match=match):
+        mix_batch(inputs, samples, torch.tensor([1, 0]), torch.tensor(lams))
+
+
+def test_mix_batch_rejects_bad_mode_and_partner():
+    inputs, samples = preprocess([0, 1])
+    with pytest.raises(ValueError, match="'cutmix'"):
+        mix_batch(inputs, samples, torch.tensor([1, 0]),
+                  torch.tensor([0.5, 0.5]), mode='cutmix')
+    with pytest.raises(ValueError, match='partner indices'):
+        mix_batch(inputs, samples, torch.tensor([2, 0]),
+                  torch.tensor([0.5, 0.5]))
+
+
+def test_reg_weights_follow_their_boxes():
+    """Per-box regression weights (0 for pseudo-boxes) are carried with the
+    boxes, ones where a sample had none."""
+    inputs, samples = preprocess([0, 1])
+    num0 = len(samples[0].gt_instances)
+    samples[0].gt_instances.reg_weights = torch.zeros(num0)
+    mixed, samples = mix_batch(inputs, samples, torch.tensor([1, 0]),
+                               torch.tensor([0.7, 0.4]), 'lossmix')
+    for b, own_reg in ((0, 0.0), (1, 1.0)):
+        gts = samples[b].gt_instances
+        groups = gts.mix_group.tolist()
+        for g, w in zip(groups, gts.reg_weights.tolist()):
+            expect = own_reg if g == 0 else 1.0 - own_reg
+            assert w == expect
+        assert samples[b].mix_mode == 'lossmix'

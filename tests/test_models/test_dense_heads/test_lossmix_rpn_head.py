@@ -137,9 +137,10 @@ def pseudo_sampled(frcnn_cfg, type_, **kwargs):
     return MODELS.build(cfg)
 
 
-def batch_losses(head, gts_list, metas):
+def batch_losses(head, gts_list, metas, seeds=None):
+    seeds = range(len(gts_list)) if seeds is None else seeds
     feats = [torch.cat(level) for level in zip(
-        *[rand_feats(seed) for seed in range(len(gts_list))])]
+        *[rand_feats(seed) for seed in seeds])]
     outs = head(feats)
     out = head.loss_by_feat(*outs, gts_list, metas)
     return {k: sum(v).item() for k, v in out.items()}
@@ -181,3 +182,166 @@ def test_exact_mode_unmixed_and_bad_flags(frcnn_cfg):
     with pytest.raises(ValueError, match='mix_cls=True and mix_reg=True'):
         pseudo_sampled(frcnn_cfg, 'LossMixRPNHead', exact=True,
                        mix_reg=False)
+
+
+# ------------------------------------------------ per-box regression weights
+def with_reg(gts, reg_weights):
+    gts.reg_weights = torch.tensor(reg_weights, dtype=torch.float32)
+    return gts
+
+
+def zeroed_stock(frcnn_cfg, gt_inds):
+    """The stock head, whose positives assigned to ``gt_inds`` get bbox
+    weight 0 (with allowed_border=-1 pos_inds index all anchors)."""
+    assert frcnn_cfg.train_cfg.rpn.allowed_border == -1
+    head = build(frcnn_cfg, 'RPNHead')
+    targets_single = head._get_targets_single
+
+    def zeroed(*args, **kwargs):
+        targets = targets_single(*args, **kwargs)
+        pos_inds, sampling = targets[4], targets[6]
+        bbox_weights = targets[3].clone()
+        for k in gt_inds:
+            bbox_weights[pos_inds[sampling.pos_assigned_gt_inds == k]] = 0
+        return targets[:3] + (bbox_weights, ) + targets[4:]
+
+    head._get_targets_single = zeroed
+    return head
+
+
+def test_reg_weights_zero_pseudo_boxes(frcnn_cfg):
+    """gt 0 a source box (reg 1), gt 1 a pseudo-box (reg 0), one image."""
+    head = build(frcnn_cfg, 'LossMixRPNHead')
+    stock = losses(build(frcnn_cfg, 'RPNHead'), make_gts(GT_BOXES, [0, 0]))
+    source_only = losses(zeroed_stock(frcnn_cfg, [1]),
+                         make_gts(GT_BOXES, [0, 0]))
+    got = losses(head, with_reg(make_gts(GT_BOXES, [0, 0]), [1.0, 0.0]))
+    assert got == source_only  # exactly
+    assert got['loss_rpn_cls'] == stock['loss_rpn_cls']
+    # the two boxes' shares add up to the stock loss (same normaliser)
+    other = losses(head, with_reg(make_gts(GT_BOXES, [0, 0]), [0.0, 1.0]))
+    assert 0 < got['loss_rpn_bbox'] < stock['loss_rpn_bbox']
+    assert got['loss_rpn_bbox'] + other['loss_rpn_bbox'] == pytest.approx(
+        stock['loss_rpn_bbox'], rel=1e-6)
+    ones = losses(head, with_reg(make_gts(GT_BOXES, [0, 0]), [1.0, 1.0]))
+    assert ones == stock  # exactly
+
+
+def test_reg_weights_on_top_of_loss_weights(frcnn_cfg):
+    """loss weights (0.3, 0.7), reg weights (1, 0): the box loss is 0.3 x
+    the source box's share, the objectness loss the weighted one."""
+    lw = [0.3, 0.7]
+    weighted = losses(build(frcnn_cfg, 'LossMixRPNHead'),
+                      make_gts(GT_BOXES, [0, 0], lw))
+    source_only = losses(zeroed_stock(frcnn_cfg, [1]),
+                         make_gts(GT_BOXES, [0, 0]))
+    got = losses(build(frcnn_cfg, 'LossMixRPNHead'),
+                 with_reg(make_gts(GT_BOXES, [0, 0], lw), [1.0, 0.0]))
+    assert got['loss_rpn_cls'] == weighted['loss_rpn_cls']
+    assert got['loss_rpn_bbox'] == pytest.approx(
+        0.3 * source_only['loss_rpn_bbox'], rel=1e-6)
+    # mix_reg=False: loss weights leave the box loss, reg_weights do not
+    no_reg = losses(build(frcnn_cfg, 'LossMixRPNHead', mix_reg=False),
+                    with_reg(make_gts(GT_BOXES, [0, 0], lw), [1.0, 0.0]))
+    assert no_reg['loss_rpn_bbox'] == source_only['loss_rpn_bbox']
+    assert no_reg['loss_rpn_cls'] == weighted['loss_rpn_cls']
+    both_off = losses(
+        build(frcnn_cfg, 'LossMixRPNHead', mix_cls=False, mix_reg=False),
+        with_reg(make_gts(GT_BOXES, [0, 0], lw), [1.0, 0.0]))
+    assert both_off == source_only
+
+
+@pytest.mark.parametrize('bad', [[-1.0, 1.0], [float('nan'), 1.0]])
+def test_bad_reg_weights_raise(frcnn_cfg, bad):
+    with pytest.raises(ValueError, match='reg_weights must be finite'):
+        losses(build(frcnn_cfg, 'LossMixRPNHead'),
+               with_reg(make_gts(GT_BOXES, [0, 0]), bad))
+
+
+# ------------------------------------------- exact mode: batches and modes
+def all_sampled(frcnn_cfg, type_, **kwargs):
+    """A head that trains on every anchor with the same normaliser in every
+    image and pass: no ignore band between the IoU thresholds, and a
+    RandomSampler that takes all candidates, so ``avg_factor`` (positives +
+    negatives) is the anchor count, 1023 for a 64x64 image. (PseudoSampler's
+    ``avg_factor`` counts positives only: it differs between images.)"""
+    cfg = copy.deepcopy(frcnn_cfg.rpn_head)
+    train_cfg = copy.deepcopy(frcnn_cfg.train_cfg.rpn)
+    train_cfg.assigner.neg_iou_thr = train_cfg.assigner.pos_iou_thr
+    train_cfg.sampler = dict(type='RandomSampler', num=4096, pos_fraction=1.0,
+                             neg_pos_ub=-1, add_gt_as_proposals=False)
+    cfg.update(type=type_, train_cfg=train_cfg,
+               test_cfg=frcnn_cfg.test_cfg.rpn, **kwargs)
+    torch.manual_seed(0)
+    return MODELS.build(cfg)
+
+
+def mixed_gts(lam, reg_weights=None):
+    gts = make_gts(GT_BOXES, [0, 0], [lam, 1 - lam])
+    gts.mix_group = torch.tensor([0, 1])
+    if reg_weights is not None:
+        with_reg(gts, reg_weights)
+    return gts
+
+
+def test_exact_mode_mixed_and_unmixed_batch(frcnn_cfg):
+    """[mixed, unmixed] = the mean of the two one-image batches: the partner
+    pass holds one image of two and counts half."""
+    lam = 0.3
+    plain = make_gts(GT_BOXES[1:], [0])
+    mixed_meta = dict(IMG_META, mix_lambda=lam, mix_mode='lossmix')
+    plain_meta = dict(IMG_META, mix_lambda=1.0, mix_mode='lossmix')
+    head = all_sampled(frcnn_cfg, 'LossMixRPNHead', exact=True)
+    one = batch_losses(head, [mixed_gts(lam)], [mixed_meta], seeds=[0])
+    two = batch_losses(head, [plain], [plain_meta], seeds=[1])
+    got = batch_losses(head, [mixed_gts(lam), plain],
+                       [mixed_meta, plain_meta], seeds=[0, 1])
+    for key in got:
+        assert got[key] == pytest.approx((one[key] + two[key]) / 2,
+                                         rel=1e-5)
+
+
+@pytest.mark.parametrize('mode', [None, 'lossmix', 'union', 'noise'])
+def test_exact_mode_honours_mix_mode(frcnn_cfg, mode):
+    """lossmix (and no mode): lam L(y_i) + (1 - lam) L(y_j); union:
+    L(y_i) + L(y_j); noise: L(y_i), the partner's boxes ignored."""
+    lam = 0.8
+    stock = all_sampled(frcnn_cfg, 'RPNHead')
+    own = batch_losses(stock, [make_gts(GT_BOXES[:1], [0])], [IMG_META])
+    partner = batch_losses(stock, [make_gts(GT_BOXES[1:], [0])], [IMG_META])
+    meta = dict(IMG_META, mix_lambda=lam)
+    if mode is not None:
+        meta['mix_mode'] = mode
+    got = batch_losses(all_sampled(frcnn_cfg, 'LossMixRPNHead', exact=True),
+                       [mixed_gts(lam)], [meta])
+    c_own, c_partner = dict(union=(1, 1), noise=(1, 0)).get(
+        mode, (lam, 1 - lam))
+    for key in got:
+        assert got[key] == pytest.approx(
+            c_own * own[key] + c_partner * partner[key], rel=1e-5)
+
+
+def test_exact_mode_unknown_mix_mode(frcnn_cfg):
+    head = all_sampled(frcnn_cfg, 'LossMixRPNHead', exact=True)
+    with pytest.raises(ValueError, match=r"mix_mode must be one of "
+                       r"\('lossmix', 'union', 'noise'\), got 'mixup'"):
+        batch_losses(head, [mixed_gts(0.5)],
+                     [dict(IMG_META, mix_lambda=0.5, mix_mode='mixup')])
+
+
+def test_exact_mode_keeps_reg_weights(frcnn_cfg):
+    """The partner's box is a pseudo-box (reg 0): its pass trains
+    objectness only."""
+    lam = 0.3
+    stock = pseudo_sampled(frcnn_cfg, 'RPNHead')
+    own = batch_losses(stock, [make_gts(GT_BOXES[:1], [0])], [IMG_META])
+    partner = batch_losses(stock, [make_gts(GT_BOXES[1:], [0])], [IMG_META])
+    got = batch_losses(
+        pseudo_sampled(frcnn_cfg, 'LossMixRPNHead', exact=True),
+        [mixed_gts(lam, [1.0, 0.0])], [dict(IMG_META, mix_lambda=lam)])
+    assert got['loss_rpn_cls'] == pytest.approx(
+        lam * own['loss_rpn_cls'] + (1 - lam) * partner['loss_rpn_cls'],
+        rel=1e-5)
+    assert partner['loss_rpn_bbox'] > 0
+    assert got['loss_rpn_bbox'] == pytest.approx(lam * own['loss_rpn_bbox'],
+                                                 rel=1e-5)

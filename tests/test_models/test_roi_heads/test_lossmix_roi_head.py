@@ -108,19 +108,20 @@ def pseudo_sampled(frcnn_cfg, type_, **kwargs):
     return MODELS.build(cfg)
 
 
-def batch_losses(head, gts_list, lam=None):
+def batch_losses(head, gts_list, lam=None, metas=None, seeds=None):
+    """Losses of a batch; ``metas`` (extra metainfo per image) override
+    ``lam``; image b has features and proposals of ``seeds[b]`` (b)."""
+    if metas is None:
+        metas = [{} if lam is None else dict(mix_lambda=lam)] * len(gts_list)
     samples = []
-    for gts in gts_list:
-        meta = dict(img_shape=(64, 64))
-        if lam is not None:
-            meta['mix_lambda'] = lam
-        sample = DetDataSample(metainfo=meta)
+    for gts, extra in zip(gts_list, metas):
+        sample = DetDataSample(metainfo=dict(img_shape=(64, 64), **extra))
         sample.gt_instances = gts
         samples.append(sample)
-    n = len(gts_list)
+    seeds = range(len(gts_list)) if seeds is None else seeds
     feats = [torch.cat(level) for level in zip(
-        *[rand_feats(seed, strides=(4, 8, 16, 32)) for seed in range(n)])]
-    out = head.loss(feats, [proposals(seed) for seed in range(n)], samples)
+        *[rand_feats(seed, strides=(4, 8, 16, 32)) for seed in seeds])]
+    out = head.loss(feats, [proposals(seed) for seed in seeds], samples)
     return {k: v.item() for k, v in out.items()}
 
 
@@ -162,3 +163,156 @@ def test_exact_mode_empty_partner_group(frcnn_cfg):
         lam * ref_own['loss_cls'] + (1 - lam) * ref_empty['loss_cls'],
         rel=1e-5)
     assert ref_empty['loss_bbox'] == 0
+
+
+# ------------------------------------------------ per-box regression weights
+def with_reg(gts, reg_weights):
+    gts.reg_weights = torch.tensor(reg_weights, dtype=torch.float32)
+    return gts
+
+
+def zeroed_stock(frcnn_cfg, gt_inds):
+    """The stock head, whose positive RoIs assigned to ``gt_inds`` get bbox
+    weight 0 (rows of an image: its positives, then its negatives)."""
+    head = build(frcnn_cfg, 'StandardRoIHead')
+    get_targets = head.bbox_head.get_targets
+
+    def zeroed(sampling_results, rcnn_train_cfg, concat=True):
+        labels, label_weights, bbox_targets, bbox_weights = get_targets(
+            sampling_results, rcnn_train_cfg, concat)
+        keep = torch.cat([
+            torch.cat([
+                ~torch.isin(res.pos_assigned_gt_inds, torch.tensor(gt_inds)),
+                torch.zeros(len(res.neg_inds), dtype=torch.bool)
+            ]) for res in sampling_results
+        ])
+        return labels, label_weights, bbox_targets, \
+            bbox_weights * keep[:, None]
+
+    head.bbox_head.get_targets = zeroed
+    return head
+
+
+def test_reg_weights_zero_pseudo_boxes(frcnn_cfg):
+    """gt 0 a source box (reg 1), gt 1 a pseudo-box (reg 0), one image."""
+    head = build(frcnn_cfg, 'LossMixRoIHead')
+    stock = losses(build(frcnn_cfg, 'StandardRoIHead'),
+                   make_gts(GT_BOXES, [0, 2]))
+    source_only = losses(zeroed_stock(frcnn_cfg, [1]),
+                         make_gts(GT_BOXES, [0, 2]))
+    got = losses(head, with_reg(make_gts(GT_BOXES, [0, 2]), [1.0, 0.0]))
+    assert got == source_only  # exactly
+    assert got['loss_cls'] == stock['loss_cls']
+    assert got['acc'] == stock['acc']
+    # the two boxes' shares add up to the stock loss (same normaliser)
+    other = losses(head, with_reg(make_gts(GT_BOXES, [0, 2]), [0.0, 1.0]))
+    assert 0 < got['loss_bbox'] < stock['loss_bbox']
+    assert got['loss_bbox'] + other['loss_bbox'] == pytest.approx(
+        stock['loss_bbox'], rel=1e-6)
+    ones = losses(head, with_reg(make_gts(GT_BOXES, [0, 2]), [1.0, 1.0]))
+    assert ones == stock  # exactly
+
+
+def test_reg_weights_on_top_of_loss_weights(frcnn_cfg):
+    """loss weights (0.3, 0.7), reg weights (1, 0): the box loss is 0.3 x
+    the source box's share, classification the weighted one."""
+    lw = [0.3, 0.7]
+    weighted = losses(build(frcnn_cfg, 'LossMixRoIHead'),
+                      make_gts(GT_BOXES, [0, 2], lw))
+    source_only = losses(zeroed_stock(frcnn_cfg, [1]),
+                         make_gts(GT_BOXES, [0, 2]))
+    got = losses(build(frcnn_cfg, 'LossMixRoIHead'),
+                 with_reg(make_gts(GT_BOXES, [0, 2], lw), [1.0, 0.0]))
+    assert got['loss_cls'] == weighted['loss_cls']
+    assert got['loss_bbox'] == pytest.approx(0.3 * source_only['loss_bbox'],
+                                             rel=1e-6)
+    # mix_reg=False: loss weights leave the box loss, reg_weights do not
+    no_reg = losses(build(frcnn_cfg, 'LossMixRoIHead', mix_reg=False),
+                    with_reg(make_gts(GT_BOXES, [0, 2], lw), [1.0, 0.0]))
+    assert no_reg['loss_bbox'] == source_only['loss_bbox']
+    assert no_reg['loss_cls'] == weighted['loss_cls']
+    both_off = losses(
+        build(frcnn_cfg, 'LossMixRoIHead', mix_cls=False, mix_reg=False),
+        with_reg(make_gts(GT_BOXES, [0, 2], lw), [1.0, 0.0]))
+    assert both_off == source_only
+
+
+@pytest.mark.parametrize('bad', [[-1.0, 1.0], [float('nan'), 1.0]])
+def test_bad_reg_weights_raise(frcnn_cfg, bad):
+    with pytest.raises(ValueError, match='reg_weights must be finite'):
+        losses(build(frcnn_cfg, 'LossMixRoIHead'),
+               with_reg(make_gts(GT_BOXES, [0, 2]), bad))
+
+
+# ------------------------------------------- exact mode: batches and modes
+# PseudoSampler trains on every proposal (the rcnn assigner has no ignore
+# band): every image has 60 sampled RoIs in every pass, so BBoxHead's
+# normalisers (sampled RoIs; label_weights > 0) are 60 per image.
+def mixed_gts(lam, reg_weights=None):
+    gts = make_gts(GT_BOXES, [0, 2], [lam, 1 - lam])
+    gts.mix_group = torch.tensor([0, 1])
+    if reg_weights is not None:
+        with_reg(gts, reg_weights)
+    return gts
+
+
+def test_exact_mode_mixed_and_unmixed_batch(frcnn_cfg):
+    """[mixed, unmixed] = the mean of the two one-image batches: the partner
+    pass holds one image of two and counts half."""
+    lam = 0.3
+    plain = make_gts(GT_BOXES[1:], [1])
+    metas = [dict(mix_lambda=lam, mix_mode='lossmix'), dict(mix_lambda=1.0)]
+    head = pseudo_sampled(frcnn_cfg, 'LossMixRoIHead', exact=True)
+    one = batch_losses(head, [mixed_gts(lam)], metas=metas[:1], seeds=[0])
+    two = batch_losses(head, [plain], metas=metas[1:], seeds=[1])
+    got = batch_losses(head, [mixed_gts(lam), plain], metas=metas,
+                       seeds=[0, 1])
+    for key in ('loss_cls', 'loss_bbox'):
+        assert got[key] == pytest.approx((one[key] + two[key]) / 2,
+                                         rel=1e-5)
+
+
+@pytest.mark.parametrize('mode', [None, 'lossmix', 'union', 'noise'])
+def test_exact_mode_honours_mix_mode(frcnn_cfg, mode):
+    """lossmix (and no mode): lam L(y_i) + (1 - lam) L(y_j); union:
+    L(y_i) + L(y_j); noise: L(y_i), the partner's boxes ignored."""
+    lam = 0.8
+    stock = pseudo_sampled(frcnn_cfg, 'StandardRoIHead')
+    own = batch_losses(stock, [make_gts(GT_BOXES[:1], [0])])
+    partner = batch_losses(stock, [make_gts(GT_BOXES[1:], [2])])
+    meta = dict(mix_lambda=lam)
+    if mode is not None:
+        meta['mix_mode'] = mode
+    got = batch_losses(
+        pseudo_sampled(frcnn_cfg, 'LossMixRoIHead', exact=True),
+        [mixed_gts(lam)], metas=[meta])
+    c_own, c_partner = dict(union=(1, 1), noise=(1, 0)).get(
+        mode, (lam, 1 - lam))
+    for key in ('loss_cls', 'loss_bbox'):
+        assert got[key] == pytest.approx(
+            c_own * own[key] + c_partner * partner[key], rel=1e-5)
+
+
+def test_exact_mode_unknown_mix_mode(frcnn_cfg):
+    head = pseudo_sampled(frcnn_cfg, 'LossMixRoIHead', exact=True)
+    with pytest.raises(ValueError, match=r"mix_mode must be one of "
+                       r"\('lossmix', 'union', 'noise'\), got 'mixup'"):
+        batch_losses(head, [mixed_gts(0.5)],
+                     metas=[dict(mix_lambda=0.5, mix_mode='mixup')])
+
+
+def test_exact_mode_keeps_reg_weights(frcnn_cfg):
+    """The partner's box is a pseudo-box (reg 0): its pass trains
+    classification only."""
+    lam = 0.3
+    stock = pseudo_sampled(frcnn_cfg, 'StandardRoIHead')
+    own = batch_losses(stock, [make_gts(GT_BOXES[:1], [0])])
+    partner = batch_losses(stock, [make_gts(GT_BOXES[1:], [2])])
+    got = batch_losses(
+        pseudo_sampled(frcnn_cfg, 'LossMixRoIHead', exact=True),
+        [mixed_gts(lam, [1.0, 0.0])], lam)
+    assert got['loss_cls'] == pytest.approx(
+        lam * own['loss_cls'] + (1 - lam) * partner['loss_cls'], rel=1e-5)
+    assert partner['loss_bbox'] > 0
+    assert got['loss_bbox'] == pytest.approx(lam * own['loss_bbox'],
+                                             rel=1e-5)

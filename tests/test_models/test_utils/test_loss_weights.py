@@ -4,6 +4,7 @@ from mmengine.structures import InstanceData
 
 from mmdet.models.task_modules.samplers import SamplingResult
 from lossmix_mm.models.utils import (get_gt_loss_weights,
+                                     get_gt_reg_weights,
                                      positive_loss_weights,
                                      sampled_loss_weights,
                                      scale_target_weights)
@@ -29,6 +30,33 @@ def test_get_gt_loss_weights():
     bad.loss_weights = torch.ones(2, 1)
     with pytest.raises(ValueError, match='1-D'):
         get_gt_loss_weights(bad)
+
+
+def test_get_gt_reg_weights():
+    gt = gts(2)
+    assert get_gt_reg_weights(gt) is None
+    gt.reg_weights = torch.tensor([0.0, 1.0])  # 0 allowed: no regression
+    torch.testing.assert_close(get_gt_reg_weights(gt),
+                               torch.tensor([0.0, 1.0]))
+    gt.reg_weights = torch.tensor([1, 0])  # integer input becomes float
+    assert get_gt_reg_weights(gt).dtype == torch.float32
+    empty = gts(0)
+    empty.reg_weights = torch.zeros(0)
+    assert get_gt_reg_weights(empty).shape == (0, )
+    for bad in ([-0.5, 1.0], [float('nan'), 1.0], [float('inf'), 1.0]):
+        gt.reg_weights = torch.tensor(bad)
+        with pytest.raises(ValueError, match=r'reg_weights must be finite '
+                           r'and >= 0, got \[' + str(bad[0])):
+            get_gt_reg_weights(gt)
+    gt.reg_weights = torch.ones(2, 1)
+    with pytest.raises(ValueError, match=r'1-D .* \(2\), got \(2, 1\)'):
+        get_gt_reg_weights(gt)
+    gt.reg_weights = [1.0, 0.0]
+    with pytest.raises(ValueError, match='tensor .* got list'):
+        get_gt_reg_weights(gt)
+    # a field of another length: InstanceData itself refuses it
+    with pytest.raises(AssertionError):
+        gt.reg_weights = torch.ones(3)
 
 
 def test_positive_and_sampled_weights():
@@ -73,3 +101,22 @@ def test_scale_target_weights():
     torch.testing.assert_close(only_cls[1], bw)
     only_reg = scale_target_weights(lw, bw, w, mix_cls=False)
     torch.testing.assert_close(only_reg[0], lw)
+
+
+def test_scale_target_weights_reg_weights():
+    """reg_weights scale only bbox_weights, on top of the loss weights and
+    whatever mix_reg says."""
+    lw = torch.ones(3)
+    bw = torch.ones(3, 4)
+    w = torch.tensor([0.5, 0.25, 1.0])
+    reg = torch.tensor([0.0, 1.0, 1.0])
+    new_lw, new_bw = scale_target_weights(lw, bw, w, reg_weights=reg)
+    torch.testing.assert_close(new_lw, w)
+    torch.testing.assert_close(new_bw[:, 0], torch.tensor([0.0, 0.25, 1.0]))
+    new_lw, new_bw = scale_target_weights(
+        lw, bw, w, mix_cls=False, mix_reg=False, reg_weights=reg)
+    torch.testing.assert_close(new_lw, lw)
+    torch.testing.assert_close(new_bw, reg[:, None].expand(3, 4))
+    new_lw, new_bw = scale_target_weights(lw, bw, None, reg_weights=reg)
+    assert new_lw is lw
+    torch.testing.assert_close(new_bw, reg[:, None].expand(3, 4))

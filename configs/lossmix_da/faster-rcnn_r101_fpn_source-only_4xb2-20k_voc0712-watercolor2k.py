@@ -1,4 +1,5 @@
-# Source only, VOC -> Watercolor2k (paper Table 5, 46.9 AP50): the
+# Source only, VOC -> Watercolor2k, R101-FPN (an option of ours; the paper's
+# Table 5, 46.9 AP50, is for the C4 detector): the
 # Clipart1k source-only config on the 6 shared classes (bicycle, bird, car,
 # cat, dog, person), evaluated on Watercolor2k test.
 _base_ = './faster-rcnn_r101_fpn_source-only_4xb2-20k_voc0712-clipart1k.py'

@@ -1,6 +1,11 @@
+# R101-FPN sibling (an option of ours; the paper ran the C4 detector, so
+# any paper number below is the C4's) of
+# mixed-teacher_faster-rcnn_r101-caffe_c4_union_4xb2+2-60k_voc0712-watercolor2k.py
+# with the same settings; that config's header:
 # Union mixing in the domain-adaptation teacher, VOC -> Watercolor2k: the
-# same mixed batches, every box (source and pseudo) at weight 1. (The paper
-# reports Union on Clipart1k only, Table 4: 50.0 AP50.)
+# Clipart1k Union config's setting on the Watercolor2k LossMix config (the
+# paper reports Union on Clipart1k only, Table 4: 50.0 AP50). Every mixed
+# box (source and pseudo) at weight 1, lam ~ Beta(1, 1).
 _base_ = './mixed-teacher_faster-rcnn_r101_fpn_lossmix_4xb2+2-60k_voc0712-watercolor2k.py'  # noqa
 custom_imports = dict(imports=['lossmix_mm'], allow_failed_imports=False)
 

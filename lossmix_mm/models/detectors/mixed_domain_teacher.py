@@ -1,7 +1,7 @@
 """Mean teacher for domain adaptation with LossMix (paper Sec. 3.6, 5)."""
 import copy
 import logging
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, Optional, Tuple
 
 import torch
 from mmengine.logging import print_log
@@ -14,8 +14,8 @@ from mmdet.models.utils import (filter_gt_instances, rename_loss_dict,
 from mmdet.registry import MODELS
 from mmdet.structures import SampleList
 from mmdet.utils import ConfigType, OptConfigType, OptMultiConfig
-from ..data_preprocessors.batch_lossmix import (BatchLossMix, mix_batch,
-                                                noise_lambdas)
+from ..data_preprocessors.batch_lossmix import BatchLossMix, noise_lambdas
+from ..data_preprocessors.mix_across import mix_across, pad_cat
 from ..layers import SOURCE, TARGET
 
 PHASES = ('warmup', 'adapt')
@@ -402,72 +402,6 @@ class MixedDomainTeacher(SemiBaseDetector):
         if fixed is not None:
             return torch.full((num, ), float(fixed), device=device)
         return self.mixer.sample_lambdas(num).to(device)
-
-
-def mix_across(src_x: Tensor,
-               src_s: SampleList,
-               tgt_x: Tensor,
-               tgt_s: SampleList,
-               lams: Tensor,
-               mode: str,
-               partner_inds: Optional[Tensor] = None
-               ) -> Tuple[Tensor, SampleList]:
-    """Mix every image of one batch with an image of another batch.
-
-    Both batches are padded (with 0, the normalisation mean) to a common
-    (H, W), stacked, and handed to :func:`mix_batch` with each first-batch
-    image's partner in the second batch; the second batch's samples are left
-    unmixed and dropped.
-
-    Args:
-        src_x (Tensor): (Bs, C, Hs, Ws) normalised batch.
-        src_s (list[DetDataSample]): its Bs samples (changed in place).
-        tgt_x (Tensor): (Bt, C, Ht, Wt) normalised batch.
-        tgt_s (list[DetDataSample]): its Bt samples (changed in place).
-        lams (Tensor): (Bs, ) coefficients of the first batch's images.
-        mode (str): ``'lossmix'``, ``'union'`` or ``'noise'``.
-        partner_inds (Tensor, optional): (Bs, ) indices into the second
-            batch; random by default.
-
-    Returns:
-        tuple[Tensor, list[DetDataSample]]: (Bs, C, H, W) mixed images and
-        the Bs samples, ``batch_input_shape`` = (H, W).
-    """
-    num_src, num_tgt = src_x.size(0), tgt_x.size(0)
-    if num_tgt == 0:
-        raise ValueError('cannot mix with an empty second batch')
-    both = pad_cat([src_x, tgt_x])
-    height, width = both.shape[2:]
-    if partner_inds is None:
-        partner_inds = torch.randint(num_tgt, (num_src, ))
-    partner_inds = torch.cat([
-        partner_inds.cpu().long() + num_src,
-        torch.arange(num_src, num_src + num_tgt)
-    ])
-    lams = torch.cat([lams.cpu().float(), torch.ones(num_tgt)])
-    mixed, samples = mix_batch(both, list(src_s) + list(tgt_s), partner_inds,
-                               lams, mode)
-    samples = samples[:num_src]
-    for sample in samples:
-        sample.set_metainfo(dict(batch_input_shape=(height, width)))
-    return mixed[:num_src], samples
-
-
-def pad_cat(batches: List[Tensor]) -> Tensor:
-    """Stack (Bk, C, Hk, Wk) batches into one (sum Bk, C, max H, max W),
-    each image at the top-left, padded with 0 (the normalisation mean, as
-    ``DetDataPreprocessor`` pads)."""
-    height = max(x.size(2) for x in batches)
-    width = max(x.size(3) for x in batches)
-    if all(tuple(x.shape[2:]) == (height, width) for x in batches):
-        return torch.cat(batches)
-    out = batches[0].new_zeros((sum(x.size(0) for x in batches),
-                                batches[0].size(1), height, width))
-    start = 0
-    for x in batches:
-        out[start:start + x.size(0), :, :x.size(2), :x.size(3)] = x
-        start += x.size(0)
-    return out
 
 
 def zero_loss_dict(losses: dict) -> dict:

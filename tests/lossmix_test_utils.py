@@ -12,6 +12,8 @@ import torch
 from mmengine.config import Config
 from mmengine.structures import InstanceData
 
+from mmdet.structures.mask import BitmapMasks
+
 
 def make_gts(boxes, labels, weights=None):
     gt = InstanceData(
@@ -194,3 +196,16 @@ def write_voc_split(root, split, prefix, seed=0, classes=('dog', 'car')):
             f.write(VOC_XML.format(year=osp.basename(root.rstrip('/')),
                                    name=name, w=IMG_W, h=IMG_H, cls=cls))
 
+
+def make_mask_gts(boxes, labels, weights=None, size=64):
+    """``make_gts`` plus ``BitmapMasks``: an ellipse inscribed in each box
+    on a ``size`` x ``size`` image."""
+    gt = make_gts(boxes, labels, weights)
+    ys, xs = np.mgrid[0:size, 0:size] + 0.5
+    masks = np.zeros((len(gt), size, size), np.uint8)
+    for i, (x1, y1, x2, y2) in enumerate(gt.bboxes.tolist()):
+        cx, cy, rx, ry = (x1 + x2) / 2, (y1 + y2) / 2, (x2 - x1) / 2, \
+            (y2 - y1) / 2
+        masks[i] = ((xs - cx) / rx)**2 + ((ys - cy) / ry)**2 <= 1
+    gt.masks = BitmapMasks(masks, size, size)
+    return gt

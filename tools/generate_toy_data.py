@@ -3,8 +3,11 @@
 Three classes (``circle``, ``square``, ``triangle``) on textured backgrounds
 (smoothed noise, gradients, stripes, plus clutter), non-square images of
 192-256 px sides, 1-4 objects per image of varied colour, size, rotation and
-shading, boxes tight around the drawn shape pixels. Trains Faster R-CNN from
-scratch in minutes on two CPU cores (``configs/toy/``).
+shading, boxes tight around the drawn shape pixels, and a ``segmentation``
+polygon per object (the shape's exact outline: vertices of squares and
+triangles, a 64-gon for circles; ``LoadAnnotations(with_mask=True)`` loads
+them; ``area`` stays the box area). Trains Faster R-CNN from scratch in
+minutes on two CPU cores (``configs/toy/``).
 
 Layout written under ``--out``::
 
@@ -42,7 +45,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import cv2
 import numpy as np
 
-GENERATOR_VERSION = 2
+# 3: a ``segmentation`` polygon per object (pixels and boxes as in 2)
+GENERATOR_VERSION = 3
 CLASSES = ('circle', 'square', 'triangle')
 SPLITS = ('train', 'val')
 DEFAULT_NUM_TRAIN = 64
@@ -213,7 +217,22 @@ def draw_clutter(rng: np.random.Generator, img: np.ndarray,
 def shape_mask(rng: np.random.Generator, cls: str, size: float,
                centre: Tuple[float, float], hw: Tuple[int, int],
                fill: str, style: Style) -> np.ndarray:
-    """Binary mask (uint8 {0, 1}) of one shape.
+    """Binary mask (uint8 {0, 1}) of one shape: ``draw_shape``'s mask."""
+    return draw_shape(rng, cls, size, centre, hw, fill, style)[0]
+
+
+def draw_shape(rng: np.random.Generator, cls: str, size: float,
+               centre: Tuple[float, float], hw: Tuple[int, int],
+               fill: str, style: Style) -> Tuple[np.ndarray, List[float]]:
+    """Binary mask (uint8 {0, 1}) of one shape and its outline polygon.
+
+    The polygon is the shape's silhouette in COCO coordinates (pixel
+    ``(x, y)`` covers ``[x, x + 1) x [y, y + 1)``): a square or triangle by
+    its vertices (the drawn ones, at pixel centres), a circle as a regular
+    polygon of ``CIRCLE_VERTICES`` vertices on the drawn radius; an
+    outline-only shape is an object too, so its polygon is the filled
+    silhouette (the shape grown by the outer half of the contour, corners
+    rounded as OpenCV draws them), clipped to the image.
 
     Args:
         rng: the image's generator.
@@ -225,17 +244,21 @@ def shape_mask(rng: np.random.Generator, cls: str, size: float,
         style (Style): for the outline width.
 
     Returns:
-        np.ndarray: (H, W) uint8 mask.
+        tuple: the (H, W) uint8 mask and the polygon ``[x0, y0, x1, y1,
+        ...]`` (floats, counter-clockwise on screen or not).
     """
     mask = np.zeros(hw, np.uint8)
     thickness = (int(rng.integers(style.outline_width[0],
                                   style.outline_width[1] + 1))
                  if fill == 'outline' else -1)
+    # how far the drawn contour reaches beyond the shape's geometry
+    grow = (thickness + 1) // 2 if thickness > 0 else 0
     cx, cy = centre
     if cls == 'circle':
-        cv2.circle(mask, (int(round(cx)), int(round(cy))),
-                   max(2, int(round(size / 2))), 1, thickness)
-        return mask
+        centre_px = (int(round(cx)), int(round(cy)))
+        radius = max(2, int(round(size / 2)))
+        cv2.circle(mask, centre_px, radius, 1, thickness)
+        return mask, _circle_polygon(centre_px, radius + grow, hw)
     if cls == 'square':
         # slightly rectangular, any rotation
         half = np.array([size, size * rng.uniform(0.85, 1.0)]) / 2
@@ -257,7 +280,39 @@ def shape_mask(rng: np.random.Generator, cls: str, size: float,
         cv2.fillPoly(mask, [pts], 1)
     else:
         cv2.polylines(mask, [pts], True, 1, thickness)
-    return mask
+    return mask, _convex_polygon(pts.reshape(-1, 2), grow, hw)
+
+
+CIRCLE_VERTICES = 64
+
+
+def _coco_polygon(xy: np.ndarray, hw: Tuple[int, int]) -> List[float]:
+    """Pixel-centre points (N, 2) as a flat COCO polygon: shifted by half a
+    pixel, clipped to the image, rounded to 1/100 px."""
+    xy = np.asarray(xy, np.float64) + 0.5
+    xy[:, 0] = np.clip(xy[:, 0], 0, hw[1])
+    xy[:, 1] = np.clip(xy[:, 1], 0, hw[0])
+    return [round(float(v), 2) for v in xy.reshape(-1)]
+
+
+def _circle_polygon(centre: Tuple[int, int], radius: float,
+                    hw: Tuple[int, int]) -> List[float]:
+    angles = np.arange(CIRCLE_VERTICES) * 2 * np.pi / CIRCLE_VERTICES
+    xy = np.stack([np.cos(angles), np.sin(angles)], 1) * radius + centre
+    return _coco_polygon(xy, hw)
+
+
+def _convex_polygon(vertices: np.ndarray, grow: int,
+                    hw: Tuple[int, int]) -> List[float]:
+    """The convex polygon ``vertices`` (N, 2), grown by ``grow`` px with
+    round corners (the hull of a disc around every vertex)."""
+    if grow <= 0:
+        return _coco_polygon(vertices, hw)
+    angles = np.arange(CIRCLE_VERTICES) * 2 * np.pi / CIRCLE_VERTICES
+    disc = np.stack([np.cos(angles), np.sin(angles)], 1) * grow
+    points = (vertices[:, None, :] + disc[None]).reshape(-1, 2)
+    hull = cv2.convexHull(points.astype(np.float32)).reshape(-1, 2)
+    return _coco_polygon(hull, hw)
 
 
 def paint_object(rng: np.random.Generator, img: np.ndarray, mask: np.ndarray,
@@ -293,7 +348,8 @@ def _overlaps(box: Sequence[int], boxes: List[Sequence[int]],
 
 
 def render_image(rng: np.random.Generator, style: Style
-                 ) -> Tuple[np.ndarray, List[Tuple[int, List[int]]]]:
+                 ) -> Tuple[np.ndarray, List[Tuple[int, List[int],
+                                                   List[float]]]]:
     """One image and its objects.
 
     Objects never overlap (their boxes keep a 2 px gap), so every box is tight
@@ -305,7 +361,8 @@ def render_image(rng: np.random.Generator, style: Style
 
     Returns:
         tuple: the (H, W, 3) uint8 BGR image and a list of
-        (class index, [x0, y0, x1, y1]) with exclusive x1, y1.
+        (class index, [x0, y0, x1, y1] with exclusive x1, y1, polygon
+        ``[x0, y0, x1, y1, ...]`` of the silhouette, see ``draw_shape``).
     """
     w = int(rng.integers(style.size_range[0], style.size_range[1] + 1))
     h = int(rng.integers(style.size_range[0], style.size_range[1] + 1))
@@ -314,7 +371,7 @@ def render_image(rng: np.random.Generator, style: Style
     if rng.random() < style.clutter:
         draw_clutter(rng, img, style)
 
-    objects: List[Tuple[int, List[int]]] = []
+    objects: List[Tuple[int, List[int], List[float]]] = []
     num = int(rng.integers(1, style.max_objects + 1))
     short = min(h, w)
     for _ in range(num):
@@ -326,17 +383,17 @@ def render_image(rng: np.random.Generator, style: Style
             centre = (rng.uniform(margin, w - margin),
                       rng.uniform(margin, h - margin))
             fill = style.fills[int(rng.integers(len(style.fills)))]
-            mask = shape_mask(rng, CLASSES[cls], size, centre, (h, w), fill,
-                              style)
+            mask, polygon = draw_shape(rng, CLASSES[cls], size, centre,
+                                       (h, w), fill, style)
             ys, xs = np.nonzero(mask)
             if len(xs) == 0:
                 continue
             box = [int(xs.min()), int(ys.min()), int(xs.max()) + 1,
                    int(ys.max()) + 1]
-            if _overlaps(box, [b for _, b in objects]):
+            if _overlaps(box, [obj[1] for obj in objects]):
                 continue
             paint_object(rng, img, mask, fill, style)
-            objects.append((cls, box))
+            objects.append((cls, box, polygon))
             break
 
     sigma = rng.uniform(*style.pixel_noise)
@@ -372,13 +429,15 @@ def generate_split(out_dir: str, split: str, num: int, seed: int,
         images.append(dict(id=image_id, file_name=file_name,
                            width=int(img.shape[1]),
                            height=int(img.shape[0])))
-        for cls, (x0, y0, x1, y1) in objects:
+        for cls, (x0, y0, x1, y1), polygon in objects:
             bw, bh = x1 - x0, y1 - y0
+            # area stays the box's (as in every version before masks): the
+            # COCO size ranges of the results so far depend on it
             annotations.append(dict(
                 id=len(annotations) + 1, image_id=image_id,
                 category_id=cls + 1,
                 bbox=[float(x0), float(y0), float(bw), float(bh)],
-                area=float(bw * bh), iscrowd=0))
+                area=float(bw * bh), iscrowd=0, segmentation=[polygon]))
     return dict(
         info=dict(description=f'lossmix_mm toy shapes, style {style!r}, '
                   f'split {split!r}, seed {seed}',

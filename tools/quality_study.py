@@ -1,10 +1,12 @@
 """Quality study on the toy data: mixing variants x seeds, bbox mAP table.
 
-    python tools/quality_study.py [--variants nomix lossmix lossmix-inbatch union noise]
+    python tools/quality_study.py [--detector faster-rcnn]
+        [--variants nomix lossmix lossmix-inbatch union noise]
         [--seeds 0 1 2] [--iters 1200] [--num-train 64] [--jobs 2 --threads 1]
         [--cfg-options k=v ...] [--out table.md]
 
-Each run trains a toy config (``configs/toy/faster-rcnn_r18_fpn_{variant}_...``)
+Each run trains a toy config (``configs/toy/{detector}_r18_fpn_{variant}_...``;
+``--detector`` is ``faster-rcnn``, ``retinanet`` or ``mask-rcnn``)
 for ``--iters`` iterations on a generated training set of ``--num-train``
 images (``data/toy_n{N}``; validation: the generator's held-out images) with
 ``randomness.seed`` = the seed, then evaluates the last checkpoint with
@@ -29,11 +31,17 @@ sys.path.insert(0, osp.join(ROOT, 'tools'))
 import generate_toy_data  # noqa: E402
 
 METRICS = ('coco/bbox_mAP', 'coco/bbox_mAP_50', 'coco/bbox_mAP_75')
+# recorded too where the config evaluates masks (Mask R-CNN)
+SEGM_METRICS = ('coco/segm_mAP', 'coco/segm_mAP_50', 'coco/segm_mAP_75')
+DETECTORS = ('faster-rcnn', 'retinanet', 'mask-rcnn')
 
 
-def toy_config(variant):
-    pattern = 'faster-rcnn_r18_fpn_1xb4-*_toy.py' if variant == 'nomix' \
-        else f'faster-rcnn_r18_fpn_{variant}_1xb4-*_toy.py'
+def toy_config(variant, detector='faster-rcnn'):
+    if detector not in DETECTORS:
+        raise ValueError(f'detector must be one of {DETECTORS}, got '
+                         f'{detector!r}')
+    pattern = f'{detector}_r18_fpn_1xb4-*_toy.py' if variant == 'nomix' \
+        else f'{detector}_r18_fpn_{variant}_1xb4-*_toy.py'
     found = glob.glob(osp.join(ROOT, 'configs', 'toy', pattern))
     if len(found) != 1:
         raise ValueError(f'no single toy config for variant {variant!r}: '
@@ -43,6 +51,8 @@ def toy_config(variant):
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--detector', default='faster-rcnn',
+                        choices=DETECTORS)
     parser.add_argument('--variants', nargs='+', default=[
         'nomix', 'lossmix', 'lossmix-inbatch', 'union', 'noise'])
     parser.add_argument('--seeds', nargs='+', type=int, default=[0, 1, 2])
@@ -74,7 +84,7 @@ def run_one(args, data_root, variant, seed, results):
     key = f'{variant}/seed{seed}'
     if key in results:
         return
-    config = toy_config(variant)
+    config = toy_config(variant, args.detector)
     work_dir = osp.join(args.work_root, variant, f'seed{seed}')
     root = data_root + '/'
     train_root, schedule = PREPARED[variant]
@@ -106,12 +116,16 @@ def run_one(args, data_root, variant, seed, results):
         for line in f:
             record = json.loads(line)
             if METRICS[0] in record:
-                metrics = {k: record[k] for k in METRICS}
+                metrics = {k: record[k] for k in METRICS + SEGM_METRICS
+                           if k in record}
     results[key] = dict(metrics, train_s=train_s, jobs=args.jobs,
                         cfg_options=args.cfg_options,
                         config=osp.relpath(config, ROOT))
+    segm = f' segm mAP {metrics[SEGM_METRICS[0]]:.3f}' \
+        if SEGM_METRICS[0] in metrics else ''
     print(f'{key}: mAP {metrics[METRICS[0]]:.3f} '
-          f'AP50 {metrics[METRICS[1]]:.3f} ({train_s:.0f} s)', flush=True)
+          f'AP50 {metrics[METRICS[1]]:.3f}{segm} ({train_s:.0f} s)',
+          flush=True)
 
 
 # variant -> (key of the train data_root, lr-step options); filled in the
@@ -119,11 +133,11 @@ def run_one(args, data_root, variant, seed, results):
 PREPARED = {}
 
 
-def prepare(variant, iters):
+def prepare(variant, iters, detector='faster-rcnn'):
     """Where the train data_root sits, and the lr steps at the same
     fractions of the run as the config's."""
     from mmengine.config import Config
-    cfg = Config.fromfile(toy_config(variant))
+    cfg = Config.fromfile(toy_config(variant, detector))
     wrapped = cfg.train_dataloader.dataset.type == 'MultiImageMixDataset'
     train_root = 'train_dataloader.dataset.dataset.data_root' if wrapped \
         else 'train_dataloader.dataset.data_root'
@@ -139,15 +153,23 @@ def prepare(variant, iters):
 
 
 def table(args, results):
+    detector = '' if args.detector == 'faster-rcnn' else \
+        f' --detector {args.detector}'
     lines = [
-        f'`python tools/quality_study.py --variants {" ".join(args.variants)}'
+        f'`python tools/quality_study.py{detector} --variants {" ".join(args.variants)}'
         f' --seeds {" ".join(map(str, args.seeds))} --iters {args.iters} '
         f'--num-train {args.num_train} --jobs {args.jobs}' +
         (f' --threads {args.threads}' if args.threads else '') +
         (' --cfg-options ' + ' '.join(args.cfg_options)
          if args.cfg_options else '') + '`', '',
-        '| variant | bbox mAP | AP50 | AP75 | seeds | train s / run |',
-        '|---|---|---|---|---|---|'
+    ]
+    segm = any(SEGM_METRICS[0] in r for r in results.values())
+    metrics = METRICS + (SEGM_METRICS if segm else ())
+    names = ['bbox mAP', 'AP50', 'AP75'] + (
+        ['segm mAP', 'segm AP50', 'segm AP75'] if segm else [])
+    lines += [
+        '| variant | ' + ' | '.join(names) + ' | seeds | train s / run |',
+        '|' + '---|' * (len(names) + 3)
     ]
     for variant in args.variants:
         runs = [results[f'{variant}/seed{s}'] for s in args.seeds
@@ -155,8 +177,8 @@ def table(args, results):
         if not runs:
             continue
         cells = []
-        for metric in METRICS:
-            values = [r[metric] for r in runs]
+        for metric in metrics:
+            values = [r.get(metric, float('nan')) for r in runs]
             std = statistics.stdev(values) if len(values) > 1 else 0.0
             cells.append(f'{statistics.mean(values):.3f} +- {std:.3f}')
         per_seed = ', '.join(f'{r[METRICS[0]]:.3f}' for r in runs)
@@ -169,10 +191,13 @@ def table(args, results):
 def main(argv=None):
     args = parse_args(argv)
     if args.work_root is None:
+        detector = '' if args.detector == 'faster-rcnn' else \
+            f'{args.detector}_'
         args.work_root = osp.join(ROOT, 'work_dirs', 'quality_study',
-                                  f'n{args.num_train}_it{args.iters}')
+                                  f'{detector}n{args.num_train}_it'
+                                  f'{args.iters}')
     for variant in args.variants:
-        prepare(variant, args.iters)  # fails early on a bad name
+        prepare(variant, args.iters, args.detector)  # fails early on a bad name
     data_root = osp.join(ROOT, 'data', f'toy_n{args.num_train}')
     generate_toy_data.generate(data_root, num_train=args.num_train)
     os.makedirs(args.work_root, exist_ok=True)

@@ -9,6 +9,7 @@ from mmdet.structures.bbox import BaseBoxes
 
 from ...models.utils.mix_args import (MIX_ARGS, MIX_MODES, check_mix_args,
                                       update_mix_args)
+from ...models.utils.mix_masks import cat_masks, place_masks
 
 __all__ = ['LossMixPair', 'MIX_ARGS', 'MIX_MODES', 'check_mix_args',
            'update_mix_args']
@@ -25,6 +26,9 @@ class LossMixPair(BaseTransform):
     (keeping aspect ratios, paper supp. A), and blended in float32:
     ``img = lam * own + (1 - lam) * partner``. The partner's boxes are shifted
     by the alignment and the gts of both images concatenated, own first.
+    Instance masks (``BitmapMasks`` or ``PolygonMasks``) move exactly as
+    their image and boxes do: each image's masks are placed on the canvas
+    (whose size becomes theirs), then concatenated own first.
 
     Modes (``gt_loss_weights`` of own / partner instances):
 
@@ -37,7 +41,7 @@ class LossMixPair(BaseTransform):
     carry no loss under Eq. 14. A partner that is the same view of the same
     image (same ``img_path`` and flip) leaves the sample unmixed, as Eq. 14
     does (duplicated boxes would otherwise all be assigned to the own copy).
-    ``gt_ignore_flags`` follow their boxes.
+    ``gt_ignore_flags`` and ``gt_masks`` follow their boxes.
     Randomness comes from numpy's global generator, which mmengine seeds
     (``randomness=dict(seed=...)``) in the main process and every worker.
 
@@ -47,6 +51,8 @@ class LossMixPair(BaseTransform):
     - gt_bboxes (BaseBoxes[torch.float32] or np.ndarray)
     - gt_bboxes_labels (np.int64)
     - gt_ignore_flags (bool) (optional)
+    - gt_masks (BitmapMasks | PolygonMasks) (optional; the partner's of the
+      same type when the own image has them)
     - mix_results (list[dict]): from ``MultiImageMixDataset``, [] = no mix
 
     Modified Keys:
@@ -56,6 +62,7 @@ class LossMixPair(BaseTransform):
     - gt_bboxes
     - gt_bboxes_labels
     - gt_ignore_flags (optional)
+    - gt_masks (optional): height x width of the canvas when mixed
 
     Added Keys:
 
@@ -109,22 +116,24 @@ class LossMixPair(BaseTransform):
             raise KeyError(
                 'LossMixPair needs results["mix_results"]: wrap the dataset '
                 'in mmdet\'s MultiImageMixDataset (see configs/lossmix/)')
-        if 'gt_masks' in results:
-            raise ValueError('LossMixPair mixes boxes only; gt_masks are not '
-                             'supported')
+        mix_results = results['mix_results']
+        partner = mix_results[0] if mix_results else None
+        if partner is not None and (('gt_masks' in results) !=
+                                    ('gt_masks' in partner)):
+            raise ValueError('gt_masks on only one of the two images: load '
+                             'masks for every image or for none')
         num_own = len(results['gt_bboxes_labels'])
         # no partner, or the very same view of the same image: mixing an
         # image with itself is the identity (Eq. 14 with y_i = y_j is L(y_i))
-        if not results['mix_results'] or _same_view(
-                results, results['mix_results'][0]):
+        if partner is None or _same_view(results, partner):
             results['gt_loss_weights'] = np.ones(num_own, dtype=np.float32)
             results['gt_mix_group'] = np.zeros(num_own, dtype=np.int64)
             results['mix_lambda'] = 1.0
             results['mix_mode'] = self.mode
             return results
 
-        partner = results['mix_results'][0]
         lam = self.sample_lambda()
+        own_hw = results['img'].shape[:2]
         img, offsets = mix_images(results['img'], partner['img'], lam)
         results['img'] = img
         results['img_shape'] = img.shape[:2]
@@ -155,6 +164,14 @@ class LossMixPair(BaseTransform):
             results['gt_ignore_flags'] = np.concatenate([
                 _ignore_flags(results, num_own),
                 _ignore_flags(partner, num_partner)
+            ])[keep]
+        if 'gt_masks' in results:
+            canvas_hw = img.shape[:2]
+            results['gt_masks'] = cat_masks([
+                place_masks(results['gt_masks'], own_hw, canvas_hw,
+                            offsets[0]),
+                place_masks(partner['gt_masks'], partner['img'].shape[:2],
+                            canvas_hw, offsets[1])
             ])[keep]
         results['gt_loss_weights'] = loss_weights[keep]
         results['gt_mix_group'] = np.concatenate([

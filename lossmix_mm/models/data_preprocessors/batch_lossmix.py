@@ -9,6 +9,7 @@ from mmdet.registry import MODELS
 from mmdet.structures import DetDataSample
 from mmdet.structures.bbox import BaseBoxes
 from ..utils.mix_args import MIX_MODES, check_mix_args
+from ..utils.mix_masks import cat_masks, place_masks
 
 PARTNER_ORDERS = ('random', 'permutation', 'reverse', 'shift')
 
@@ -35,6 +36,10 @@ def mix_batch(inputs: Tensor,
     (existing ``loss_weights`` are multiplied); ``reg_weights`` (per-box
     regression weights, e.g. 0 for pseudo-boxes) follow their boxes and are
     filled with ones where only some samples of the batch have them.
+    Instance ``masks`` (``BitmapMasks`` or ``PolygonMasks``, on every sample
+    or on none) move as their boxes do; every sample's masks, mixed or not,
+    come back at the size of the batch tensor (H, W) (``DetDataPreprocessor``'s
+    ``pad_mask`` size), only the part over their image's ``img_shape`` kept.
     ``lams[b] == 1`` or ``partner_inds[b] == b`` leaves sample b unmixed.
     ``img_shape`` becomes the canvas, ``pad_shape`` the larger of the two,
     ``batch_input_shape`` is unchanged; ``mix_lambda`` and ``mix_mode`` go
@@ -76,6 +81,10 @@ def mix_batch(inputs: Tensor,
     with_reg = any(
         'reg_weights' in inst for s in data_samples
         for inst in (s.gt_instances, s.get('ignored_instances', {})))
+    with_masks = ['masks' in s.gt_instances for s in data_samples]
+    if any(with_masks) and not all(with_masks):
+        raise ValueError('gt masks on only some samples of the batch: load '
+                         'masks for every image or for none')
     own_gts = [
         _with_mix_fields(s.gt_instances, with_reg) for s in data_samples
     ]
@@ -85,6 +94,11 @@ def mix_batch(inputs: Tensor,
         None for s in data_samples
     ]
     shapes = [tuple(s.img_shape[:2]) for s in data_samples]
+    batch_hw = tuple(inputs.shape[2:])
+    if any(with_masks):  # all masks at the batch size, each image's region
+        for insts, hw in zip(own_gts + own_ignored, shapes + shapes):
+            if insts is not None and 'masks' in insts:
+                insts.masks = place_masks(insts.masks, hw, batch_hw, (0, 0))
     pad_shapes = [tuple(s.metainfo.get('pad_shape', s.img_shape)[:2])
                   for s in data_samples]
 
@@ -119,11 +133,12 @@ def mix_batch(inputs: Tensor,
             weights = (1.0, 0.0)
         weights = tuple(w if c > 0 else 0.0
                         for w, c in zip(weights, (lam, 1.0 - lam)))
-        sample.gt_instances = _combine(own_gts[b], own_gts[p], off_b, off_p,
+        shifts = (off_b, off_p, shapes[b], shapes[p])
+        sample.gt_instances = _combine(own_gts[b], own_gts[p], shifts,
                                        weights)
         if own_ignored[b] is not None or own_ignored[p] is not None:
             sample.ignored_instances = _combine(own_ignored[b],
-                                                own_ignored[p], off_b, off_p,
+                                                own_ignored[p], shifts,
                                                 weights)
         pad_h = max(pad_shapes[b][0], pad_shapes[p][0])
         pad_w = max(pad_shapes[b][1], pad_shapes[p][1])
@@ -164,11 +179,12 @@ def _with_mix_fields(instances: InstanceData,
     """A copy of ``instances`` that has ``loss_weights`` and ``mix_group``
     (and ``reg_weights`` when ``with_reg``), ones / zeros where missing."""
     unknown = set(instances.keys()) - {
-        'bboxes', 'labels', 'loss_weights', 'mix_group', 'reg_weights'
+        'bboxes', 'labels', 'masks', 'loss_weights', 'mix_group',
+        'reg_weights'
     }
     if unknown:
-        raise ValueError(f'in-batch mixing handles boxes only, got instance '
-                         f'fields {sorted(unknown)}')
+        raise ValueError(f'in-batch mixing handles boxes and masks only, got '
+                         f'instance fields {sorted(unknown)}')
     out = instances.clone()
     num = len(instances) if 'bboxes' in instances else 0
     device = _device_of(instances)
@@ -198,23 +214,41 @@ def _shift(boxes, offset: Tuple[int, int]):
 
 
 def _combine(own: Optional[InstanceData], partner: Optional[InstanceData],
-             off_own: tuple, off_partner: tuple,
-             weights: Sequence[float]) -> InstanceData:
-    """Shifted, weighted, concatenated instances of both images."""
+             shifts: tuple, weights: Sequence[float]) -> InstanceData:
+    """Shifted, weighted, concatenated instances of both images.
+
+    ``shifts`` is (own offset, partner offset, own (h, w), partner (h, w)),
+    offsets (x, y) on the canvas at the top-left of the batch tensor; masks
+    come in at the batch tensor's size and leave at it.
+    """
+    off_own, off_partner, hw_own, hw_partner = shifts
     parts = []
-    for group, (inst, off, w) in enumerate(
-            zip((own, partner), (off_own, off_partner), weights)):
+    for group, (inst, off, hw, w) in enumerate(
+            zip((own, partner), (off_own, off_partner),
+                (hw_own, hw_partner), weights)):
         if inst is None or w <= 0 or len(inst) == 0:
             continue
         part = inst.clone()
         part.bboxes = _shift(inst.bboxes, off)
+        if 'masks' in inst:
+            masks = inst.masks
+            part.masks = place_masks(masks, hw, (masks.height, masks.width),
+                                     off)
         part.loss_weights = inst.loss_weights * w
         part.mix_group = torch.full_like(inst.mix_group, group)
         parts.append(part)
     if not parts:  # no instance left: an empty set with the same fields
         template = own if own is not None else partner
         return template[0:0]
-    return parts[0] if len(parts) == 1 else InstanceData.cat(parts)
+    if len(parts) == 1:
+        return parts[0]
+    if 'masks' not in parts[0]:
+        return InstanceData.cat(parts)
+    # cat_masks checks types and sizes (PolygonMasks.cat does not)
+    masks = cat_masks([part.pop('masks') for part in parts])
+    out = InstanceData.cat(parts)
+    out.masks = masks
+    return out
 
 
 @MODELS.register_module()

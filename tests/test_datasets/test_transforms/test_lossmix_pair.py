@@ -3,6 +3,7 @@ import pytest
 import torch
 
 from mmdet.structures.bbox import HorizontalBoxes
+from mmdet.structures.mask import BitmapMasks, PolygonMasks
 from lossmix_mm.datasets.transforms import LossMixPair
 from lossmix_mm.datasets.transforms.lossmix_pair import mix_images
 
@@ -201,11 +202,7 @@ def test_reproducible_under_seed():
     np.testing.assert_array_equal(a['img'], b['img'])
 
 
-def test_rejects_masks_and_repr():
-    own = make_results(4, 4, [[0, 0, 1, 1]], [0])
-    own['gt_masks'] = object()
-    with pytest.raises(ValueError, match='gt_masks'):
-        LossMixPair().transform(pair(own, make_results(4, 4, [], [])))
+def test_repr():
     assert repr(LossMixPair(mode='union', alpha=0.2)) == (
         "LossMixPair(mode='union', alpha=0.2, prob=1.0, "
         'noise_range=(0.0, 0.2))')
@@ -237,3 +234,143 @@ def test_writes_mix_mode(mode):
     alone['mix_results'] = []
     out = LossMixPair(mode=mode).transform(alone)
     assert (out['mix_mode'], out['mix_lambda']) == (mode, 1.0)
+
+
+# ------------------------------------------------------------------- masks
+# Each source image is black with one bright rectangle (its only object) in
+# its own colour channel; the rectangle is the box and the mask. After
+# mixing, a mask must cover exactly the canvas pixels of its image's
+# rectangle colour times the coefficient, and its box must be its bounding
+# box.
+def rect_results(h, w, rects, channel, value, mask_type):
+    img = np.zeros((h, w, 3), dtype=np.uint8)
+    bitmaps = np.zeros((len(rects), h, w), dtype=np.uint8)
+    polygons = []
+    for k, (x0, y0, x1, y1) in enumerate(rects):
+        img[y0:y1, x0:x1, channel] = value
+        bitmaps[k, y0:y1, x0:x1] = 1
+        polygons.append([np.array([x0, y0, x1, y0, x1, y1, x0, y1],
+                                  dtype=np.float64)])
+    results = make_results(h, w, rects, list(range(len(rects))))
+    results['img'] = img
+    results['gt_masks'] = (BitmapMasks(bitmaps, h, w) if mask_type ==
+                           'bitmap' else PolygonMasks(polygons, h, w))
+    return results
+
+
+def mask_arrays(masks):
+    return masks.masks if isinstance(masks, BitmapMasks) else \
+        masks.to_ndarray()
+
+
+def mask_boxes(masks):
+    arrays = mask_arrays(masks)
+    out = []
+    for m in arrays:
+        ys, xs = np.nonzero(m)
+        out.append([xs.min(), ys.min(), xs.max() + 1, ys.max() + 1])
+    return np.array(out, dtype=np.float32).reshape(-1, 4)
+
+
+def check_masks_on_pixels(img, masks, boxes, colours):
+    """Mask k covers exactly the pixels of colour k; box k bounds mask k."""
+    arrays = mask_arrays(masks).astype(bool)
+    assert arrays.shape == (len(colours), ) + img.shape[:2]
+    for m, colour in zip(arrays, colours):
+        assert m.any()
+        np.testing.assert_allclose(
+            img[m], np.broadcast_to(colour, img[m].shape), rtol=1e-6)
+        same = np.isclose(img, colour, rtol=1e-6).all(-1)
+        np.testing.assert_array_equal(m, same)
+    np.testing.assert_allclose(mask_boxes(masks), boxes)
+
+
+MASK_TYPES = ('bitmap', 'polygon')
+
+
+def masked_pair(mask_type):
+    # own 6x10 (rect x 1..4, y 1..4), partner 10x6 (rect x 3..5, y 6..9):
+    # canvas 10x10, own at (x, y) (0, 2), partner at (2, 0)
+    own = rect_results(6, 10, [[1, 1, 4, 4]], 0, 200, mask_type)
+    partner = rect_results(10, 6, [[3, 6, 5, 9]], 2, 160, mask_type)
+    return own, partner
+
+
+@pytest.mark.parametrize('mask_type', MASK_TYPES)
+def test_masks_follow_pixels_and_boxes(mask_type):
+    own, partner = masked_pair(mask_type)
+    out = run(LossMixPair(), pair(own, partner), lam=0.25)
+    masks = out['gt_masks']
+    assert type(masks) is (BitmapMasks if mask_type == 'bitmap' else
+                           PolygonMasks)
+    assert (masks.height, masks.width) == out['img'].shape[:2] == (10, 10)
+    np.testing.assert_allclose(boxes_of(out), [[1, 3, 4, 6], [5, 6, 7, 9]])
+    check_masks_on_pixels(out['img'], masks, boxes_of(out),
+                          [[0.25 * 200, 0, 0], [0, 0, 0.75 * 160]])
+    np.testing.assert_array_equal(out['gt_mix_group'], [0, 1])
+
+
+def test_polygon_and_bitmap_masks_agree():
+    outs = [
+        run(LossMixPair(), pair(*masked_pair(t)), lam=0.6)['gt_masks']
+        for t in MASK_TYPES
+    ]
+    np.testing.assert_array_equal(outs[0].masks, outs[1].to_ndarray())
+
+
+@pytest.mark.parametrize('mask_type', MASK_TYPES)
+@pytest.mark.parametrize('mode,lam,kept', [('lossmix', 0.0, [1]),
+                                           ('union', 1.0, [0]),
+                                           ('noise', 0.9, [0])])
+def test_dropped_masks_go_with_their_boxes(mask_type, mode, lam, kept):
+    own, partner = masked_pair(mask_type)
+    out = run(LossMixPair(mode=mode), pair(own, partner), lam=lam)
+    masks = out['gt_masks']
+    assert len(masks) == len(out['gt_bboxes']) == len(kept)
+    np.testing.assert_array_equal(out['gt_mix_group'], kept)
+    np.testing.assert_allclose(mask_boxes(masks), boxes_of(out))
+    assert (masks.height, masks.width) == (10, 10)
+
+
+@pytest.mark.parametrize('mask_type', MASK_TYPES)
+def test_masks_with_empty_gts_and_two_objects(mask_type):
+    own = rect_results(6, 10, [], 0, 200, mask_type)
+    partner = rect_results(8, 8, [[0, 0, 2, 2], [4, 5, 8, 8]], 1, 90,
+                           mask_type)
+    out = run(LossMixPair(), pair(own, partner), lam=0.5)
+    # canvas 8x10: partner at (1, 0)
+    np.testing.assert_allclose(boxes_of(out), [[1, 0, 3, 2], [5, 5, 9, 8]])
+    assert len(out['gt_masks']) == 2
+    np.testing.assert_allclose(mask_boxes(out['gt_masks']), boxes_of(out))
+
+
+def test_masks_absent_stays_absent_and_must_match():
+    own, partner = masked_pair('bitmap')
+    plain = make_results(4, 4, [[0, 0, 1, 1]], [0])
+    out = run(LossMixPair(), pair(dict(plain), make_results(4, 4, [], [])),
+              lam=0.5)
+    assert 'gt_masks' not in out
+    with pytest.raises(ValueError, match='gt_masks'):
+        run(LossMixPair(), pair(dict(own), plain), lam=0.5)
+    with pytest.raises(TypeError, match='PolygonMasks'):
+        run(LossMixPair(), pair(own, masked_pair('polygon')[1]), lam=0.5)
+    # no partner: masks untouched
+    alone, _ = masked_pair('polygon')
+    masks = alone['gt_masks']
+    alone['mix_results'] = []
+    assert LossMixPair().transform(alone)['gt_masks'] is masks
+
+
+@pytest.mark.parametrize('mask_type', MASK_TYPES)
+def test_packed_masks_split_with_ignore_flags(mask_type):
+    from lossmix_mm.datasets.transforms import PackLossMixInputs
+    own, partner = masked_pair(mask_type)
+    own['gt_ignore_flags'] = np.array([False])
+    partner['gt_ignore_flags'] = np.array([True])
+    out = run(LossMixPair(), pair(own, partner), lam=0.3)
+    sample = PackLossMixInputs()(out)['data_samples']
+    gt, ign = sample.gt_instances, sample.ignored_instances
+    assert len(gt.masks) == len(ign.masks) == 1
+    np.testing.assert_allclose(mask_boxes(gt.masks), gt.bboxes.numpy())
+    np.testing.assert_allclose(mask_boxes(ign.masks), ign.bboxes.numpy())
+    np.testing.assert_allclose(gt.bboxes.numpy(), [[1, 3, 4, 6]])

@@ -250,3 +250,174 @@ def test_reg_weights_follow_their_boxes():
             expect = own_reg if g == 0 else 1.0 - own_reg
             assert w == expect
         assert samples[b].mix_mode == 'lossmix'
+
+
+# ------------------------------------------------------------------- masks
+# Source images are black with one or two bright rectangles (the objects,
+# boxes and masks) in the image's own colour channel. After mixing, mask k
+# covers exactly the batch pixels of its colour times its coefficient and
+# box k is its bounding box.
+MASK_IMAGES = [  # (h, w), rectangles, channel, value
+    ((6, 10), [[1, 1, 4, 4]], 0, 200),
+    ((10, 6), [[3, 6, 5, 9], [0, 0, 2, 2]], 2, 160),
+    ((8, 8), [], 1, 90),
+]
+
+
+def masked_raw(i, mask_type):
+    from mmdet.structures.mask import BitmapMasks, PolygonMasks
+    (h, w), rects, channel, value = MASK_IMAGES[i]
+    img = np.zeros((h, w, 3), dtype=np.uint8)
+    bitmaps = np.zeros((len(rects), h, w), dtype=np.uint8)
+    polygons = []
+    for k, (x0, y0, x1, y1) in enumerate(rects):
+        img[y0:y1, x0:x1, channel] = value
+        bitmaps[k, y0:y1, x0:x1] = 1
+        polygons.append([np.array([x0, y0, x1, y0, x1, y1, x0, y1], float)])
+    boxes = np.array(rects, np.float32).reshape(-1, 4)
+    return dict(
+        img=img, img_id=i, img_path=f'm{i}.png', ori_shape=(h, w),
+        img_shape=(h, w), scale_factor=(1.0, 1.0), flip=False,
+        flip_direction=None, gt_bboxes=HorizontalBoxes(boxes),
+        gt_bboxes_labels=np.arange(len(boxes), dtype=np.int64),
+        gt_ignore_flags=np.zeros(len(boxes), dtype=bool),
+        gt_masks=(BitmapMasks(bitmaps, h, w) if mask_type == 'bitmap' else
+                  PolygonMasks(polygons, h, w)))
+
+
+def masked_batch(indices, mask_type, **kwargs):
+    pre = MODELS.build(dict(type='DetDataPreprocessor', **kwargs))
+    packed = [PackLossMixInputs()(masked_raw(i, mask_type)) for i in indices]
+    data = pre(dict(inputs=[p['inputs'] for p in packed],
+                    data_samples=[p['data_samples'] for p in packed]), True)
+    return data['inputs'], data['data_samples']
+
+
+def mask_arrays(masks):
+    from mmdet.structures.mask import BitmapMasks
+    return masks.masks if isinstance(masks, BitmapMasks) else \
+        masks.to_ndarray()
+
+
+def mask_boxes(masks):
+    out = []
+    for m in mask_arrays(masks):
+        ys, xs = np.nonzero(m)
+        out.append([xs.min(), ys.min(), xs.max() + 1, ys.max() + 1])
+    return np.array(out, dtype=np.float32).reshape(-1, 4)
+
+
+def check_masks_on_pixels(img, gts, colours):
+    """img (C, H, W); mask k is of colour k; the masks of one colour cover
+    exactly the pixels of that colour; box k bounds mask k."""
+    img = img.permute(1, 2, 0).numpy()
+    arrays = mask_arrays(gts.masks).astype(bool)
+    assert arrays.shape == (len(colours), ) + img.shape[:2]
+    for m, colour in zip(arrays, colours):
+        assert m.any()
+        same = np.isclose(img, colour, rtol=1e-5).all(-1)
+        assert same[m].all()
+        union = np.any([a for a, c in zip(arrays, colours)
+                        if np.array_equal(c, colour)], axis=0)
+        np.testing.assert_array_equal(union, same)
+    np.testing.assert_allclose(mask_boxes(gts.masks), gts.bboxes.numpy())
+
+
+def colours_of(i, coeff):
+    (_, rects, channel, value) = MASK_IMAGES[i]
+    colour = np.zeros(3)
+    colour[channel] = coeff * value
+    return [colour] * len(rects)
+
+
+MASK_TYPES = ('bitmap', 'polygon')
+
+
+@pytest.mark.parametrize('mask_type', MASK_TYPES)
+@pytest.mark.parametrize('pad_mask', [False, True])
+def test_masks_follow_pixels_and_boxes(mask_type, pad_mask):
+    # 6x10 and 10x6 images, batch tensor 16x16 (pad_size_divisor 8): canvas
+    # 10x10 at its top-left, image 0 at (x, y) (0, 2), image 1 at (2, 0)
+    inputs, samples = masked_batch([0, 1], mask_type, pad_size_divisor=8,
+                                   pad_mask=pad_mask)
+    assert inputs.shape[2:] == (16, 16)
+    lams = [0.25, 0.6]
+    mixed, samples = mix_batch(inputs, samples, torch.tensor([1, 0]),
+                               torch.tensor(lams))
+    for b, p in ((0, 1), (1, 0)):
+        gts = samples[b].gt_instances
+        assert (gts.masks.height, gts.masks.width) == (16, 16)
+        assert len(gts.masks) == len(gts.bboxes)
+        check_masks_on_pixels(
+            mixed[b], gts,
+            colours_of(b, lams[b]) + colours_of(p, 1 - lams[b]))
+    np.testing.assert_allclose(samples[0].gt_instances.bboxes.numpy(),
+                               [[1, 3, 4, 6], [5, 6, 7, 9], [2, 0, 4, 2]])
+    np.testing.assert_array_equal(samples[0].gt_instances.mix_group,
+                                  [0, 1, 1])
+
+
+def test_polygon_and_bitmap_masks_agree():
+    outs = []
+    for mask_type in MASK_TYPES:
+        inputs, samples = masked_batch([1, 0, 2], mask_type,
+                                       pad_size_divisor=4)
+        _, samples = mix_batch(inputs, samples, torch.tensor([1, 2, 0]),
+                               torch.tensor([0.3, 0.5, 0.7]))
+        outs.append([mask_arrays(s.gt_instances.masks) for s in samples])
+    for bitmap, polygon in zip(*outs):
+        np.testing.assert_array_equal(bitmap, polygon)
+
+
+@pytest.mark.parametrize('mask_type', MASK_TYPES)
+def test_dropped_masks_go_with_their_boxes(mask_type):
+    # noise mode drops the partner's; lam 1 leaves a sample unmixed (its
+    # masks brought to the batch size); an empty image mixes in nothing
+    inputs, samples = masked_batch([0, 1, 2], mask_type)
+    mixed, samples = mix_batch(inputs, samples, torch.tensor([1, 0, 1]),
+                               torch.tensor([0.9, 1.0, 0.85]), mode='noise')
+    expected_groups = ([0], [0, 0], [])
+    for b, groups in enumerate(expected_groups):
+        gts = samples[b].gt_instances
+        assert len(gts.masks) == len(gts.bboxes) == len(groups)
+        assert (gts.masks.height, gts.masks.width) == (10, 10)
+        np.testing.assert_array_equal(gts.mix_group, groups)
+    check_masks_on_pixels(mixed[0], samples[0].gt_instances,
+                          colours_of(0, 0.9))
+    check_masks_on_pixels(mixed[1], samples[1].gt_instances,
+                          colours_of(1, 1.0))
+
+
+def test_ignored_masks_follow_and_presence_must_match():
+    inputs, samples = masked_batch([0, 1], 'bitmap')
+    ign = samples[1].gt_instances[1:]  # (0, 0, 2, 2) of image 1 ignored
+    samples[1].gt_instances = samples[1].gt_instances[:1]
+    samples[1].ignored_instances = ign
+    mixed, samples = mix_batch(inputs, samples, torch.tensor([1, 0]),
+                               torch.tensor([0.4, 1.0]))
+    ign = samples[0].ignored_instances
+    assert len(ign.masks) == 1
+    torch.testing.assert_close(ign.bboxes, torch.tensor([[2., 0., 4., 2.]]))
+    np.testing.assert_allclose(mask_boxes(ign.masks), ign.bboxes.numpy())
+    assert (ign.masks.height, ign.masks.width) == (10, 10)
+
+    inputs, samples = masked_batch([0, 1], 'bitmap')
+    del samples[1].gt_instances.masks
+    with pytest.raises(ValueError, match='masks'):
+        mix_batch(inputs, samples, torch.tensor([1, 0]),
+                  torch.tensor([0.4, 0.5]))
+
+
+@pytest.mark.parametrize('mask_type', MASK_TYPES)
+def test_mix_across_carries_masks(mask_type):
+    from lossmix_mm.models.data_preprocessors import mix_across
+    src_x, src_s = masked_batch([0], mask_type)  # 6x10
+    tgt_x, tgt_s = masked_batch([1], mask_type)  # 10x6
+    mixed, samples = mix_across(src_x, src_s, tgt_x, tgt_s,
+                                torch.tensor([0.3]), 'lossmix',
+                                torch.tensor([0]))
+    gts = samples[0].gt_instances
+    assert mixed.shape[2:] == (10, 10)
+    assert (gts.masks.height, gts.masks.width) == (10, 10)
+    check_masks_on_pixels(mixed[0], gts,
+                          colours_of(0, 0.3) + colours_of(1, 0.7))

@@ -1,0 +1,18 @@
+# LossMix on Cascade R-CNN R50-FPN, COCO, with the paper's in-batch mixing
+# (supp. A): each minibatch mixed with a derangement of itself in the data
+# preprocessor (BatchLossMix), lam ~ Beta(1, 1); the gts of both images are
+# kept with loss weights lam and 1 - lam, and the positive anchors of the RPN
+# and the positive RoIs of all three cascade stages take their gt's weight (Eq.
+# 14). Not in the paper (which trains Faster R-CNN only): this detector; its
+# schedule, pipeline and optimiser are mmdet's stock ones.
+_base_ = 'mmdet::cascade_rcnn/cascade-rcnn_r50_fpn_1x_coco.py'
+custom_imports = dict(imports=['lossmix_mm'], allow_failed_imports=False)
+
+# the LossMix heads take every argument of the stock ones: only the type
+# changes, the rest of the head is merged on purpose
+model = dict(
+    data_preprocessor=dict(batch_augments=[
+        dict(type='BatchLossMix', mode='lossmix', alpha=1.0)
+    ]),
+    rpn_head=dict(type='LossMixRPNHead'),
+    roi_head=dict(type='LossMixCascadeRoIHead'))

@@ -1,0 +1,10 @@
+# FCOS R50 (caffe) FPN with GN head, COCO: no mixing, mmdet's stock config with
+# the LossMix heads, which on data without gt_instances.loss_weights compute
+# exactly the stock losses (tested); they are used so that the no-mix, Union
+# and LossMix rows run the same model code.
+_base_ = 'mmdet::fcos/fcos_r50-caffe_fpn_gn-head_1x_coco.py'
+custom_imports = dict(imports=['lossmix_mm'], allow_failed_imports=False)
+
+# the LossMix heads take every argument of the stock ones: only the type
+# changes, the rest of the head is merged on purpose
+model = dict(bbox_head=dict(type='LossMixFCOSHead'))

@@ -1,0 +1,15 @@
+# Union mixing on RetinaNet R50-FPN, COCO (the paper's baseline): the same in-
+# batch image mixing as LossMix (BatchLossMix, lam ~ Beta(1, 1)) but the gts of
+# both images are kept with weight 1. With all weights 1 the LossMix heads
+# compute the stock losses; they are used so that every row runs the same model
+# code.
+_base_ = 'mmdet::retinanet/retinanet_r50_fpn_1x_coco.py'
+custom_imports = dict(imports=['lossmix_mm'], allow_failed_imports=False)
+
+# the LossMix heads take every argument of the stock ones: only the type
+# changes, the rest of the head is merged on purpose
+model = dict(
+    data_preprocessor=dict(batch_augments=[
+        dict(type='BatchLossMix', mode='union', alpha=1.0)
+    ]),
+    bbox_head=dict(type='LossMixRetinaHead'))

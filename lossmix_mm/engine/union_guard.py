@@ -130,15 +130,15 @@ class _Guard:
     def before_forward(self, module, args) -> None:
         if not isinstance(module, BaseDetector) or not module.training:
             return
+        # take (and forget) the batch the preprocessor just produced
+        last, samples = self.last_preprocessor, self.last_samples
+        self.last_preprocessor, self.last_samples = None, []
         reads = self.reads.get(module)
         if reads is None:
             reads = self.reads[module] = reads_loss_weights(module)
-        last = self.last_preprocessor
         if reads or last is None or \
                 last() is not getattr(module, 'data_preprocessor', None):
             return
-        samples, self.last_samples, self.last_preprocessor = \
-            self.last_samples, [], None
         weight = weights_other_than_one(samples)
         if weight is None:
             return

@@ -133,17 +133,35 @@ def _stock_options(toy_root, max_iters=1):
     ]
 
 
-def test_tools_train_fails_on_stock_heads(toy_root, tmp_path):
+def test_tools_train_fails_on_stock_retinanet(toy_root, tmp_path):
+    """A stock RetinaNet fed LossMixPair data (the toy RetinaNet LossMix
+    config with the head type a user might forget to swap)."""
+    config = toy_config('lossmix').replace(
+        'faster-rcnn_r18_fpn_lossmix', 'retinanet_r18_fpn_lossmix')
+    assert osp.isfile(config)
     proc = subprocess.run(
-        [sys.executable, osp.join(ROOT, 'tools/train.py'),
-         toy_config('lossmix'), '--work-dir', str(tmp_path), '--cfg-options'
-         ] + _stock_options(toy_root),
+        [sys.executable, osp.join(ROOT, 'tools/train.py'), config,
+         '--work-dir', str(tmp_path), '--cfg-options'] +
+        options(toy_root, max_iters=1) + ['model.bbox_head.type=RetinaHead'],
         capture_output=True, text=True, cwd=ROOT, timeout=600)
     log = proc.stdout + proc.stderr
     assert proc.returncode != 0
     assert 'LossMixWeightsIgnoredError' in log
-    assert 'rpn_head: RPNHead -> LossMixRPNHead' in log
+    assert 'bbox_head: RetinaHead -> LossMixRetinaHead' in log
     assert not osp.isfile(osp.join(tmp_path, 'iter_1.pth'))
+
+
+def test_tools_train_runs_lossmix_retinanet(toy_root, tmp_path):
+    """The same config with its LossMix head trains (no false alarm)."""
+    config = toy_config('lossmix').replace(
+        'faster-rcnn_r18_fpn_lossmix', 'retinanet_r18_fpn_lossmix')
+    proc = subprocess.run(
+        [sys.executable, osp.join(ROOT, 'tools/train.py'), config,
+         '--work-dir', str(tmp_path), '--cfg-options'] +
+        options(toy_root, max_iters=1) + ['train_cfg.val_interval=100'],
+        capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
+    assert osp.isfile(osp.join(tmp_path, 'iter_1.pth'))
 
 
 def test_mim_train_fails_on_stock_heads(toy_root, tmp_path):

@@ -6,10 +6,10 @@
 # FPN and head; anchors, focal loss and assigner are mmdet's
 # (retinanet_r50_fpn_1x_coco.py). Ours: GroupNorm in the head's 4 convs
 # (as FCOS's GN head) and lr 0.02. The stock head (plain 3x3 convs, normal
-# init std 0.01) at 64 channels shrinks its input ~4x per conv from scratch:
+# init std 0.01) at 64-128 channels shrinks its input per conv from scratch:
 # it reached 0.001-0.09 bbox mAP at 600-1200 iterations (lr 0.01-0.04),
-# the GN head 0.11 / 0.12 at 600 (lr 0.01 / 0.02). LossMixRetinaHead takes every RetinaHead
-# argument, so only the type changes; on samples without
+# the GN head 0.11 / 0.12 at 600 (lr 0.01 / 0.02). LossMixRetinaHead takes
+# every RetinaHead argument, so only the type changes; on samples without
 # gt_instances.loss_weights it computes exactly RetinaHead's losses (tested),
 # and the three toy RetinaNet configs differ only in their train data.
 _base_ = [

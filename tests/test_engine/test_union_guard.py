@@ -118,12 +118,22 @@ def test_weights_other_than_one():
     assert weights_other_than_one([]) is None
 
 
-def test_suggested_heads_for_a_head_without_lossmix_subclass(frcnn_cfg):
-    from mmdet.models.dense_heads import YOLOV3Head  # noqa: F401
+def test_suggested_heads(frcnn_cfg):
     model = tiny_detector(frcnn_cfg, lossmix=False)
-    lines = suggested_heads(model)
-    assert lines == ['rpn_head: RPNHead -> LossMixRPNHead',
-                     'roi_head: StandardRoIHead -> LossMixRoIHead']
+    assert suggested_heads(model) == [
+        'rpn_head: RPNHead -> LossMixRPNHead',
+        'roi_head: StandardRoIHead -> LossMixRoIHead'
+    ]
+
+
+def test_suggested_heads_for_a_head_without_lossmix_subclass():
+    """A top-level head with no LossMix subclass is named as such."""
+    model = torch.nn.Module()
+    model.bbox_head = torch.nn.Linear(2, 2)
+    assert suggested_heads(model) == [
+        "bbox_head: Linear (no LossMix head yet: see 'Add LossMix to your "
+        "own detector')"
+    ]
 
 
 def _stock_options(toy_root, max_iters=1):

@@ -3,7 +3,9 @@
     python tools/quality_study.py [--detector faster-rcnn]
         [--variants nomix lossmix lossmix-inbatch union noise]
         [--seeds 0 1 2] [--iters 1200] [--num-train 64] [--jobs 2 --threads 1]
-        [--cfg-options k=v ...] [--out table.md]
+        [--cfg-options k=v ...] [--out table.md] [--plot figure.png]
+    python tools/quality_study.py --plot-only RESULTS.json [--plot figure.png]
+        [--variants ...] [--seeds ...] [--title TITLE]
 
 Each run trains a toy config (``configs/toy/{detector}_r18_fpn_{variant}_...``;
 ``--detector`` is ``faster-rcnn``, ``retinanet`` or ``mask-rcnn``)
@@ -13,6 +15,12 @@ images (``data/toy_n{N}``; validation: the generator's held-out images) with
 ``CocoMetric``. Finished runs are kept (``results.json`` in the work root),
 so an interrupted study continues where it stopped. The table gives mean
 +- sample standard deviation over the seeds.
+
+A figure is written beside the table (``table.png`` for ``--out
+table.md``; without ``--out``, beside the results json): per variant the
+per-seed points of bbox mAP, AP50 (and segm mAP where recorded) and their
+mean +- std (``tools/plot_results.py``). ``--plot-only RESULTS.json`` redraws
+it from finished runs without training (default: ``RESULTS.png``).
 """
 import argparse
 import glob
@@ -29,11 +37,16 @@ from concurrent.futures import ThreadPoolExecutor
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, osp.join(ROOT, 'tools'))
 import generate_toy_data  # noqa: E402
+import plot_results  # noqa: E402
 
 METRICS = ('coco/bbox_mAP', 'coco/bbox_mAP_50', 'coco/bbox_mAP_75')
 # recorded too where the config evaluates masks (Mask R-CNN)
 SEGM_METRICS = ('coco/segm_mAP', 'coco/segm_mAP_50', 'coco/segm_mAP_75')
 DETECTORS = ('faster-rcnn', 'retinanet', 'mask-rcnn')
+DEFAULT_VARIANTS = ['nomix', 'lossmix', 'lossmix-inbatch', 'union', 'noise']
+DEFAULT_SEEDS = [0, 1, 2]
+DETECTOR_NAMES = {'faster-rcnn': 'Faster R-CNN', 'retinanet': 'RetinaNet',
+                  'mask-rcnn': 'Mask R-CNN'}
 
 
 def toy_config(variant, detector='faster-rcnn'):
@@ -53,9 +66,13 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--detector', default='faster-rcnn',
                         choices=DETECTORS)
-    parser.add_argument('--variants', nargs='+', default=[
-        'nomix', 'lossmix', 'lossmix-inbatch', 'union', 'noise'])
-    parser.add_argument('--seeds', nargs='+', type=int, default=[0, 1, 2])
+    parser.add_argument(
+        '--variants', nargs='+',
+        help=f'default: {" ".join(DEFAULT_VARIANTS)} (with --plot-only: '
+        'every variant in the json)')
+    parser.add_argument(
+        '--seeds', nargs='+', type=int,
+        help='default: 0 1 2 (with --plot-only: every seed in the json)')
     parser.add_argument('--iters', type=int, default=1200)
     parser.add_argument('--num-train', type=int, default=64)
     parser.add_argument(
@@ -74,10 +91,23 @@ def parse_args(argv=None):
         'model.roi_head.bbox_head.fc_out_channels=1024)')
     parser.add_argument('--out', help='write the markdown table here')
     parser.add_argument(
+        '--plot',
+        help='write the figure here (default: beside --out, else beside '
+        'the results json, with the extension .png)')
+    parser.add_argument(
+        '--plot-only', metavar='RESULTS_JSON',
+        help='only draw the figure of the runs in this json (no training)')
+    parser.add_argument('--title', help='title of the figure')
+    parser.add_argument(
         '--results',
         help='json of finished runs, read and extended (default: '
         '<work-root>/results.json)')
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if not args.plot_only:
+        args.variants = args.variants or list(DEFAULT_VARIANTS)
+        args.seeds = args.seeds if args.seeds is not None else \
+            list(DEFAULT_SEEDS)
+    return args
 
 
 def run_one(args, data_root, variant, seed, results):
@@ -188,8 +218,36 @@ def table(args, results):
     return '\n'.join(lines)
 
 
+def detector_of(results):
+    """The detector ('faster-rcnn', ...) of the runs' configs, or None."""
+    configs = [osp.basename(r.get('config', '')) for r in results.values()
+               if isinstance(r, dict)]
+    return next((d for d in DETECTORS
+                 if any(c.startswith(d + '_') for c in configs)), None)
+
+
+def plot_only(args):
+    """Redraw the figure of a finished study from its results json.
+
+    Returns:
+        str: where the figure went.
+    """
+    with open(args.plot_only) as f:
+        results = json.load(f)
+    out = args.plot or osp.splitext(args.plot_only)[0] + '.png'
+    detector = DETECTOR_NAMES.get(detector_of(results), 'detector')
+    title = args.title or f'{detector} toy study ' \
+        f'({osp.splitext(osp.basename(args.plot_only))[0]})'
+    plot_results.plot_quality_study(results, out, title, args.variants,
+                                    args.seeds)
+    print(f'figure: {out}')
+    return out
+
+
 def main(argv=None):
     args = parse_args(argv)
+    if args.plot_only:
+        return plot_only(args)
     if args.work_root is None:
         detector = '' if args.detector == 'faster-rcnn' else \
             f'{args.detector}_'
@@ -207,6 +265,10 @@ def main(argv=None):
         with open(results_path) as f:
             results = json.load(f)
     lock = threading.Lock()
+    figure_path = args.plot or osp.splitext(args.out or results_path)[0] + \
+        '.png'
+    title = args.title or f'{DETECTOR_NAMES[args.detector]} toy study, ' \
+        f'{args.num_train} training images, {args.iters} iterations'
 
     def run_and_save(variant, seed):
         run_one(args, data_root, variant, seed, results)
@@ -216,12 +278,19 @@ def main(argv=None):
             if args.out:
                 with open(args.out, 'w') as f:
                     f.write(table(args, results) + '\n')
+            plot_results.plot_quality_study(results, figure_path, title,
+                                            args.variants, args.seeds)
 
     # all variants of a seed before the next seed
     runs = [(v, s) for s in args.seeds for v in args.variants]
     with ThreadPoolExecutor(args.jobs) as pool:
         for future in [pool.submit(run_and_save, *run) for run in runs]:
             future.result()
+    if any(f'{v}/seed{s}' in results for v in args.variants
+           for s in args.seeds):
+        plot_results.plot_quality_study(results, figure_path, title,
+                                        args.variants, args.seeds)
+        print(f'figure: {figure_path}')
     print(table(args, results))
 
 

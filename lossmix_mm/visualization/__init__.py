@@ -1,0 +1,3 @@
+from .lossmix_local_visualizer import LossMixLocalVisualizer, weight_styles
+
+__all__ = ['LossMixLocalVisualizer', 'weight_styles']

@@ -210,6 +210,7 @@ default_hooks = dict(
         max_keep_ckpts=2,
         save_best=['teacher/coco/bbox_mAP_50', 'student/coco/bbox_mAP_50'],
         rule='greater'))
-# the discriminator gets no gradient in the warmup phase
+# DDP: the discriminator is idle in warmup (no L_disc); why the flag and not a
+# zero-weight loss: configs/_base_/schedules/mixed-teacher_20k+40k.py
 model_wrapper_cfg = dict(
     type='MMDistributedDataParallel', find_unused_parameters=True)

@@ -33,6 +33,14 @@ custom_hooks = [
     # logs which of teacher and student is higher after every validation
     dict(type='TeacherStudentBestHook', metric='pascal_voc/mAP')
 ]
-# the discriminator gets no gradient in the warmup phase
+# DDP: the discriminator gets no gradient in the warmup phase (no L_disc in
+# Eq. 15). find_unused_parameters=True marks its parameters ready and leaves
+# their grads None, so SGD skips them as a 1-process run does; without it
+# the 2nd iteration fails ("Expected to have finished reduction in the prior
+# iteration"). A zero-weight L_disc in warmup would give zero grads instead,
+# on which weight decay and momentum still act, and cost the weak views'
+# extra forward and backward every warmup iteration; the flag costs one
+# autograd-graph traversal per iteration (tests/test_tools/
+# test_dist_equality.py runs the toy DA config on 2 processes).
 model_wrapper_cfg = dict(
     type='MMDistributedDataParallel', find_unused_parameters=True)

@@ -1,6 +1,26 @@
+import os
+
 import pytest
+import torch
 
 import generate_toy_data  # tools/ is on pytest's pythonpath
+
+# tools/gpu_check.sh runs the heads' and mixers' tests with every tensor a test
+# creates on the GPU: LOSSMIX_TEST_DEVICE=cuda makes it torch's default device.
+TEST_DEVICE = os.environ.get('LOSSMIX_TEST_DEVICE', 'cpu')
+
+
+@pytest.fixture(autouse=True)
+def default_test_device():
+    """Tensors and modules a test creates land on ``LOSSMIX_TEST_DEVICE``."""
+    if TEST_DEVICE == 'cpu':
+        yield
+        return
+    torch.set_default_device(TEST_DEVICE)
+    try:
+        yield
+    finally:
+        torch.set_default_device('cpu')
 
 
 @pytest.fixture(scope='session')

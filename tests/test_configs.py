@@ -59,6 +59,8 @@ VARIANTS = {
     'union': ('batch', dict(mode='union'), MIX_ALL),
     'noise': ('batch', dict(mode='noise'), MIX_ALL),
     'lossmix-pair': ('pair', dict(), MIX_ALL),
+    # the pair transform drawing partners from its cache of 20 samples
+    'lossmix-cached-pair': ('pair', dict(cache_size=20), MIX_ALL),
     'union-pair': ('pair', dict(mode='union'), None),
     'noise-pair': ('pair', dict(mode='noise'), None),
     'lossmix-clsonly': ('batch', dict(), ((True, False), (True, False))),

@@ -14,3 +14,7 @@ model = dict(
     ]),
     rpn_head=dict(type='LossMixRPNHead'),
     roi_head=dict(type='LossMixCascadeRoIHead'))
+
+# a resumed run draws the uninterrupted run's random numbers (default
+# hooks merge with mmdet's)
+default_hooks = dict(random_state=dict(type='RandomStateHook'))

@@ -8,3 +8,7 @@ custom_imports = dict(imports=['lossmix_mm'], allow_failed_imports=False)
 # the LossMix heads take every argument of the stock ones: only the type
 # changes, the rest of the head is merged on purpose
 model = dict(bbox_head=dict(type='LossMixDINOHead'))
+
+# a resumed run draws the uninterrupted run's random numbers (default
+# hooks merge with mmdet's)
+default_hooks = dict(random_state=dict(type='RandomStateHook'))

@@ -76,6 +76,8 @@ auto_scale_lr = dict(enable=False, base_batch_size=64)
 # Table 1 picks the best-AP50 checkpoint, Table 3 the best-AP one: keep both
 # (a checkpoint at every evaluation)
 default_hooks = dict(
+    # a resumed run draws the uninterrupted run's random numbers
+    random_state=dict(type='RandomStateHook'),
     checkpoint=dict(
         by_epoch=False,
         interval=2000,

@@ -89,6 +89,8 @@ auto_scale_lr = dict(enable=False, base_batch_size=64)
 
 # Table 2 picks the best-AP checkpoint (a checkpoint at every evaluation)
 default_hooks = dict(
+    # a resumed run draws the uninterrupted run's random numbers
+    random_state=dict(type='RandomStateHook'),
     checkpoint=dict(
         by_epoch=False,
         interval=10000,

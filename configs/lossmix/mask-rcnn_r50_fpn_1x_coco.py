@@ -10,3 +10,7 @@ custom_imports = dict(imports=['lossmix_mm'], allow_failed_imports=False)
 model = dict(
     rpn_head=dict(type='LossMixRPNHead'),
     roi_head=dict(type='LossMixRoIHead'))
+
+# a resumed run draws the uninterrupted run's random numbers (default
+# hooks merge with mmdet's)
+default_hooks = dict(random_state=dict(type='RandomStateHook'))

@@ -15,3 +15,7 @@ train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
 # the LossMix head takes every argument of RTMDetSepBNHead: only the type
 # changes, the rest of the head is merged on purpose
 model = dict(bbox_head=dict(type='LossMixRTMDetSepBNHead'))
+
+# a resumed run draws the uninterrupted run's random numbers (default
+# hooks merge with mmdet's)
+default_hooks = dict(random_state=dict(type='RandomStateHook'))

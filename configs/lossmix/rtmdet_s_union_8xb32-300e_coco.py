@@ -15,3 +15,7 @@ model = dict(
         dict(type='BatchLossMix', mode='union', alpha=1.0)
     ]),
     bbox_head=dict(type='LossMixRTMDetSepBNHead'))
+
+# a resumed run draws the uninterrupted run's random numbers (default
+# hooks merge with mmdet's)
+default_hooks = dict(random_state=dict(type='RandomStateHook'))

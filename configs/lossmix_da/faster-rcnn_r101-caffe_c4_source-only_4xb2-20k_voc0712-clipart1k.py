@@ -95,6 +95,8 @@ optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=0.0001))
 default_hooks = dict(
+    # a resumed run draws the uninterrupted run's random numbers
+    random_state=dict(type='RandomStateHook'),
     checkpoint=dict(
         by_epoch=False,
         interval=2000,

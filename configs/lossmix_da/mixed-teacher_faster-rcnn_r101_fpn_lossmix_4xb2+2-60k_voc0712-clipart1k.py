@@ -65,6 +65,8 @@ model = dict(
 # the best checkpoint of teacher and student both (mmdet's default_runtime
 # holds default_hooks, so they are set here, not in the schedule base)
 default_hooks = dict(
+    # a resumed run draws the uninterrupted run's random numbers
+    random_state=dict(type='RandomStateHook'),
     checkpoint=dict(
         by_epoch=False,
         interval=2000,

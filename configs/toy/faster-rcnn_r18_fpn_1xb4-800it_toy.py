@@ -91,6 +91,8 @@ param_scheduler = [
 ]
 
 default_hooks = dict(
+    # a resumed run draws the uninterrupted run's random numbers
+    random_state=dict(type='RandomStateHook'),
     logger=dict(interval=50),
     checkpoint=dict(by_epoch=False, interval=400, max_keep_ckpts=2))
 log_processor = dict(by_epoch=False)

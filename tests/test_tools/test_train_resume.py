@@ -70,6 +70,10 @@ def test_train_resume_and_test(toy_root, tmp_path, record_hook):
     ] + options(toy_root, max_iters=4))
     saved = torch.load(ckpt2, weights_only=False)
     assert SEEN['iter'] == 2 == saved['meta']['iter']
+    # the config's RandomStateHook (tests/test_tools/test_resume_exact.py)
+    assert sorted(saved['random_states']) == [
+        'numpy', 'python', 'torch', 'world_size'
+    ]
     assert SEEN['scheduler_last_step'] == saved['param_schedulers'][0][
         'last_step']
     state, ref = SEEN['optimizer'], saved['optimizer']

@@ -1,14 +1,17 @@
 """Pair mixing of two training images for LossMix, Union and Noise mixing."""
+import copy
+import numbers
+from collections import deque
 from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 from mmcv.transforms import BaseTransform
 
 from mmdet.registry import TRANSFORMS
-from mmdet.structures.bbox import BaseBoxes
+from mmdet.structures.bbox import BaseBoxes, HorizontalBoxes
 
 from ...models.utils.mix_args import (MIX_ARGS, MIX_MODES, check_mix_args,
-                                      update_mix_args)
+                                      check_mix_lambda, update_mix_args)
 from ...models.utils.mix_masks import cat_masks, place_masks
 
 __all__ = ['LossMixPair', 'MIX_ARGS', 'MIX_MODES', 'check_mix_args',
@@ -41,9 +44,28 @@ class LossMixPair(BaseTransform):
     carry no loss under Eq. 14. A partner that is the same view of the same
     image (same ``img_path`` and flip) leaves the sample unmixed, as Eq. 14
     does (duplicated boxes would otherwise all be assigned to the own copy).
-    ``gt_ignore_flags`` and ``gt_masks`` follow their boxes.
+    ``gt_ignore_flags`` and ``gt_masks`` follow their boxes. A box that
+    cannot be trained on (a coordinate not finite, zero area or
+    inverted) raises a ``ValueError`` naming it, mixed or not
+    (:func:`check_gt_boxes`); boxes outside their image are kept and move
+    with it, as in stock mmdet. A floating-point image with a NaN or inf
+    pixel raises too (:func:`check_finite_pixels`; uint8 ones are not read).
     Randomness comes from numpy's global generator, which mmengine seeds
     (``randomness=dict(seed=...)``) in the main process and every worker.
+
+    Partner cache (``cache_size=K > 0``, as mmdet's ``CachedMixUp``): no
+    second image is loaded. The partner is drawn uniformly from the last K
+    samples this transform instance has seen (one cache per dataloader
+    worker), as they came out of the inner pipeline (loaded, resized,
+    flipped; copied, so that nothing later aliases them); cached entries
+    showing the same view as the sample are skipped. The sample is then
+    cached, the oldest entry dropped beyond K. A sample with no cached
+    partner (the first one a worker sees) is not mixed, like a sample left
+    unmixed by ``prob``: mix_lambda 1.0, weights 1. The mixing itself is
+    the loading path's, on the same (own, partner, lam). ``get_indexes``
+    then returns ``[]``, so the transform works both at the end of a plain
+    dataset pipeline and inside ``MultiImageMixDataset`` (which then loads
+    nothing more). Memory: K images per worker, at the inner pipeline's size.
 
     Required Keys:
 
@@ -54,6 +76,7 @@ class LossMixPair(BaseTransform):
     - gt_masks (BitmapMasks | PolygonMasks) (optional; the partner's of the
       same type when the own image has them)
     - mix_results (list[dict]): from ``MultiImageMixDataset``, [] = no mix
+      (not read with ``cache_size > 0``)
 
     Modified Keys:
 
@@ -70,6 +93,10 @@ class LossMixPair(BaseTransform):
     - gt_mix_group (np.int64, [N]: 0 own image, 1 partner)
     - mix_lambda (float): coefficient of the own image, 1.0 when not mixed
     - mix_mode (str): ``mode``, also when not mixed
+    - lossmix_gts (dict): copies of the ``gt_bboxes`` ((N, 4) array) and
+      ``gt_bboxes_labels`` written, with which ``PackLossMixInputs``
+      re-aligns the weights after a transform that drops boxes without
+      moving them (``FilterAnnotations``)
 
     Args:
         mode (str): ``'lossmix'``, ``'union'`` or ``'noise'``. Defaults to
@@ -79,17 +106,24 @@ class LossMixPair(BaseTransform):
             Defaults to 1.0.
         noise_range (Sequence[float]): range of the partner's coefficient in
             ``'noise'`` mode. Defaults to (0.0, 0.2).
+        cache_size (int, optional): K > 0 draws the partner from the last K
+            samples seen instead of loading one; 0 or None loads it.
+            Defaults to None.
     """
 
     def __init__(self,
                  mode: str = 'lossmix',
                  alpha: float = 1.0,
                  prob: float = 1.0,
-                 noise_range: Sequence[float] = (0.0, 0.2)) -> None:
+                 noise_range: Sequence[float] = (0.0, 0.2),
+                 cache_size: Optional[int] = None) -> None:
         self.noise_range = check_mix_args(mode, alpha, prob, noise_range)
         self.mode = mode
         self.alpha = float(alpha)
         self.prob = float(prob)
+        self.cache_size = _check_cache_size(cache_size)
+        # the last cache_size samples, oldest first (dicts of _CACHED_KEYS)
+        self.results_cache: deque = deque(maxlen=self.cache_size)
 
     def get_indexes(self, dataset) -> List[int]:
         """Index of the partner image, or [] to leave this sample unmixed.
@@ -98,8 +132,11 @@ class LossMixPair(BaseTransform):
             dataset: the dataset wrapped by ``MultiImageMixDataset``.
 
         Returns:
-            list[int]: one index, or none (then nothing extra is loaded).
+            list[int]: one index, or none (then nothing extra is loaded);
+            always none with a partner cache.
         """
+        if self.cache_size:
+            return []
         if self.prob < 1 and np.random.rand() >= self.prob:
             return []
         return [int(np.random.randint(0, len(dataset)))]
@@ -111,17 +148,61 @@ class LossMixPair(BaseTransform):
         return float(np.random.beta(self.alpha, self.alpha))
 
     def transform(self, results: dict) -> dict:
-        """Mix ``results`` with ``results['mix_results'][0]`` (if any)."""
+        """Mix ``results`` with ``results['mix_results'][0]`` (if any), or
+        with a cached sample when ``cache_size > 0``."""
+        if self.cache_size:
+            return self.mix(results, self._partner_from_cache(results))
         if 'mix_results' not in results:
             raise KeyError(
                 'LossMixPair needs results["mix_results"]: wrap the dataset '
-                'in mmdet\'s MultiImageMixDataset (see configs/lossmix/)')
+                'in mmdet\'s MultiImageMixDataset (see configs/lossmix/), '
+                'or set cache_size > 0')
         mix_results = results['mix_results']
-        partner = mix_results[0] if mix_results else None
+        return self.mix(results, mix_results[0] if mix_results else None)
+
+    def _partner_from_cache(self, results: dict) -> Optional[dict]:
+        """Draw a partner from the cache (None: no mix), then cache
+        ``results``.
+
+        The ``prob`` draw comes first, then the uniform draw among the cached
+        samples that are not the same view as ``results``.
+        """
+        partner = None
+        if self.prob >= 1 or np.random.rand() < self.prob:
+            candidates = [
+                c for c in self.results_cache if not _same_view(results, c)
+            ]
+            if candidates:
+                partner = candidates[np.random.randint(len(candidates))]
+        self.results_cache.append({
+            k: copy.deepcopy(results[k])
+            for k in _CACHED_KEYS if k in results
+        })
+        return partner
+
+    def mix(self, results: dict, partner: Optional[dict]) -> dict:
+        """Mix ``results`` with ``partner`` (both after the inner pipeline).
+
+        Args:
+            results (dict): the sample; modified and returned.
+            partner (dict, optional): the partner's results, only read; None
+                leaves the sample unmixed.
+
+        Returns:
+            dict: ``results`` with the keys listed in the class docstring.
+        """
         if partner is not None and (('gt_masks' in results) !=
                                     ('gt_masks' in partner)):
             raise ValueError('gt_masks on only one of the two images: load '
                              'masks for every image or for none')
+        for which, res in (('own', results), ('partner', partner or {})):
+            if 'gt_loss_weights' in res or 'gt_mix_group' in res:
+                # their weights would be overwritten by lam / 1 - lam
+                raise ValueError(
+                    f'the {which} image {res.get("img_path")!r} is already '
+                    'weighted (gt_loss_weights / gt_mix_group): LossMixPair '
+                    'mixes unmixed samples; run it once per sample')
+        check_gt_boxes(results, 'own')
         num_own = len(results['gt_bboxes_labels'])
         # no partner, or the very same view of the same image: mixing an
         # image with itself is the identity (Eq. 14 with y_i = y_j is L(y_i))
@@ -130,9 +211,12 @@ class LossMixPair(BaseTransform):
             results['gt_mix_group'] = np.zeros(num_own, dtype=np.int64)
             results['mix_lambda'] = 1.0
             results['mix_mode'] = self.mode
-            return results
+            return record_gts(results)
+        check_gt_boxes(partner, 'partner')
+        check_finite_pixels(results, 'LossMixPair: own image')
+        check_finite_pixels(partner, 'LossMixPair: partner image')
 
-        lam = self.sample_lambda()
+        lam = check_mix_lambda(self.sample_lambda(), 'sampled lam')
         own_hw = results['img'].shape[:2]
         img, offsets = mix_images(results['img'], partner['img'], lam)
         results['img'] = img
@@ -180,12 +264,31 @@ class LossMixPair(BaseTransform):
         ])[keep]
         results['mix_lambda'] = lam
         results['mix_mode'] = self.mode
-        return results
+        return record_gts(results)
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(mode={self.mode!r}, '
                 f'alpha={self.alpha}, prob={self.prob}, '
-                f'noise_range={self.noise_range})')
+                f'noise_range={self.noise_range}, '
+                f'cache_size={self.cache_size})')
+
+
+# what a cached sample keeps: what mixing and the same-view check read
+_CACHED_KEYS = ('img', 'img_path', 'img_id', 'flip', 'flip_direction',
+                'gt_bboxes', 'gt_bboxes_labels', 'gt_ignore_flags',
+                'gt_masks')
+
+
+def _check_cache_size(cache_size) -> int:
+    """``cache_size`` as an int >= 0 (None: 0)."""
+    if cache_size is None:
+        return 0
+    if (isinstance(cache_size, bool)
+            or not isinstance(cache_size, numbers.Integral)
+            or cache_size < 0):
+        raise ValueError('cache_size must be an int >= 0 (0 or None: load '
+                         f'the partner), got {cache_size!r}')
+    return int(cache_size)
 
 
 def mix_images(img_a: np.ndarray, img_b: np.ndarray,
@@ -224,6 +327,109 @@ def mix_images(img_a: np.ndarray, img_b: np.ndarray,
             canvas[oy:oy + h, ox:ox + w] += np.float32(coeff) * img.astype(
                 np.float32)
     return canvas, tuple(offsets)
+
+
+# written by LossMixPair: the boxes and labels it wrote, which
+# PackLossMixInputs matches to re-align the weights after a transform that
+# drops boxes without moving them (FilterAnnotations)
+GTS_RECORD_KEY = 'lossmix_gts'
+
+
+def record_gts(results: dict) -> dict:
+    """Keep a copy of the gt boxes and labels in ``results['lossmix_gts']``.
+
+    Args:
+        results (dict): with ``gt_bboxes`` (BaseBoxes or (N, 4) array) and
+            ``gt_bboxes_labels`` (N, ).
+
+    Returns:
+        dict: ``results``, ``lossmix_gts`` = dict(bboxes=(N, D) float32
+        array, labels=(N, ) int64 array).
+    """
+    results[GTS_RECORD_KEY] = dict(
+        bboxes=box_array(results['gt_bboxes']).copy(),
+        labels=np.asarray(results['gt_bboxes_labels'],
+                          dtype=np.int64).copy())
+    return results
+
+
+def box_array(boxes) -> np.ndarray:
+    """(N, D) float32 numpy view of ``BaseBoxes`` or an (N, 4) array."""
+    if isinstance(boxes, BaseBoxes):
+        return boxes.tensor.detach().cpu().numpy().astype(np.float32,
+                                                          copy=False)
+    return np.asarray(boxes, dtype=np.float32).reshape(-1, 4)
+
+
+def check_gt_boxes(results: dict, which: str) -> None:
+    """Refuse gt boxes that cannot be trained on.
+
+    A box with a coordinate that is not finite or with width or height
+    <= 0 (zero-area or inverted: the box coders take the log of its size, a
+    NaN or inf loss in stock mmdet too) raises. Boxes partly or wholly
+    outside their image are kept, as stock mmdet keeps them, and move with
+    their image. Only finiteness is checked for box types other than
+    horizontal boxes.
+
+    Args:
+        results (dict): one image's results (``gt_bboxes``, optional
+            ``img_path``).
+        which (str): ``'own'`` or ``'partner'``, for the message.
+
+    Raises:
+        ValueError: naming the image, the box index and its coordinates.
+    """
+    boxes = results['gt_bboxes']
+    arr = box_array(boxes)
+    if not len(arr):
+        return
+    problems = [(~np.isfinite(arr).all(axis=1), 'not finite')]
+    if not isinstance(boxes, BaseBoxes) or isinstance(boxes,
+                                                      HorizontalBoxes):
+        x1, y1, x2, y2 = arr.T
+        problems += [((x2 <= x1) | (y2 <= y1),
+                      'zero-area or inverted (x2 <= x1 or y2 <= y1)')]
+    for bad, what in problems:
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise ValueError(
+                f'LossMixPair: gt box {i} {arr[i].tolist()} of the {which} '
+                f'image {results.get("img_path")!r} is {what}; drop or fix '
+                'such boxes before LossMixPair (e.g. FilterAnnotations'
+                '(min_gt_bbox_wh=(1, 1)) in the inner pipeline), or fix the '
+                'annotation')
+
+
+def check_finite_pixels(results: dict, which: str = 'image') -> None:
+    """Raise if a floating-point ``results['img']`` has a NaN or inf.
+
+    One sum over the image (about 3 ms for 1333x800x3 float32, a sixth of
+    the blend); the element-wise pass that names the bad pixels runs only
+    when the sum is not finite. uint8 images (they cannot hold NaN) and
+    images that are not numpy arrays are not read.
+
+    Args:
+        results (dict): with optional ``img`` and ``img_path``.
+        which (str): how the message names the image.
+
+    Raises:
+        ValueError: naming the image, how many values are bad and the
+            first one's (row, column).
+    """
+    img = results.get('img')
+    if not isinstance(img, np.ndarray) or \
+            not np.issubdtype(img.dtype, np.floating):
+        return
+    if np.isfinite(img.sum()):  # overflow aside, finite iff all are
+        return
+    bad = ~np.isfinite(img)
+    if not bad.any():  # the sum overflowed
+        return
+    first = tuple(np.argwhere(bad)[0].tolist())
+    raise ValueError(
+        f'{which} {results.get("img_path")!r} has {int(bad.sum())} NaN or '
+        f'inf pixel values, the first at (row, column) {first[:2]}: '
+        f'{float(img[first])}')
 
 
 def _same_view(results: dict, partner: dict) -> bool:

@@ -1,4 +1,5 @@
 """Which of teacher and student is better: the paper's checkpoint choice."""
+import logging
 from typing import Dict, Optional
 
 from mmengine.hooks import Hook
@@ -48,7 +49,7 @@ class TeacherStudentBestHook(Hook):
                 f'TeacherStudentBestHook: no {missing} among the validation '
                 f'metrics {sorted(metrics)}; is val_cfg a '
                 'TeacherStudentValLoop and metric right?', logger='current',
-                level='WARNING')
+                level=logging.WARNING)
             return
         step = runner.iter
         scores = {m: float(metrics[keys[m]]) for m in MEMBERS}

@@ -8,7 +8,8 @@ from torch import Tensor, nn
 from mmdet.registry import MODELS
 from mmdet.structures import DetDataSample
 from mmdet.structures.bbox import BaseBoxes
-from ..utils.mix_args import MIX_MODES, check_mix_args
+from ..utils.mix_args import (check_mix_args, check_mix_lambdas,
+                              check_mix_mode)
 from ..utils.mix_masks import cat_masks, place_masks
 
 PARTNER_ORDERS = ('random', 'permutation', 'reverse', 'shift')
@@ -69,12 +70,9 @@ def mix_batch(inputs: Tensor,
         raise ValueError(f'batch of {num} images needs {num} samples, '
                          f'partners and lambdas, got {len(data_samples)}, '
                          f'{partner_inds.numel()}, {lams.numel()}')
-    if mode not in MIX_MODES:
-        raise ValueError(f'mode must be one of {MIX_MODES}, got {mode!r}')
+    check_mix_mode(mode)
     partner_inds = partner_inds.tolist()
-    lams = [float(v) for v in lams.tolist()]
-    if not all(0.0 <= lam <= 1.0 for lam in lams):  # also catches NaN
-        raise ValueError(f'mixing coefficients must be in [0, 1], got {lams}')
+    lams = check_mix_lambdas(lams.tolist())
     if not all(0 <= p < num for p in partner_inds):
         raise ValueError(f'partner indices must be in [0, {num}), got '
                          f'{partner_inds}')
@@ -102,13 +100,17 @@ def mix_batch(inputs: Tensor,
     pad_shapes = [tuple(s.metainfo.get('pad_shape', s.img_shape)[:2])
                   for s in data_samples]
 
-    mixed = inputs.clone() if min(lams) < 1.0 else inputs
+    # a new tensor (every mixed image is written whole below) unless
+    # nothing is mixed
+    mixed = torch.empty_like(inputs) if min(lams) < 1.0 else inputs
     for b, (p, lam) in enumerate(zip(partner_inds, lams)):
         sample = data_samples[b]
         # an image mixed with itself is itself: Eq. 14 with y_i = y_j is
         # L(y_i) at weight 1 (duplicated boxes would all be assigned to the
         # own copy, at weight lam)
         if lam >= 1.0 or p == b:
+            if mixed is not inputs:
+                mixed[b] = inputs[b]
             sample.gt_instances = own_gts[b]
             if own_ignored[b] is not None:
                 sample.ignored_instances = own_ignored[b]
@@ -118,12 +120,14 @@ def mix_batch(inputs: Tensor,
         height, width = max(hb, hp), max(wb, wp)
         off_b = ((width - wb) // 2, (height - hb) // 2)
         off_p = ((width - wp) // 2, (height - hp) // 2)
-        canvas = inputs.new_zeros(inputs.shape[1:])
-        canvas[:, off_b[1]:off_b[1] + hb, off_b[0]:off_b[0] + wb] += \
-            lam * inputs[b, :, :hb, :wb]
+        # blended in place (the values of a zero canvas + both terms, bit
+        # for bit, without its temporaries and final copy)
+        canvas = mixed[b].zero_()
+        torch.mul(inputs[b, :, :hb, :wb], lam,
+                  out=canvas[:, off_b[1]:off_b[1] + hb,
+                             off_b[0]:off_b[0] + wb])
         canvas[:, off_p[1]:off_p[1] + hp, off_p[0]:off_p[0] + wp] += \
             (1.0 - lam) * inputs[p, :, :hp, :wp]
-        mixed[b] = canvas
 
         if mode == 'lossmix':
             weights = (lam, 1.0 - lam)

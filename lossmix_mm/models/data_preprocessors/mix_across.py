@@ -36,14 +36,27 @@ def mix_across(src_x: Tensor,
     Returns:
         tuple[Tensor, list[DetDataSample]]: (Bs, C, H, W) mixed images and
         the Bs samples, ``batch_input_shape`` = (H, W).
+
+    Raises:
+        ValueError: on an empty second batch, ``lams`` or ``partner_inds``
+            not of length Bs, a partner index outside [0, Bt), and what
+            :func:`mix_batch` rejects (coefficients outside [0, 1], modes).
     """
     num_src, num_tgt = src_x.size(0), tgt_x.size(0)
     if num_tgt == 0:
         raise ValueError('cannot mix with an empty second batch')
-    both = pad_cat([src_x, tgt_x])
-    height, width = both.shape[2:]
+    if lams.numel() != num_src:
+        raise ValueError(f'{num_src} images to mix need {num_src} '
+                         f'coefficients, got {lams.numel()}')
     if partner_inds is None:
         partner_inds = torch.randint(num_tgt, (num_src, ))
+    elif partner_inds.numel() != num_src or \
+            not all(0 <= p < num_tgt for p in partner_inds.tolist()):
+        raise ValueError(f'partner_inds must be {num_src} indices into the '
+                         f'second batch, in [0, {num_tgt}), got '
+                         f'{partner_inds.tolist()}')
+    both = pad_cat([src_x, tgt_x])
+    height, width = both.shape[2:]
     partner_inds = torch.cat([
         partner_inds.cpu().long() + num_src,
         torch.arange(num_src, num_src + num_tgt)

@@ -215,7 +215,10 @@ class LossMixDenseHeadMixin:
             ignore = None if batch_gt_instances_ignore is None else [
                 batch_gt_instances_ignore[i] for i in inds
             ]
-            pass_outs = [[level[inds] for level in out] for out in outs]
+            if len(inds) == len(batch_img_metas):  # every image: no copy
+                pass_outs = outs
+            else:
+                pass_outs = [[level[inds] for level in out] for out in outs]
             pass_losses.append(
                 loss_fn(*pass_outs, group_pass.gt_instances,
                         [batch_img_metas[i] for i in inds], ignore))
@@ -275,6 +278,14 @@ class LossMixAnchorHeadMixin(LossMixDenseHeadMixin):
          neg_inds, sampling_result) = targets
         if not self._is_weighted(gt_instances):
             return targets
+        if 'loss_weights' not in gt_instances and \
+                'reg_weights' not in gt_instances:
+            # an exact-mode pass without per-gt weights: every anchor's
+            # weights times the image's coefficient, no gt lookup needed
+            coeff = float(gt_instances.metainfo['mix_coeff'])
+            return (labels, label_weights * coeff, bbox_targets,
+                    bbox_weights * coeff, pos_inds, neg_inds,
+                    sampling_result)
         gt_inds = self._anchor_gt_inds(flat_anchors, valid_flags, img_meta,
                                        sampling_result, unmap_outputs)
         cls_w, reg_w, _ = self._sample_multipliers(gt_inds, gt_instances)

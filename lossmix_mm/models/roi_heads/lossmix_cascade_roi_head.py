@@ -25,12 +25,17 @@ class LossMixCascadeRoIHead(LossMixRoIHeadMixin, CascadeRoIHead):
     boxes between stages (it reads only the labels). Without weights (or
     all ones) every loss equals ``CascadeRoIHead``'s.
 
-    With ``exact=True``, the whole cascade runs once against the own
-    image's gts and once against the partner's (proposals are refined
-    against each pass's gts, as a stock Cascade R-CNN trained on that label
-    set would), each image weighted by its coefficient, each pass by its
-    share of the batch; see :class:`LossMixRoIHead`. It costs a second run
-    of the RoI stages, not of the backbone.
+    With ``exact=True`` (the same as ``exact='two_pass'``, the only exact
+    mode of this head), the whole cascade runs once against the own image's
+    gts and once against the partner's (proposals are refined against each
+    pass's gts, as a stock Cascade R-CNN trained on that label set would),
+    each image weighted by its coefficient, each pass by its share of the
+    batch; see :class:`LossMixRoIHead`. It costs a second run of the RoI
+    stages, not of the backbone. There is no ``'single_pass'`` mode yet:
+    the boxes refined between stages depend on the sample and its labels
+    (``refine_bboxes`` reads the sampled labels and drops the gts the
+    sampler added), so a shared sample would change what the later stages
+    see, and no two-pass run could check it.
 
     Args:
         mix_cls (bool): weight the RoI classification losses. Defaults to
@@ -38,10 +43,11 @@ class LossMixCascadeRoIHead(LossMixRoIHeadMixin, CascadeRoIHead):
         mix_reg (bool): weight the RoI box-regression losses. Defaults to
             True.
         mix_mask (bool): weight the mask losses. Defaults to True.
-        exact (bool): Eq. 14 with one cascade pass per source image.
-            Defaults to False.
+        exact (bool | str): False, True or ``'two_pass'`` (the same): Eq.
+            14 with one cascade pass per source image. Defaults to False.
         **kwargs: ``CascadeRoIHead`` arguments.
     """
+    exact_modes = ('two_pass', )
 
     def bbox_loss(self, stage: int, x: Tuple[Tensor],
                   sampling_results: List[SamplingResult]) -> dict:

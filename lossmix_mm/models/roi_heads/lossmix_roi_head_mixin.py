@@ -1,6 +1,6 @@
 """What every LossMix RoI head shares: the batch's gt weights in reach of
 the box and mask losses, and the exact (Eq. 14) passes."""
-from typing import ContextManager, List, Optional, Tuple
+from typing import ContextManager, List, Optional, Tuple, Union
 
 import torch
 from mmengine.config import ConfigDict
@@ -9,10 +9,11 @@ from torch import Tensor, nn
 from mmdet.models.task_modules.samplers import SamplingResult
 from mmdet.structures import DetDataSample, SampleList
 from mmdet.utils import InstanceList
-from ..utils import (get_gt_loss_weights, get_gt_reg_weights,
+from ..utils import (EXACT_MODES, get_gt_loss_weights, get_gt_reg_weights,
                      mix_group_passes, positive_loss_weights,
-                     roi_weighted_loss, sampled_loss_weights,
-                     scale_target_weights, sum_pass_losses)
+                     resolve_exact_mode, roi_weighted_loss,
+                     sampled_loss_weights, scale_target_weights,
+                     sum_pass_losses)
 
 # per image: (gt loss weights or None, gt reg weights or None, coefficient)
 SampleScales = List[Tuple[Optional[Tensor], Optional[Tensor], float]]
@@ -27,53 +28,65 @@ class LossMixRoIHeadMixin:
     ``mask_loss`` receive sampling results but no gts. The subclass's
     ``bbox_loss`` builds its targets with :meth:`_weighted_bbox_targets` and
     its ``mask_loss`` runs the stock one inside :meth:`_weighted_mask_loss`.
-    With ``exact=True``, ``loss`` is the sum over the passes of
+
+    Exact mode (Eq. 14), ``exact`` one of :attr:`exact_modes`:
+    ``'two_pass'``: ``loss`` is the sum over the passes of
     :func:`~lossmix_mm.models.utils.mix_group_passes` of the stock ``loss``
     against each pass's gts (every stage of a cascade included), each image
     weighted by its coefficient and each pass scaled by its share of the
-    batch.
+    batch. ``'single_pass'``: the subclass's :meth:`_loss_single_pass`, one
+    sample and one forward whose RoIs are scored against both label sets.
 
     Args:
         mix_cls (bool): weight the RoI classification loss. Defaults to True.
         mix_reg (bool): weight the RoI box-regression loss. Defaults to True.
         mix_mask (bool): weight the mask loss of a positive RoI. Defaults to
             True.
-        exact (bool): Eq. 14 with one assignment per source image; needs
-            the three flags on. Defaults to False.
+        exact (bool | str): Eq. 14; False, True (the first of
+            :attr:`exact_modes`) or one of them by name; needs the three
+            flags on. Defaults to False.
         **kwargs: the RoI head's own arguments.
     """
     reads_loss_weights = True
+    #: what ``exact`` may name; ``exact=True`` is the first
+    exact_modes: Tuple[str, ...] = EXACT_MODES
 
     def __init__(self,
                  *args,
                  mix_cls: bool = True,
                  mix_reg: bool = True,
                  mix_mask: bool = True,
-                 exact: bool = False,
+                 exact: Union[bool, str] = False,
                  **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        if exact and not (mix_cls and mix_reg and mix_mask):
-            raise ValueError('exact=True mixes every loss term (Eq. 14): it '
-                             'needs mix_cls=True, mix_reg=True and '
+        self.exact_mode = resolve_exact_mode(
+            exact, self.exact_modes, f'{type(self).__name__} exact')
+        if self.exact_mode and not (mix_cls and mix_reg and mix_mask):
+            raise ValueError(f'exact={exact!r} mixes every loss term (Eq. '
+                             '14): it needs mix_cls=True, mix_reg=True and '
                              f'mix_mask=True, got mix_cls={mix_cls}, '
                              f'mix_reg={mix_reg}, mix_mask={mix_mask}')
         self.mix_cls = mix_cls
         self.mix_reg = mix_reg
         self.mix_mask = mix_mask
-        self.exact = exact
+        self.exact = self.exact_mode is not None
         self._sample_scales: Optional[SampleScales] = None
 
     def loss(self, x: Tuple[Tensor], rpn_results_list: InstanceList,
              batch_data_samples: SampleList) -> dict:
-        """The stock ``loss`` with the batch's gt weights in reach; in exact
-        mode the sum over the passes of :func:`mix_group_passes`, each
-        scaled by its ``loss_scale``."""
+        """The stock ``loss`` with the batch's gt weights in reach; in
+        ``'two_pass'`` exact mode the sum over the passes of
+        :func:`mix_group_passes`, each scaled by its ``loss_scale``; in
+        ``'single_pass'`` exact mode :meth:`_loss_single_pass`."""
         if not self.exact:
             scales = [(get_gt_loss_weights(sample.gt_instances),
                        get_gt_reg_weights(sample.gt_instances), 1.0)
                       for sample in batch_data_samples]
             return self._loss_with_scales(x, rpn_results_list,
                                           batch_data_samples, scales)
+        if self.exact_mode == 'single_pass':
+            return self._loss_single_pass(x, rpn_results_list,
+                                          batch_data_samples)
         passes = mix_group_passes(
             [sample.gt_instances for sample in batch_data_samples],
             [sample.metainfo for sample in batch_data_samples])
@@ -97,6 +110,15 @@ class LossMixRoIHeadMixin:
                      zip(group_pass.gt_instances, group_pass.coeffs)]))
         return sum_pass_losses(pass_losses,
                                [each.loss_scale for each in passes])
+
+    def _loss_single_pass(self, x: Tuple[Tensor],
+                          rpn_results_list: InstanceList,
+                          batch_data_samples: SampleList) -> dict:
+        """Eq. 14 with one sample and one forward (``'single_pass'``);
+        implemented by the heads that list the mode in
+        :attr:`exact_modes`."""
+        raise NotImplementedError(
+            f'{type(self).__name__} has no single-pass exact mode')
 
     def _loss_with_scales(self, x: Tuple[Tensor],
                           rpn_results_list: InstanceList,

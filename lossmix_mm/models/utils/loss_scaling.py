@@ -27,7 +27,7 @@ def assigned_sample_weights(assigned_gt_inds: Tensor,
 
     Args:
         assigned_gt_inds (Tensor): (S, ) long, index of the gt sample s is
-            positive for, or -1 (negative or ignored).
+            positive for, or -1 (any value < 0: negative or ignored).
         gt_weights (Tensor, optional): (N, ) float, one weight per gt; None
             means all ones.
 
@@ -37,13 +37,13 @@ def assigned_sample_weights(assigned_gt_inds: Tensor,
     """
     if gt_weights is None:
         return None
-    assigned_gt_inds = assigned_gt_inds.long()
-    weights = torch.ones(
-        assigned_gt_inds.shape, device=assigned_gt_inds.device)
-    pos = assigned_gt_inds >= 0
-    if pos.any():
-        weights[pos] = gt_weights.to(weights)[assigned_gt_inds[pos]]
-    return weights
+    # one gather from the gt weights with a trailing 1, which every index
+    # < 0 reads: no mask, no host sync (the RPN does this per image over
+    # all its anchors)
+    num_gts = gt_weights.numel()
+    table = torch.ones(num_gts + 1, device=assigned_gt_inds.device)
+    table[:num_gts] = gt_weights
+    return table[assigned_gt_inds.long().clamp(min=-1)]
 
 
 def cls_reg_sample_weights(
@@ -70,10 +70,11 @@ def cls_reg_sample_weights(
     """
     loss_weights = get_gt_loss_weights(gt_instances)
     reg_weights = get_gt_reg_weights(gt_instances)
-    cls_w = assigned_sample_weights(assigned_gt_inds,
-                                    loss_weights if mix_cls else None)
-    reg_w = assigned_sample_weights(assigned_gt_inds,
-                                    loss_weights if mix_reg else None)
+    mixed = assigned_sample_weights(
+        assigned_gt_inds, loss_weights if mix_cls or mix_reg else None)
+    # one tensor for both when both are mixed (callers never modify them)
+    cls_w = mixed if mix_cls else None
+    reg_w = mixed if mix_reg else None
     reg_only = assigned_sample_weights(assigned_gt_inds, reg_weights)
     if reg_only is not None:
         reg_w = reg_only if reg_w is None else reg_w * reg_only

@@ -1,9 +1,76 @@
 """The mixing arguments shared by pair mixing, batch mixing and the
 schedule hook: their valid values and their checks."""
+import math
 import numbers
-from typing import Sequence, Tuple
+from typing import Iterable, List, Sequence, Tuple
 
 MIX_MODES = ('lossmix', 'union', 'noise')
+
+
+def check_mix_mode(mode: str, name: str = 'mode') -> str:
+    """Check a mixing mode.
+
+    Args:
+        mode (str): one of ``MIX_MODES``.
+        name (str): what to call it in the error. Defaults to ``'mode'``.
+
+    Returns:
+        str: ``mode``.
+
+    Raises:
+        ValueError: naming the bad value and the valid ones.
+    """
+    if not isinstance(mode, str) or mode not in MIX_MODES:
+        raise ValueError(f'{name} must be one of {MIX_MODES}, got {mode!r}')
+    return mode
+
+
+def check_mix_lambda(lam: float, name: str = 'mix_lambda') -> float:
+    """Check one mixing coefficient: a finite number in [0, 1].
+
+    Args:
+        lam (float): the coefficient of an own image (a Python, numpy or
+            one-element tensor number).
+        name (str): what to call it in the error. Defaults to
+            ``'mix_lambda'``.
+
+    Returns:
+        float: ``lam`` as a float.
+
+    Raises:
+        ValueError: for a value outside [0, 1], NaN or not a number.
+    """
+    try:
+        value = float(lam)
+    except (TypeError, ValueError):
+        raise ValueError(f'{name} must be a number in [0, 1], got '
+                         f'{lam!r}') from None
+    if not 0.0 <= value <= 1.0:  # also catches NaN
+        raise ValueError(f'{name} must be in [0, 1], got {value}')
+    return value
+
+
+def check_mix_lambdas(lams: Iterable[float],
+                      name: str = 'mixing coefficients') -> List[float]:
+    """:func:`check_mix_lambda` for several coefficients at once.
+
+    Args:
+        lams (Iterable[float]): the coefficients (a list or a 1-D tensor's
+            ``tolist()``).
+        name (str): what to call them in the error.
+
+    Returns:
+        list[float]: the coefficients as floats.
+
+    Raises:
+        ValueError: naming all of them when one is outside [0, 1] or NaN.
+    """
+    values = [float(v) for v in lams]
+    if not all(0.0 <= v <= 1.0 for v in values):  # also catches NaN
+        bad = [v for v in values if not 0.0 <= v <= 1.0]
+        raise ValueError(f'{name} must be in [0, 1], got {bad} among '
+                         f'{values}')
+    return values
 
 
 def check_mix_args(mode: str, alpha: float, prob: float,
@@ -23,9 +90,9 @@ def check_mix_args(mode: str, alpha: float, prob: float,
     Raises:
         ValueError: naming the bad value and the valid ones.
     """
-    if mode not in MIX_MODES:
-        raise ValueError(f'mode must be one of {MIX_MODES}, got {mode!r}')
-    if not isinstance(alpha, numbers.Real) or not alpha > 0:
+    check_mix_mode(mode)
+    if not isinstance(alpha, numbers.Real) or not math.isfinite(alpha) \
+            or not alpha > 0:
         raise ValueError(f'alpha must be a number > 0, got {alpha!r}')
     if not isinstance(prob, numbers.Real) or not 0 <= prob <= 1:
         raise ValueError(f'prob must be a number in [0, 1], got {prob!r}')

@@ -1,10 +1,14 @@
 """Split mixed ground truths by source image for the exact Eq. 14 mode."""
-from typing import List, NamedTuple, Optional, Sequence, Tuple
+from typing import (Collection, List, NamedTuple, Optional, Sequence,
+                    Tuple, Union)
 
+import torch
 from mmengine.structures import InstanceData
 
+from mmdet.models.task_modules.samplers import SamplingResult
 from mmdet.utils import InstanceList
-from .mix_args import MIX_MODES
+from .loss_weights import get_gt_loss_weights
+from .mix_args import check_mix_lambda, check_mix_mode
 
 
 class GroupPass(NamedTuple):
@@ -29,7 +33,8 @@ class GroupPass(NamedTuple):
     loss_scale: float
 
 
-def group_coefficients(img_meta: dict) -> Tuple[float, float]:
+def group_coefficients(img_meta: dict,
+                       num_partner_gts: int = 0) -> Tuple[float, float]:
     """Coefficients of the own (y_i) and partner (y_j) terms of one image.
 
     Read from the metainfo ``mix_lambda`` (lam, coefficient of the own image
@@ -43,21 +48,26 @@ def group_coefficients(img_meta: dict) -> Tuple[float, float]:
 
     Args:
         img_meta (dict): metainfo of one image.
+        num_partner_gts (int): how many of its gts have ``mix_group`` 1.
+            Defaults to 0.
 
     Returns:
         tuple[float, float]: the own and partner coefficients, >= 0.
 
     Raises:
-        ValueError: on an unknown ``mix_mode`` or a ``mix_lambda`` outside
-            [0, 1].
+        ValueError: on an unknown ``mix_mode``, a ``mix_lambda`` outside
+            [0, 1], or partner gts without ``mix_lambda`` (read as 1, it
+            would drop them silently: the packer's ``meta_keys`` lost it).
     """
-    lam = float(img_meta.get('mix_lambda', 1.0))
-    mode = img_meta.get('mix_mode', 'lossmix')
-    if mode not in MIX_MODES:
-        raise ValueError(f'mix_mode must be one of {MIX_MODES}, got '
-                         f'{mode!r}')
-    if not 0.0 <= lam <= 1.0:  # also catches NaN
-        raise ValueError(f'mix_lambda must be in [0, 1], got {lam}')
+    if 'mix_lambda' not in img_meta and num_partner_gts > 0:
+        raise ValueError(
+            f'{num_partner_gts} gts of mix_group 1 (partner image) but no '
+            'mix_lambda in the metainfo of image '
+            f'{img_meta.get("img_path", img_meta.get("img_id"))!r}: pack '
+            'with PackLossMixInputs and keep \'mix_lambda\' and '
+            '\'mix_mode\' in its meta_keys')
+    lam = check_mix_lambda(img_meta.get('mix_lambda', 1.0))
+    mode = check_mix_mode(img_meta.get('mix_mode', 'lossmix'), 'mix_mode')
     if mode == 'lossmix':
         return lam, 1.0 - lam
     if mode == 'union':
@@ -98,7 +108,10 @@ def mix_group_passes(batch_gt_instances: InstanceList,
         list[GroupPass]: the own pass (if any image has c_i > 0), then the
         partner pass (if any image has c_j > 0).
     """
-    coeffs_per_img = [group_coefficients(meta) for meta in batch_img_metas]
+    coeffs_per_img = [
+        group_coefficients(meta, _checked_num_partner_gts(gt))
+        for gt, meta in zip(batch_gt_instances, batch_img_metas)
+    ]
     passes = []
     for group in (0, 1):
         inds, gts, coeffs = [], [], []
@@ -114,6 +127,18 @@ def mix_group_passes(batch_gt_instances: InstanceList,
                 GroupPass(group, inds, gts, coeffs,
                           len(inds) / len(batch_gt_instances)))
     return passes
+
+
+def _checked_num_partner_gts(gt_instances: InstanceData) -> int:
+    """How many gts have ``mix_group`` 1 (0 without the field).
+
+    Also checks ``loss_weights`` (:func:`get_gt_loss_weights`), which the
+    passes drop: a NaN weight raises here as it does outside exact mode.
+    """
+    get_gt_loss_weights(gt_instances)
+    if 'mix_group' not in gt_instances:
+        return 0
+    return int((gt_instances.mix_group == 1).sum())
 
 
 def select_group(gt_instances: InstanceData, group: int,
@@ -183,3 +208,103 @@ def _scaled(value, scale: float):
     if isinstance(value, (list, tuple)):
         return [v * scale for v in value]
     return value * scale
+
+
+#: the exact modes of the RoI heads (``exact=True`` picks the head's first)
+EXACT_MODES = ('single_pass', 'two_pass')
+
+
+def resolve_exact_mode(exact: Union[bool, str],
+                       modes: Sequence[str] = EXACT_MODES,
+                       owner: str = 'exact') -> Optional[str]:
+    """The exact mode an ``exact`` argument selects.
+
+    Args:
+        exact (bool | str): False (not exact), True (the first of
+            ``modes``) or one of ``modes``.
+        modes (Sequence[str]): the modes the head implements, its default
+            first. Defaults to :data:`EXACT_MODES`.
+        owner (str): how the argument is named in the error message.
+
+    Returns:
+        str or None: the mode, None for False.
+
+    Raises:
+        ValueError: on any other value, naming it and the valid ones.
+    """
+    if isinstance(exact, bool):
+        return modes[0] if exact else None
+    if isinstance(exact, str) and exact in modes:
+        return exact
+    valid = ', '.join(['False', 'True'] + [repr(m) for m in modes])
+    raise ValueError(f'{owner} must be one of {valid}, got {exact!r}')
+
+
+def sampling_gt_instances(gt_instances: InstanceData,
+                          groups: Collection[int]) -> InstanceData:
+    """The gts one shared sample of an image is drawn against: those of the
+    groups whose term has a coefficient > 0 in the image.
+
+    Args:
+        gt_instances (InstanceData): N gts, optional ``mix_group`` (N, )
+            (absent: all 0).
+        groups (Collection[int]): the groups with a term (0, 1 or both).
+
+    Returns:
+        InstanceData: ``gt_instances`` itself when every gt's group has a
+        term, else the M < N gts that do (every field follows its boxes).
+    """
+    if 'mix_group' in gt_instances:
+        group_of = gt_instances.mix_group
+    else:
+        group_of = torch.zeros(len(gt_instances), dtype=torch.long,
+                               device=gt_instances.bboxes.device)
+    keep = torch.zeros_like(group_of, dtype=torch.bool)
+    for group in groups:
+        keep |= group_of == group
+    if bool(keep.all()):
+        return gt_instances
+    return gt_instances[keep]
+
+
+def relabel_sampling_result(assigner, sampling_result: SamplingResult,
+                            gt_instances: InstanceData,
+                            gt_instances_ignore: Optional[InstanceData] = None
+                            ) -> SamplingResult:
+    """The RoIs of a sample, assigned to another label set.
+
+    ``assigner`` (the head's, e.g. ``MaxIoUAssigner``) assigns the S sampled
+    RoIs, and only those, to ``gt_instances``: a RoI assigned to a gt is
+    positive, one assigned to background negative and one the assigner
+    ignores (-1) is left out of both, as the stock sampler leaves ignored
+    candidates out.
+
+    Args:
+        assigner: an mmdet assigner, ``assign(pred_instances, gt_instances,
+            gt_instances_ignore)`` reading ``pred_instances.priors``.
+        sampling_result (SamplingResult): the shared sample of one image,
+            ``priors`` (S, 4): its positives, then its negatives.
+        gt_instances (InstanceData): the label set, ``bboxes`` and
+            ``labels`` (N, ...).
+        gt_instances_ignore (InstanceData, optional): ignored boxes.
+
+    Returns:
+        SamplingResult: ``pos_inds`` / ``neg_inds`` (ascending) index the
+        S RoIs of ``sampling_result.priors``; ``pos_assigned_gt_inds``,
+        ``pos_gt_bboxes``, ``pos_gt_labels`` refer to ``gt_instances``;
+        ``pos_is_gt`` is whether the RoI is a gt box added as a proposal
+        (of either label set).
+    """
+    priors = sampling_result.priors
+    assign_result = assigner.assign(
+        InstanceData(priors=priors), gt_instances, gt_instances_ignore)
+    gt_inds = assign_result.gt_inds
+    pos_inds = torch.nonzero(gt_inds > 0, as_tuple=False).view(-1)
+    neg_inds = torch.nonzero(gt_inds == 0, as_tuple=False).view(-1)
+    num_neg = len(sampling_result.neg_inds)
+    gt_flags = torch.cat([
+        sampling_result.pos_is_gt,
+        sampling_result.pos_is_gt.new_zeros(num_neg)
+    ])
+    return SamplingResult(pos_inds, neg_inds, priors, gt_instances.bboxes,
+                          assign_result, gt_flags)

@@ -205,7 +205,8 @@ def test_reproducible_under_seed():
 def test_repr():
     assert repr(LossMixPair(mode='union', alpha=0.2)) == (
         "LossMixPair(mode='union', alpha=0.2, prob=1.0, "
-        'noise_range=(0.0, 0.2))')
+        'noise_range=(0.0, 0.2), cache_size=0)')
+    assert repr(LossMixPair(cache_size=10)).endswith(', cache_size=10)')
 
 
 def test_same_view_partner_is_no_mix():
@@ -374,3 +375,238 @@ def test_packed_masks_split_with_ignore_flags(mask_type):
     np.testing.assert_allclose(mask_boxes(gt.masks), gt.bboxes.numpy())
     np.testing.assert_allclose(mask_boxes(ign.masks), ign.bboxes.numpy())
     np.testing.assert_allclose(gt.bboxes.numpy(), [[1, 3, 4, 6]])
+
+
+# ------------------------------------------------------------ partner cache
+# A fake dataset whose image i is 8x8 of value i + 1 with one box at x = i:
+# the partner of a mixed sample is read off its partner box (mix_group 1),
+# and the loader counts the images it loads.
+class CountingLoader:
+
+    def __init__(self):
+        self.calls = 0
+
+    def __call__(self, info):
+        self.calls += 1
+        i = info['img_id']
+        results = make_results(8, 8, [[i, 0, i + 1, 1]], [i % 3],
+                               value=i % 250 + 1)
+        results.update(img_path=info['img_path'], img_id=i, flip=False,
+                       flip_direction=None)
+        return results
+
+
+def fake_dataset(num, pipeline):
+    from mmengine.dataset import BaseDataset
+
+    class FakeImages(BaseDataset):
+
+        def load_data_list(self):
+            return [dict(img_id=i, img_path=f'{i}.png') for i in range(num)]
+
+    return FakeImages(pipeline=pipeline, serialize_data=False)
+
+
+def partner_id(out):
+    """Id of the partner image of a mixed output (None: not mixed)."""
+    partner = out['gt_mix_group'] == 1
+    if not partner.any():
+        return None
+    return int(boxes_of(out)[partner][0, 0])
+
+
+def stream_through(transform, ids):
+    """Samples ``ids`` through ``transform``: (partner ids, lambdas)."""
+    loader = CountingLoader()
+    partners, lams = [], []
+    for i in ids:
+        out = transform(loader(dict(img_id=i, img_path=f'{i}.png')))
+        partners.append(partner_id(out))
+        lams.append(out['mix_lambda'])
+    return partners, lams
+
+
+@pytest.mark.parametrize('bad', [-1, 2.5, '10', True, [3]])
+def test_bad_cache_size_raises_naming_it(bad):
+    import re
+    from mmdet.registry import TRANSFORMS
+    with pytest.raises(ValueError,
+                       match=r'cache_size must be an int >= 0.*got ' +
+                       re.escape(repr(bad))):
+        TRANSFORMS.build(dict(type='LossMixPair', cache_size=bad))
+
+
+def test_cache_size_values_and_get_indexes():
+    assert LossMixPair().cache_size == 0
+    assert LossMixPair(cache_size=None).cache_size == 0
+    size = LossMixPair(cache_size=np.int64(3)).cache_size
+    assert size == 3 and type(size) is int
+    # with a cache nothing is loaded, and no random number is drawn
+    np.random.seed(0)
+    state = np.random.get_state()
+    assert LossMixPair(cache_size=3, prob=0.5).get_indexes(range(10)) == []
+    after = np.random.get_state()
+    np.testing.assert_array_equal(state[1], after[1])
+    assert state[2] == after[2]
+
+
+def test_cached_partner_is_recent_never_itself_never_loaded():
+    from mmdet.datasets import MultiImageMixDataset
+    k = 3
+    loader = CountingLoader()
+    dataset = MultiImageMixDataset(
+        fake_dataset(10, [loader]),
+        pipeline=[dict(type='LossMixPair', cache_size=k)])
+    transform = dataset.pipeline[0]
+    transform.sample_lambda = lambda: 0.25
+    np.random.seed(0)
+    # repeats: image 0 at t=3 (0 cached), image 4 twice in a row
+    stream = [0, 1, 2, 0, 3, 4, 4, 5, 6, 7, 8, 9, 1, 2, 2]
+    partners = []
+    for t, idx in enumerate(stream):
+        out = dataset[idx]
+        assert loader.calls == t + 1  # one load per sample, no second one
+        cached = [c['img_id'] for c in transform.results_cache]
+        assert cached == stream[max(0, t + 1 - k):t + 1]  # FIFO, K at most
+        candidates = [j for j in stream[max(0, t - k):t] if j != idx]
+        partners.append(partner_id(out))
+        if t == 0:  # empty cache: not mixed
+            assert partners[0] is None and out['mix_lambda'] == 1.0
+            np.testing.assert_array_equal(out['gt_loss_weights'], [1.0])
+            assert out['img'].dtype == np.uint8
+            continue
+        assert partners[-1] in candidates and partners[-1] != idx
+        # own box weighs lam, the partner's 1 - lam; pixels blended
+        np.testing.assert_allclose(out['gt_loss_weights'], [0.25, 0.75])
+        np.testing.assert_allclose(boxes_of(out),
+                                   [[idx, 0, idx + 1, 1],
+                                    [partners[-1], 0, partners[-1] + 1, 1]])
+        assert out['img'][0, 0, 0] == pytest.approx(
+            0.25 * (idx + 1) + 0.75 * (partners[-1] + 1))
+    # seeded regression of the draws (numpy's global generator, seed 0)
+    assert partners == [None, 0, 0, 2, 2, 2, 3, 4, 4, 6, 5, 8, 7, 8, 9]
+
+
+def test_cached_partner_skips_the_same_view():
+    t = LossMixPair(cache_size=1)
+    # 1 is cached when 1 comes again: no other candidate, not mixed
+    partners, lams = stream_through(t, [0, 1, 1, 2])
+    assert partners == [None, 0, None, 1]
+    assert lams[2] == 1.0
+    # the same image flipped is another view: mixed
+    flipped = make_results(8, 8, [[2, 0, 3, 1]], [2], value=3)
+    flipped.update(img_path='2.png', img_id=2, flip=True,
+                   flip_direction='horizontal')
+    out = t(flipped)
+    assert partner_id(out) == 2 and out['mix_lambda'] < 1.0
+
+
+def test_cached_partner_uniform_over_last_k():
+    np.random.seed(0)
+    k, n = 4, 2000
+    partners, _ = stream_through(LossMixPair(cache_size=k), range(n))
+    lags = np.array([t - p for t, p in enumerate(partners) if t > 0])
+    assert partners[0] is None and set(lags.tolist()) == {1, 2, 3, 4}
+    # a draw of the stream before the cache fills (t < k) has fewer lags;
+    # then each lag has probability 1/4 (sd of a share: 0.0097)
+    shares = np.bincount(lags[k:], minlength=k + 1)[1:] / len(lags[k:])
+    np.testing.assert_allclose(shares, 0.25, atol=0.03)
+
+
+def test_cache_prob_and_seed():
+    np.random.seed(0)
+    never = LossMixPair(cache_size=5, prob=0.0)
+    partners, lams = stream_through(never, range(20))
+    assert partners == [None] * 20 and set(lams) == {1.0}
+    assert len(never.results_cache) == 5  # cached all the same
+    assert [c['img_id'] for c in never.results_cache] == [15, 16, 17, 18, 19]
+
+    def once():
+        np.random.seed(3)
+        return stream_through(LossMixPair(cache_size=5, prob=0.5), range(400))
+
+    partners, lams = once()
+    mixed = sum(p is not None for p in partners)
+    assert 170 < mixed < 230
+    assert all(lam == 1.0 for p, lam in zip(partners, lams) if p is None)
+    assert (partners, lams) == once()
+
+
+def test_cache_holds_unmixed_copies():
+    t = LossMixPair(cache_size=2)
+    t.sample_lambda = lambda: 0.5
+    a = make_results(4, 4, [[0, 0, 2, 2]], [0], value=10)
+    a.update(img_path='a.png', flip=False, flip_direction=None, extra='x')
+    b = make_results(4, 4, [[1, 1, 3, 3]], [1], value=30)
+    b.update(img_path='b.png', flip=False, flip_direction=None)
+    out_a = t(a)  # first: not mixed, returned as it came
+    assert out_a['mix_lambda'] == 1.0
+    # a later transform writing into the sample in place
+    out_a['img'][:] = 0
+    out_a['gt_bboxes'].tensor[:] = -1
+    out_a['gt_bboxes_labels'][:] = 7
+    out_b = t(b)
+    assert out_b['img'][0, 0, 0] == pytest.approx(0.5 * 30 + 0.5 * 10)
+    np.testing.assert_allclose(boxes_of(out_b), [[1, 1, 3, 3], [0, 0, 2, 2]])
+    np.testing.assert_array_equal(out_b['gt_bboxes_labels'], [1, 0])
+    # b is cached as it came in (uint8, its own boxes), not mixed, and the
+    # mixed output shares nothing with the cache
+    cached_a, cached_b = t.results_cache
+    assert set(cached_b) == {'img', 'img_path', 'flip', 'flip_direction',
+                             'gt_bboxes', 'gt_bboxes_labels'}
+    assert cached_b['img'].dtype == np.uint8 and (cached_b['img'] == 30).all()
+    np.testing.assert_allclose(cached_b['gt_bboxes'].numpy(), [[1, 1, 3, 3]])
+    out_b['img'][:] = 0
+    out_b['gt_bboxes'].tensor[:] = -1
+    assert (cached_a['img'] == 10).all() and (cached_b['img'] == 30).all()
+    np.testing.assert_allclose(cached_a['gt_bboxes'].numpy(), [[0, 0, 2, 2]])
+    np.testing.assert_array_equal(cached_a['gt_bboxes_labels'], [0])
+
+
+@pytest.mark.parametrize('mask_type', MASK_TYPES)
+@pytest.mark.parametrize('mode', ['lossmix', 'union', 'noise'])
+def test_cached_mix_equals_loaded_mix(mode, mask_type):
+    """Same (own, partner, lam): the cached and the loading transform give
+    the same pixels, boxes, labels, ignore flags, masks and weights."""
+    import copy
+    own, partner = masked_pair(mask_type)
+    own.update(img_path='own.png', gt_ignore_flags=np.array([True]))
+    partner.update(img_path='partner.png', gt_ignore_flags=np.array([False]))
+    lam = 0.85 if mode == 'noise' else 0.4
+    cached = LossMixPair(mode=mode, cache_size=4)
+    cached.sample_lambda = lambda: lam
+    first = cached(copy.deepcopy(partner))
+    assert first['mix_lambda'] == 1.0 and len(first['gt_masks']) == 1
+    out = cached(copy.deepcopy(own))
+    ref = run(LossMixPair(mode=mode),
+              pair(copy.deepcopy(own), copy.deepcopy(partner)), lam=lam)
+    assert out['mix_lambda'] == ref['mix_lambda'] == lam
+    np.testing.assert_array_equal(out['img'], ref['img'])
+    assert out['img_shape'] == ref['img_shape'] == (10, 10)
+    np.testing.assert_array_equal(boxes_of(out), boxes_of(ref))
+    for key in ('gt_bboxes_labels', 'gt_ignore_flags', 'gt_loss_weights',
+                'gt_mix_group'):
+        np.testing.assert_array_equal(out[key], ref[key])
+    assert type(out['gt_masks']) is type(ref['gt_masks'])
+    np.testing.assert_array_equal(mask_arrays(out['gt_masks']),
+                                  mask_arrays(ref['gt_masks']))
+    expected_weights = dict(lossmix=[0.4, 0.6], union=[1, 1], noise=[1])
+    np.testing.assert_allclose(out['gt_loss_weights'],
+                               expected_weights[mode])
+    expected_flags = [True] if mode == 'noise' else [True, False]
+    np.testing.assert_array_equal(out['gt_ignore_flags'], expected_flags)
+
+
+def test_cache_in_a_plain_pipeline():
+    """No MultiImageMixDataset: the cached transform at the end of a
+    dataset's own pipeline, one load per sample."""
+    loader = CountingLoader()
+    transform = LossMixPair(cache_size=2)
+    transform.sample_lambda = lambda: 0.5
+    dataset = fake_dataset(6, [loader, transform])
+    np.random.seed(0)
+    outs = [dataset[i] for i in (4, 2, 5)]
+    assert loader.calls == 3
+    assert 'mix_results' not in outs[1]
+    assert [partner_id(o) for o in outs] == [None, 4, 4]
+    assert outs[2]['img'][0, 0, 0] == pytest.approx(0.5 * 6 + 0.5 * 5)

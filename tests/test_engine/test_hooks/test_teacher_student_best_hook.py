@@ -1,5 +1,6 @@
 """TeacherStudentBestHook: which of teacher and student is higher, the
 best of each, the checkpoint meta round trip."""
+import logging
 from types import SimpleNamespace
 
 import pytest
@@ -61,3 +62,32 @@ def test_bests_survive_a_resume(monkeypatch):
     # a later, lower score does not replace the loaded best
     resumed.after_val_epoch(runner_at(2000), metrics(0.30, 0.35))
     assert resumed.best['student'] == pytest.approx((0.45, 1000))
+
+
+def test_missing_metric_warning_reaches_the_real_logger():
+    """The warning goes through mmengine's print_log (its level must be a
+    logging level: a string raised TypeError when a member had no metric)."""
+    from mmengine.logging import MMLogger
+
+    class Records(logging.Handler):
+
+        def __init__(self):
+            super().__init__()
+            self.records = []
+
+        def emit(self, record):
+            self.records.append(record)
+
+    logger = MMLogger.get_instance('test_teacher_student_best_missing')
+    handler = Records()
+    logger.addHandler(handler)
+    hook = HOOKS.build(
+        dict(type='TeacherStudentBestHook', metric='coco/bbox_mAP'))
+    try:
+        hook.after_val_epoch(runner_at(10), {'teacher/coco/bbox_mAP': 0.5})
+    finally:
+        logger.removeHandler(handler)
+    warnings = [r for r in handler.records if r.levelno >= logging.WARNING]
+    assert [r.levelno for r in warnings] == [logging.WARNING]
+    assert 'student/coco/bbox_mAP' in warnings[0].getMessage()
+    assert hook.best == dict(teacher=None, student=None)

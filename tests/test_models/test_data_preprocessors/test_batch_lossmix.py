@@ -421,3 +421,27 @@ def test_mix_across_carries_masks(mask_type):
     assert (gts.masks.height, gts.masks.width) == (10, 10)
     check_masks_on_pixels(mixed[0], gts,
                           colours_of(0, 0.3) + colours_of(1, 0.7))
+
+
+def test_blend_bit_equal_to_zero_canvas_sum():
+    """The in-place blend gives, bit for bit, a zero canvas + lam * own +
+    (1 - lam) * partner (each centred on max H x max W); an unmixed image
+    (its own partner) is copied unchanged."""
+    inputs, samples = preprocess([0, 1, 2])
+    inputs = inputs.float() / 7.0  # values whose products round
+    lams = torch.tensor([0.3, 0.55, 0.8])
+    partners = [1, 2, 2]  # image 2 is its own partner
+    mixed, _ = mix_batch(inputs, samples, torch.tensor(partners), lams)
+    for b, p in enumerate(partners[:2]):
+        (hb, wb), (hp, wp) = SIZES[b], SIZES[p]
+        height, width = max(hb, hp), max(wb, wp)
+        canvas = torch.zeros(inputs.shape[1:])
+        ob = ((height - hb) // 2, (width - wb) // 2)
+        op = ((height - hp) // 2, (width - wp) // 2)
+        canvas[:, ob[0]:ob[0] + hb, ob[1]:ob[1] + wb] += \
+            lams[b].item() * inputs[b, :, :hb, :wb]
+        canvas[:, op[0]:op[0] + hp, op[1]:op[1] + wp] += \
+            (1 - lams[b].item()) * inputs[p, :, :hp, :wp]
+        assert torch.equal(mixed[b], canvas)
+    assert torch.equal(mixed[2], inputs[2])
+    assert mixed.data_ptr() != inputs.data_ptr()

@@ -345,3 +345,20 @@ def test_exact_mode_keeps_reg_weights(frcnn_cfg):
     assert partner['loss_rpn_bbox'] > 0
     assert got['loss_rpn_bbox'] == pytest.approx(lam * own['loss_rpn_bbox'],
                                                  rel=1e-5)
+
+
+def test_exact_pass_coefficient_shortcut_equals_gt_lookup(frcnn_cfg):
+    """An exact pass whose gts carry no weights scales every anchor by the
+    image's coefficient without looking up gts; all-ones reg_weights take
+    the per-anchor lookup: the same losses, bit for bit (mmdet's own
+    sampler, 2 images, lam 0.3 and 0.8)."""
+    head = build(frcnn_cfg, 'LossMixRPNHead', exact=True)
+    metas = [dict(IMG_META, mix_lambda=0.3), dict(IMG_META, mix_lambda=0.8)]
+    torch.manual_seed(1)
+    short = batch_losses(head, [mixed_gts(0.3), mixed_gts(0.8)], metas)
+    torch.manual_seed(1)
+    lookup = batch_losses(
+        head, [mixed_gts(0.3, [1.0, 1.0]),
+               mixed_gts(0.8, [1.0, 1.0])], metas)
+    assert short == lookup
+    assert short['loss_rpn_bbox'] > 0

@@ -197,3 +197,16 @@ def test_exact_mode_is_eq14_per_stage(cascade_mask_cfg, num_imgs):
         build(cascade_mask_cfg, 'LossMixCascadeRoIHead', 'PseudoSampler'),
         [mixed] * num_imgs, boxes=GT_BOXES)
     assert weighted['s0.loss_cls'] != pytest.approx(got['s0.loss_cls'])
+
+
+def test_exact_modes_of_the_cascade(cascade_cfg):
+    """The cascade keeps the two-pass definition: exact=True is
+    'two_pass'; 'single_pass' is refused with the valid values."""
+    head = build(cascade_cfg, 'LossMixCascadeRoIHead', exact=True)
+    assert (head.exact, head.exact_mode) == (True, 'two_pass')
+    assert build(cascade_cfg, 'LossMixCascadeRoIHead',
+                 exact='two_pass').exact_mode == 'two_pass'
+    with pytest.raises(ValueError, match=(
+            r"LossMixCascadeRoIHead exact must be one of False, True, "
+            r"'two_pass', got 'single_pass'")):
+        build(cascade_cfg, 'LossMixCascadeRoIHead', exact='single_pass')

@@ -231,3 +231,43 @@ def test_tiny_mask_rcnn_trains_two_iterations(mask_cfg):
         optim.step()
     assert not torch.equal(before,
                            model.roi_head.mask_head.conv_logits.weight)
+
+
+@pytest.mark.parametrize('share_roi_extractor', [False, True])
+def test_single_pass_with_masks_equals_two_pass(mask_cfg,
+                                                share_roi_extractor):
+    """exact=True (one sample, one box and one mask forward) against
+    exact='two_pass' when both sample every proposal (RandomSampler with a
+    large num, no gts added): every loss agrees, the mask loss included;
+    two images, lam 0.7 and 0.4, the second with a pseudo-box."""
+    sampler = dict(type='RandomSampler', num=1000, pos_fraction=0.5,
+                   neg_pos_ub=-1, add_gt_as_proposals=False)
+    mixed = []
+    for lam in (0.7, 0.4):
+        gts = make_mask_gts(GT_BOXES, LABELS, [lam, lam, 1 - lam])
+        gts.mix_group = torch.tensor([0, 0, 1])
+        mixed.append(gts)
+    mixed[1].reg_weights = torch.tensor([1.0, 0.0, 1.0])
+    metas = [dict(mix_lambda=0.7), dict(mix_lambda=0.4)]
+    props = [proposals(b, boxes=GT_BOXES) for b in range(2)]
+
+    def run(exact):
+        cfg = copy.deepcopy(mask_cfg.roi_head)
+        train_cfg = copy.deepcopy(mask_cfg.train_cfg.rcnn)
+        train_cfg.sampler = sampler
+        if share_roi_extractor:
+            cfg.pop('mask_roi_extractor')
+            cfg.mask_head.update(num_convs=0)
+            cfg.bbox_roi_extractor.roi_layer.output_size = 14
+            cfg.bbox_head.roi_feat_size = 14
+        cfg.update(type='LossMixRoIHead', train_cfg=train_cfg,
+                   test_cfg=mask_cfg.test_cfg.rcnn, exact=exact)
+        torch.manual_seed(0)
+        head = MODELS.build(cfg)
+        assert head.share_roi_extractor is share_roi_extractor
+        return losses(head, copy.deepcopy(mixed), props, metas)
+
+    single, two = run(True), run('two_pass')
+    assert set(single) == {'loss_cls', 'loss_bbox', 'acc', 'loss_mask'}
+    assert single['loss_mask'] > 0
+    assert single == pytest.approx(two, rel=1e-5)

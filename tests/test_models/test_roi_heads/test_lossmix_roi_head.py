@@ -1,4 +1,5 @@
 import copy
+import re
 
 import pytest
 import torch
@@ -316,3 +317,137 @@ def test_exact_mode_keeps_reg_weights(frcnn_cfg):
     assert partner['loss_bbox'] > 0
     assert got['loss_bbox'] == pytest.approx(lam * own['loss_bbox'],
                                              rel=1e-5)
+
+
+# ------------------------------- exact mode: single pass against two passes
+# exact=True (= 'single_pass') samples once and scores the shared RoIs
+# against both label sets; exact='two_pass' samples once per label set. A
+# RandomSampler whose num exceeds the proposals (60 per image) and that adds
+# no gts takes every proposal in both: the two must then agree.
+def all_sampled(frcnn_cfg, type_, **kwargs):
+    cfg = copy.deepcopy(frcnn_cfg.roi_head)
+    train_cfg = copy.deepcopy(frcnn_cfg.train_cfg.rcnn)
+    train_cfg.sampler = dict(type='RandomSampler', num=1000,
+                             pos_fraction=0.5, neg_pos_ub=-1,
+                             add_gt_as_proposals=False)
+    cfg.update(type=type_, train_cfg=train_cfg,
+               test_cfg=frcnn_cfg.test_cfg.rcnn, **kwargs)
+    torch.manual_seed(0)
+    return MODELS.build(cfg)
+
+
+def empty_partner_gts(lam):
+    gts = make_gts(GT_BOXES, [0, 2], [lam, lam])
+    gts.mix_group = torch.tensor([0, 0])
+    return gts
+
+
+SINGLE_VS_TWO = {
+    'lam0.3': ([lambda: mixed_gts(0.3)], [dict(mix_lambda=0.3)]),
+    'two_lams': ([lambda: mixed_gts(0.3), lambda: mixed_gts(0.8)],
+                 [dict(mix_lambda=0.3), dict(mix_lambda=0.8)]),
+    'one_unmixed': ([lambda: mixed_gts(0.3),
+                     lambda: make_gts(GT_BOXES[1:], [1])],
+                    [dict(mix_lambda=0.3), {}]),
+    'empty_partner': ([lambda: empty_partner_gts(0.6)],
+                      [dict(mix_lambda=0.6)]),
+    'union': ([lambda: mixed_gts(0.4), lambda: mixed_gts(0.9)],
+              [dict(mix_lambda=0.4, mix_mode='union'),
+               dict(mix_lambda=0.9, mix_mode='union')]),
+    'union_and_unmixed': ([lambda: mixed_gts(0.4),
+                           lambda: make_gts(GT_BOXES, [0, 2])],
+                          [dict(mix_lambda=0.4, mix_mode='union'),
+                           dict(mix_lambda=1.0, mix_mode='union')]),
+    'reg_weights': ([lambda: mixed_gts(0.3, [1.0, 0.0])],
+                    [dict(mix_lambda=0.3)]),
+}
+
+
+@pytest.mark.parametrize('case', list(SINGLE_VS_TWO))
+def test_single_pass_equals_two_pass(frcnn_cfg, case):
+    makers, metas = SINGLE_VS_TWO[case]
+    seeds = list(range(len(makers)))
+
+    def run(exact):
+        head = all_sampled(frcnn_cfg, 'LossMixRoIHead', exact=exact)
+        return batch_losses(head, [make() for make in makers], metas=metas,
+                            seeds=seeds)
+
+    single, two = run(True), run('two_pass')
+    assert all_sampled(frcnn_cfg, 'LossMixRoIHead',
+                       exact=True).exact_mode == 'single_pass'
+    assert single == pytest.approx(two, rel=1e-5)
+    assert single['loss_cls'] > 0
+    if case != 'empty_partner':
+        assert single['loss_bbox'] > 0
+
+
+def test_single_pass_equals_stock_on_unmixed_data(frcnn_cfg):
+    """mmdet's own sampler (512 RoIs, gts added as proposals), 2 images
+    without mixing metainfo: the stock losses."""
+    gts = [make_gts(GT_BOXES, [0, 2]), make_gts(GT_BOXES[1:], [1])]
+    torch.manual_seed(1)
+    ref = batch_losses(build(frcnn_cfg, 'StandardRoIHead'),
+                       copy.deepcopy(gts))
+    torch.manual_seed(1)
+    got = batch_losses(build(frcnn_cfg, 'LossMixRoIHead', exact=True),
+                       copy.deepcopy(gts))
+    assert got == pytest.approx(ref, rel=1e-6)
+    assert ref['loss_bbox'] > 0
+
+
+def test_single_pass_shares_one_sample_by_hand(frcnn_cfg):
+    """No proposals; the sampler adds both images' gts: the shared sample is
+    RoI 0 = own box, RoI 1 = partner box (IoU 0). Against y_i RoI 0 is
+    positive and RoI 1 background, against y_j the reverse, so each term
+    is the stock loss of its label set on the proposals [box 0, box 1]
+    (two-pass would see one RoI per term, no background)."""
+    lam = 0.3
+    head = build(frcnn_cfg, 'LossMixRoIHead', exact=True)
+    stock = pseudo_sampled(frcnn_cfg, 'StandardRoIHead')
+
+    def run(head, gts, boxes, meta):
+        sample = DetDataSample(metainfo=dict(img_shape=(64, 64), **meta))
+        sample.gt_instances = gts
+        props = InstanceData(bboxes=torch.tensor(boxes).reshape(-1, 4)
+                             .float(),
+                             scores=torch.ones(len(boxes)))
+        out = head.loss(rand_feats(0, strides=(4, 8, 16, 32)), [props],
+                        [sample])
+        return {k: v.item() for k, v in out.items()}
+
+    own = run(stock, make_gts(GT_BOXES[:1], [0]), GT_BOXES, {})
+    partner = run(stock, make_gts(GT_BOXES[1:], [2]), GT_BOXES, {})
+    got = run(head, mixed_gts(lam), [], dict(mix_lambda=lam))
+    for key in ('loss_cls', 'loss_bbox'):
+        assert own[key] > 0 and partner[key] > 0
+        assert got[key] == pytest.approx(
+            lam * own[key] + (1 - lam) * partner[key], rel=1e-5)
+    two = run(build(frcnn_cfg, 'LossMixRoIHead', exact='two_pass'),
+              mixed_gts(lam), [], dict(mix_lambda=lam))
+    assert two['loss_cls'] != pytest.approx(got['loss_cls'], rel=1e-3)
+
+
+def test_single_pass_seeded_regression(frcnn_cfg):
+    """mmdet's sampler on a mixed batch (lam 0.3 and 0.8): fixed values.
+    The classifier gets seeded weights of std 0.3 (at mmdet's init, std
+    0.01, every RoI's loss is about ln 4 whatever its label)."""
+    head = build(frcnn_cfg, 'LossMixRoIHead', exact=True)
+    torch.manual_seed(2)
+    torch.nn.init.normal_(head.bbox_head.fc_cls.weight, std=0.3)
+    torch.manual_seed(1)
+    got = batch_losses(head, [mixed_gts(0.3), mixed_gts(0.8)],
+                       metas=[dict(mix_lambda=0.3), dict(mix_lambda=0.8)])
+    assert got['loss_cls'] == pytest.approx(1.5090191, rel=1e-5)
+    assert got['loss_bbox'] == pytest.approx(0.0978981, rel=1e-5)
+
+
+@pytest.mark.parametrize('bad', ['single', 'two_passes', 2, None])
+def test_exact_mode_names_are_checked(frcnn_cfg, bad):
+    with pytest.raises(ValueError, match=(
+            r"LossMixRoIHead exact must be one of False, True, "
+            r"'single_pass', 'two_pass', got " + re.escape(repr(bad)))):
+        build(frcnn_cfg, 'LossMixRoIHead', exact=bad)
+    assert build(frcnn_cfg, 'LossMixRoIHead').exact_mode is None
+    assert build(frcnn_cfg, 'LossMixRoIHead',
+                 exact='two_pass').exact is True

@@ -149,6 +149,20 @@ def find_transforms(cfg_node, type_name):
     ]
 
 
+def flatten_leaves(obj, prefix=''):
+    """``{'a.b.0.c': leaf}`` view of nested dicts/lists."""
+    if isinstance(obj, dict):
+        items = obj.items()
+    elif isinstance(obj, (list, tuple)):
+        items = ((str(i), v) for i, v in enumerate(obj))
+    else:
+        return {prefix: obj}
+    out = {}
+    for k, v in items:
+        out.update(flatten_leaves(v, f'{prefix}.{k}' if prefix else str(k)))
+    return out
+
+
 def flatten_dicts(node, path=''):
     """Yield (path, dict) for every dict inside ``node``."""
     if isinstance(node, dict):

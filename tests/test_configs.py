@@ -27,6 +27,7 @@ register_all_modules()
 import lossmix_mm  # noqa: E402,F401  (registers the LossMix modules)
 from lossmix_test_utils import (IMG_H, IMG_W,  # noqa: E402
                                 find_transforms, flatten_dicts,
+                                flatten_leaves,
                                 inheritance_depth, load, set_data_root,
                                 write_image, write_voc_split)
 
@@ -145,22 +146,6 @@ def fast_external_bases():
         mp.setattr(config_module, '_get_external_cfg_path',
                    _memoize_with_errors(original))
         yield
-
-
-
-
-def flatten(obj, prefix=''):
-    """``{'a.b.0.c': leaf}`` view of nested dicts/lists."""
-    if isinstance(obj, dict):
-        items = obj.items()
-    elif isinstance(obj, (list, tuple)):
-        items = ((str(i), v) for i, v in enumerate(obj))
-    else:
-        return {prefix: obj}
-    out = {}
-    for k, v in items:
-        out.update(flatten(v, f'{prefix}.{k}' if prefix else str(k)))
-    return out
 
 
 def baseline_path(path):
@@ -427,7 +412,7 @@ def test_mixing_settings(path):
         assert augments is None
         assert train.type != 'MultiImageMixDataset'
         assert not [
-            v for v in flatten(cfg.to_dict()).values()
+            v for v in flatten_leaves(cfg.to_dict()).values()
             if isinstance(v, str) and v.startswith(('LossMix', 'BatchLossMix'))
         ]
     elif mixer == 'batch':
@@ -478,8 +463,8 @@ def test_only_experiment_keys_differ_from_baseline(path):
                'model.rpn_head.exact', 'model.roi_head.exact',
                'model.data_preprocessor.batch_augments', 'custom_hooks',
                'train_dataloader.dataset.')
-    ours = flatten(load(path).to_dict())
-    base = flatten(load(baseline_path(path)).to_dict())
+    ours = flatten_leaves(load(path).to_dict())
+    base = flatten_leaves(load(baseline_path(path)).to_dict())
     changed = {
         k
         for k in ours.keys() | base.keys()

@@ -27,6 +27,7 @@ from mmdet.utils import register_all_modules
 register_all_modules()
 import lossmix_mm  # noqa: E402,F401
 from lossmix_test_utils import (IMG_H, IMG_W, flatten_dicts,  # noqa: E402
+                                flatten_leaves,
                                 inheritance_depth, set_data_root,
                                 write_image)
 
@@ -85,19 +86,6 @@ MMDET_CONFIGS = osp.join(
     osp.dirname(__import__('mmdet').__file__), '.mim', 'configs')
 
 
-def flat(obj, prefix=''):
-    if isinstance(obj, dict):
-        items = obj.items()
-    elif isinstance(obj, (list, tuple)):
-        items = ((str(i), v) for i, v in enumerate(obj))
-    else:
-        return {prefix: obj}
-    out = {}
-    for k, v in items:
-        out.update(flat(v, f'{prefix}.{k}' if prefix else str(k)))
-    return out
-
-
 def test_every_family_has_three_rows():
     found = {(parse(p)['family'], parse(p)['variant']) for p in CONFIGS}
     assert found == {(f, v) for f in FAMILIES
@@ -123,7 +111,8 @@ def test_config_changes_only_heads_and_mixing(path):
         ]
     # the model differs from the stock one in the head types and the batch
     # augment only
-    ours, theirs = flat(cfg.model.to_dict()), flat(ref.model.to_dict())
+    ours = flatten_leaves(cfg.model.to_dict())
+    theirs = flatten_leaves(ref.model.to_dict())
     changed = {k for k in set(ours) | set(theirs)
                if ours.get(k) != theirs.get(k) and
                not k.endswith('_scope_')}
@@ -136,10 +125,10 @@ def test_config_changes_only_heads_and_mixing(path):
     assert cfg.default_hooks.random_state == dict(type='RandomStateHook')
     for key in ('train_cfg', 'optim_wrapper', 'param_scheduler',
                 'custom_hooks', 'default_hooks', 'val_evaluator'):
-        assert {k: v for k, v in flat(cfg.get(key)).items()
+        assert {k: v for k, v in flatten_leaves(cfg.get(key)).items()
                 if not k.endswith('_scope_')
                 and not k.startswith('random_state.')} == \
-            {k: v for k, v in flat(ref.get(key)).items()
+            {k: v for k, v in flatten_leaves(ref.get(key)).items()
              if not k.endswith('_scope_')}, key
     # the pipeline: the stock one, without CachedMixUp for RTMDet
     pipeline = [t.type for t in cfg.train_dataloader.dataset.pipeline]

@@ -140,3 +140,11 @@ def test_usage_errors(fake_srun, script):
             proc.stderr
     proc = _run(script, ['p', 'j', 'c.py', 'x'])
     assert proc.returncode == 2 and 'srun not found' in proc.stderr
+
+
+def test_shared_runner_rejects_an_unknown_mode(fake_srun):
+    bin_dir, _ = fake_srun
+    proc = _run(osp.join(ROOT, 'tools', 'slurm_srun.sh'),
+                ['eval', 'p', 'j', 'c.py', 'x'], bin_dir)
+    assert proc.returncode == 2
+    assert "mode must be 'train' or 'test', got 'eval'" in proc.stderr

@@ -10,8 +10,8 @@ from mmengine.hooks import Hook
 
 from mmdet.datasets import CocoDataset
 from mmdet.registry import DATASETS, HOOKS
-from lossmix_test_utils import (inheritance_depth, load, toy_config,
-                                toy_options)
+from lossmix_test_utils import (flatten_leaves, inheritance_depth, load,
+                                toy_config, toy_options)
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, osp.join(ROOT, 'tools'))
@@ -20,19 +20,6 @@ import train as train_tool  # noqa: E402
 CACHED = toy_config('lossmix-cached')
 LOADING = toy_config('lossmix')
 SEEN = {}
-
-
-def flatten(obj, prefix=''):
-    if isinstance(obj, dict):
-        items = obj.items()
-    elif isinstance(obj, (list, tuple)):
-        items = ((str(i), v) for i, v in enumerate(obj))
-    else:
-        return {prefix: obj}
-    out = {}
-    for k, v in items:
-        out.update(flatten(v, f'{prefix}.{k}' if prefix else str(k)))
-    return out
 
 
 @pytest.fixture
@@ -57,7 +44,8 @@ def test_cached_config_is_the_pair_config_with_a_cache():
     cfg = load(CACHED)
     assert cfg.custom_imports == dict(imports=['lossmix_mm'],
                                       allow_failed_imports=False)
-    ours, theirs = flatten(cfg.to_dict()), flatten(load(LOADING).to_dict())
+    ours = flatten_leaves(cfg.to_dict())
+    theirs = flatten_leaves(load(LOADING).to_dict())
     changed = {
         k
         for k in ours.keys() | theirs.keys()

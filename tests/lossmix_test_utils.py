@@ -223,3 +223,28 @@ def make_mask_gts(boxes, labels, weights=None, size=64):
         masks[i] = ((xs - cx) / rx)**2 + ((ys - cy) / ry)**2 <= 1
     gt.masks = BitmapMasks(masks, size, size)
     return gt
+
+
+def toy_da_options(source, target, max_iters, warmup):
+    """``--cfg-options`` that shrink the toy DA config to the tiny generated
+    domains ``source`` / ``target``: random init, ``warmup`` warmup
+    iterations of ``max_iters``, a checkpoint every iteration, data in the
+    main process, a pseudo-label threshold an untrained teacher reaches."""
+    s, t = source + '/', target + '/'
+    return [
+        f'train_dataloader.dataset.datasets.0.data_root={s}',
+        f'train_dataloader.dataset.datasets.1.data_root={t}',
+        f'val_dataloader.dataset.data_root={t}',
+        f'test_dataloader.dataset.data_root={t}',
+        f'val_evaluator.ann_file={t}annotations/val.json',
+        f'test_evaluator.ann_file={t}annotations/val.json',
+        'train_dataloader.num_workers=0',
+        'train_dataloader.persistent_workers=False',
+        f'train_cfg.max_iters={max_iters}',
+        f'custom_hooks.0.warmup_iters={warmup}',
+        'load_from=None',  # random init (the config starts from a file)
+        'default_hooks.checkpoint.interval=1',
+        'default_hooks.checkpoint.max_keep_ckpts=-1',
+        # a lower threshold so that an untrained teacher yields some boxes
+        'model.semi_train_cfg.cls_pseudo_thr=0.05',
+    ]

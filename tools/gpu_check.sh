@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# One prepared check of lossmix_mm on a machine with one GPU (under 5 minutes):
+# One prepared check of lossmix_mm on a machine with one GPU (sized for under 5 minutes; not yet timed on a GPU):
 #   1. the heads' and mixers' tests with every tensor on the GPU
 #      (LOSSMIX_TEST_DEVICE=cuda, see tests/conftest.py),
 #   2. 20 iterations of the toy LossMix config through tools/dist_train.sh CONFIG 1

@@ -21,7 +21,7 @@ import sys
 import pytest
 import torch
 
-from lossmix_test_utils import toy_config, toy_options
+from lossmix_test_utils import toy_config, toy_da_options, toy_options
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, osp.join(ROOT, 'tools'))
@@ -162,24 +162,8 @@ def test_epoch_based_resume_exact_with_workers(toy_root, tmp_path,
 
 
 def da_options(source, target, max_iters, warmup):
-    s, t = source + '/', target + '/'
-    return [
-        f'train_dataloader.dataset.datasets.0.data_root={s}',
-        f'train_dataloader.dataset.datasets.1.data_root={t}',
-        f'val_dataloader.dataset.data_root={t}',
-        f'test_dataloader.dataset.data_root={t}',
-        f'val_evaluator.ann_file={t}annotations/val.json',
-        f'test_evaluator.ann_file={t}annotations/val.json',
-        'train_dataloader.num_workers=0',
-        'train_dataloader.persistent_workers=False',
-        f'train_cfg.max_iters={max_iters}',
-        f'custom_hooks.0.warmup_iters={warmup}',
-        'load_from=None',  # random init (the config starts from a file)
-        'default_hooks.checkpoint.interval=1',
-        'default_hooks.checkpoint.max_keep_ckpts=-1',
-        'default_hooks.checkpoint.save_best=None',
-        # a lower threshold so that an untrained teacher yields some boxes
-        'model.semi_train_cfg.cls_pseudo_thr=0.05',
+    return toy_da_options(source, target, max_iters, warmup) + [
+        'default_hooks.checkpoint.save_best=None'
     ] + logging_options(max_iters)
 
 

@@ -13,6 +13,7 @@ from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
 from mmdet.registry import HOOKS
+from lossmix_test_utils import toy_da_options
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, osp.join(ROOT, 'tools'))
@@ -47,33 +48,17 @@ class RecordTeacherHook(Hook):
 
 
 def da_options(source, target, max_iters, warmup, name):
-    s, t = source + '/', target + '/'
-    return [
+    return toy_da_options(source, target, max_iters, warmup) + [
         # a visualizer of its own: mmengine keeps one per name per process,
         # and its scalars.json goes to the work dir of the run that made it
         f'visualizer.name={name}',
-        f'train_dataloader.dataset.datasets.0.data_root={s}',
-        f'train_dataloader.dataset.datasets.1.data_root={t}',
-        f'val_dataloader.dataset.data_root={t}',
-        f'test_dataloader.dataset.data_root={t}',
-        f'val_evaluator.ann_file={t}annotations/val.json',
-        f'test_evaluator.ann_file={t}annotations/val.json',
-        'train_dataloader.num_workers=0',
-        'train_dataloader.persistent_workers=False',
         'val_dataloader.num_workers=0',
         'val_dataloader.persistent_workers=False',
         'test_dataloader.num_workers=0',
         'test_dataloader.persistent_workers=False',
-        f'train_cfg.max_iters={max_iters}',
         f'train_cfg.val_interval={max_iters}',
-        f'custom_hooks.0.warmup_iters={warmup}',
-        'load_from=None',  # random init (the config starts from a file)
-        'default_hooks.checkpoint.interval=1',
-        'default_hooks.checkpoint.max_keep_ckpts=-1',
         'default_hooks.logger.interval=1',
         'log_processor.window_size=1',  # raw values, not averages
-        # a lower threshold so that an untrained teacher yields some boxes
-        'model.semi_train_cfg.cls_pseudo_thr=0.05',
     ]
 
 

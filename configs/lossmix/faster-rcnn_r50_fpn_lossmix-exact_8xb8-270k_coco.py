@@ -1,6 +1,8 @@
 # LossMix, exact Eq. 14 (an option of ours), Faster R-CNN R50-FPN, COCO 3x:
-# the LossMix config's in-batch mixing, one assignment per source image in
-# each head, lam * L(y_i) + (1 - lam) * L(y_j).
+# the LossMix config's in-batch mixing; each head samples its anchors / RoIs
+# once against both images' gts and scores the sample against each image's
+# gts: lam * L(y_i) + (1 - lam) * L(y_j) (exact='two_pass': one assignment
+# and sample per source image).
 #
 # The paper reports no number for this variant; LossMix (default), Table 2:
 #   41.82 / 62.51 / 45.81 (val2017, bbox AP / AP50 / AP75)

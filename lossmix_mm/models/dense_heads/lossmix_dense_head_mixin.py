@@ -8,18 +8,22 @@ the stock losses depends on the head. :class:`LossMixAnchorHeadMixin` is the
 whole adapter for heads whose losses read ``AnchorHead``'s target weights
 (``RPNHead``, ``RetinaHead``).
 """
-from typing import Callable, List, Optional, Sequence, Tuple
+from contextlib import contextmanager
+from typing import Callable, Iterator, List, Optional, Sequence, Tuple
 
 import torch
 from mmengine.structures import InstanceData
 from torch import Tensor
 
+from mmdet.models.dense_heads import AnchorHead
 from mmdet.models.task_modules.prior_generators import anchor_inside_flags
-from mmdet.models.task_modules.samplers import SamplingResult
+from mmdet.models.task_modules.samplers import PseudoSampler, SamplingResult
 from mmdet.models.utils import unmap
+from mmdet.structures.bbox import cat_boxes
 from mmdet.utils import InstanceList, OptInstanceList
 from ..utils import (assigned_sample_weights, cls_reg_sample_weights,
-                     get_gt_loss_weights, mix_group_passes, sum_pass_losses)
+                     get_gt_loss_weights, mix_group_passes,
+                     sampling_gt_instances, sum_pass_losses)
 
 Multipliers = Tuple[Optional[Tensor], Optional[Tensor], Optional[Tensor]]
 
@@ -226,6 +230,34 @@ class LossMixDenseHeadMixin:
                                [each.loss_scale for each in passes])
 
 
+class RelabelSampler(PseudoSampler):
+    """Keeps every anchor an assignment labels positive or negative.
+
+    The second step of the single-pass exact mode: the anchors of the shared
+    sample, assigned to one label set by the head's assigner, all stay in
+    the term (those the assigner ignores drop out, as a sampler drops
+    ignored candidates). ``avg_factor`` counts negatives as the shared
+    sample's does (``RandomSampler``: positives + negatives), where
+    ``PseudoSampler`` counts positives only.
+
+    Args:
+        avg_factor_with_neg (bool): that of the shared sample.
+    """
+
+    def __init__(self, avg_factor_with_neg: bool = True, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.avg_factor_with_neg = avg_factor_with_neg
+
+    def sample(self, *args, **kwargs) -> SamplingResult:
+        """``PseudoSampler.sample`` with the shared sample's
+        ``avg_factor`` rule."""
+        result = super().sample(*args, **kwargs)
+        result.avg_factor_with_neg = self.avg_factor_with_neg
+        result.avg_factor = result.num_pos + result.num_neg \
+            if self.avg_factor_with_neg else result.num_pos
+        return result
+
+
 class LossMixAnchorHeadMixin(LossMixDenseHeadMixin):
     """LossMix for heads whose losses read ``AnchorHead``'s label and bbox
     weights (``AnchorHead.loss_by_feat_single``): only the target weights
@@ -254,6 +286,174 @@ class LossMixAnchorHeadMixin(LossMixDenseHeadMixin):
                                     (cls_scores, bbox_preds),
                                     batch_gt_instances, batch_img_metas,
                                     batch_gt_instances_ignore)
+
+    def _loss_single_pass(
+            self,
+            cls_scores: List[Tensor],
+            bbox_preds: List[Tensor],
+            batch_gt_instances: InstanceList,
+            batch_img_metas: List[dict],
+            batch_gt_instances_ignore: OptInstanceList = None) -> dict:
+        """Eq. 14 on one shared sample of anchors per image.
+
+        1. The anchors inside an image are assigned (the head's assigner)
+           and sampled (its sampler) ONCE, against the gts of every term
+           the image has (:func:`~lossmix_mm.models.utils.
+           sampling_gt_instances`): one assignment of all anchors, as the
+           default weighting does.
+        2. Each term labels the S sampled anchors, and only those, against
+           its own gts (the assigner again, on S anchors;
+           :class:`RelabelSampler`): the stock targets of that label set on
+           that sample, times the image's coefficient (and each box's
+           ``reg_weights``), by ``_get_targets_single``.
+        3. The rows of every term and image (the predictions of their
+           anchors, gathered) go through the stock ``loss_by_feat_single``
+           in ONE call, as one level of R rows: a term's rows are scaled by
+           its ``loss_scale`` times the first term's normaliser over its
+           own (the sum of its images' ``SamplingResult.avg_factor``), the
+           call normalises by the first term's, so each term is normalised
+           by its own as the stock loss would.
+
+        With a sampler that takes every anchor and assigner thresholds
+        without an ignore band, the shared sample is every anchor and the
+        loss equals the two-pass one (:meth:`_loss_by_passes`). A batch
+        without a mixed image (one term, coefficient 1 everywhere) takes
+        ``AnchorHead.loss_by_feat`` on the own boxes: the stock loss, bit
+        for bit.
+
+        Args:
+            cls_scores (list[Tensor]): per level (B, A_l * C, H_l, W_l).
+            bbox_preds (list[Tensor]): per level (B, A_l * D, H_l, W_l).
+            batch_gt_instances (InstanceList): B sets of gts.
+            batch_img_metas (list[dict]): B image metas.
+            batch_gt_instances_ignore (InstanceList, optional): B or None.
+
+        Returns:
+            dict: ``loss_cls`` and ``loss_bbox``, each a list of one tensor
+            (the stock head returns one per level; only their sum counts).
+        """
+        num_imgs = len(batch_img_metas)
+        device = cls_scores[0].device
+        anchor_list, valid_flag_list = self.get_anchors(
+            [score.size()[-2:] for score in cls_scores], batch_img_metas,
+            device=device)
+        if batch_gt_instances_ignore is None:
+            batch_gt_instances_ignore = [None] * num_imgs
+        terms = mix_group_passes(batch_gt_instances, batch_img_metas)
+        if len(terms) == 1 and terms[0].loss_scale == 1.0 and all(
+                coeff == 1.0 for coeff in terms[0].coeffs):
+            return AnchorHead.loss_by_feat(self, cls_scores, bbox_preds,
+                                           terms[0].gt_instances,
+                                           batch_img_metas,
+                                           batch_gt_instances_ignore)
+        shared = [
+            self._shared_anchor_sample(
+                cat_boxes(anchor_list[i]), torch.cat(valid_flag_list[i]),
+                sampling_gt_instances(
+                    batch_gt_instances[i],
+                    [term.group for term in terms if i in term.img_inds]),
+                batch_img_metas[i], batch_gt_instances_ignore[i])
+            for i in range(num_imgs)
+        ]
+        num_anchors = sum(len(anchors) for anchors in anchor_list[0])
+        rows, targets, ref_factor = [], [], None
+        for term in terms:
+            term_targets, factor = [], 0
+            for i, gts in zip(term.img_inds, term.gt_instances):
+                anchor_inds, anchors, with_neg = shared[i]
+                with self._sampler_swapped(RelabelSampler(with_neg)):
+                    (labels, label_weights, bbox_targets, bbox_weights, _,
+                     _, result) = self._get_targets_single(
+                         anchors, anchors.new_ones(len(anchors),
+                                                   dtype=torch.bool), gts,
+                         batch_img_metas[i], batch_gt_instances_ignore[i],
+                         unmap_outputs=False)
+                factor += result.avg_factor
+                rows.append(i * num_anchors + anchor_inds)
+                term_targets.append([
+                    anchors, labels, label_weights, bbox_targets,
+                    bbox_weights
+                ])
+            if ref_factor is None:
+                ref_factor = factor
+            scale = term.loss_scale * ref_factor / factor
+            for each in term_targets:
+                if scale != 1.0:
+                    each[2] = each[2] * scale
+                    each[4] = each[4] * scale
+                targets.append(each)
+        rows = torch.cat(rows)
+        anchors, labels, label_weights, bbox_targets, bbox_weights = [
+            torch.cat(field)[None] for field in zip(*targets)
+        ]
+        cls_rows = self._flat_rows(cls_scores, rows, self.cls_out_channels)
+        bbox_rows = self._flat_rows(bbox_preds, rows,
+                                    self.bbox_coder.encode_size)
+        loss_cls, loss_bbox = self.loss_by_feat_single(
+            cls_rows, bbox_rows, anchors, labels, label_weights,
+            bbox_targets, bbox_weights, avg_factor=ref_factor)
+        return dict(loss_cls=[loss_cls], loss_bbox=[loss_bbox])
+
+    def _shared_anchor_sample(
+            self, flat_anchors: Tensor, valid_flags: Tensor,
+            gt_instances: InstanceData, img_meta: dict,
+            gt_instances_ignore: Optional[InstanceData]
+    ) -> Tuple[Tensor, Tensor, bool]:
+        """Step 1 of :meth:`_loss_single_pass` for one image: the stock
+        assignment and sampling of its inside anchors.
+
+        Returns:
+            tuple[Tensor, Tensor, bool]: the (S, ) indices of the sampled
+            anchors among all A, their (S, 4) boxes (positives, then
+            negatives) and the sample's ``avg_factor_with_neg``.
+        """
+        inside_flags = anchor_inside_flags(flat_anchors, valid_flags,
+                                           img_meta['img_shape'][:2],
+                                           self.train_cfg['allowed_border'])
+        if not inside_flags.any():
+            raise ValueError(
+                'There is no valid anchor inside the image boundary of '
+                f'image {img_meta.get("img_path", img_meta.get("img_id"))!r}'
+                f' (img_shape {img_meta["img_shape"]}): check the image and '
+                'anchor sizes, or set allowed_border=-1')
+        anchors = flat_anchors[inside_flags]
+        pred_instances = InstanceData(priors=anchors)
+        assign_result = self.assigner.assign(pred_instances, gt_instances,
+                                             gt_instances_ignore)
+        result = self.sampler.sample(assign_result, pred_instances,
+                                     gt_instances)
+        if result.pos_is_gt.any():
+            raise ValueError(
+                'the exact single pass samples anchors, not gt boxes: set '
+                'add_gt_as_proposals=False in the sampler of '
+                f'{type(self).__name__}\'s train_cfg')
+        local = torch.cat([result.pos_inds, result.neg_inds])
+        inside_inds = torch.nonzero(inside_flags, as_tuple=False).view(-1)
+        return (inside_inds[local], anchors[local],
+                result.avg_factor_with_neg)
+
+    @contextmanager
+    def _sampler_swapped(self, sampler) -> Iterator[None]:
+        """``self.sampler`` is ``sampler`` inside the block."""
+        stock, self.sampler = self.sampler, sampler
+        try:
+            yield
+        finally:
+            self.sampler = stock
+
+    @staticmethod
+    def _flat_rows(level_outputs: List[Tensor], rows: Tensor,
+                   channels: int) -> Tensor:
+        """The rows ``rows`` of a head output flattened the stock way
+        (images, then levels, then H, W and anchors), shaped as a level
+        of one image with R positions: (1, channels, 1, R), which
+        ``loss_by_feat_single`` permutes back into (R, channels)."""
+        num_imgs = level_outputs[0].size(0)
+        flat = torch.cat([
+            out.permute(0, 2, 3, 1).reshape(num_imgs, -1, channels)
+            for out in level_outputs
+        ], dim=1).reshape(-1, channels)
+        return flat[rows].t().reshape(1, channels, 1, -1)
 
     def _get_targets_single(self,
                             flat_anchors: Tensor,

@@ -85,7 +85,12 @@ def tiny_detector(kind, head_type):
     else:
         cfg.dn_cfg.group_cfg.num_dn_queries = 4
     torch.manual_seed(0)
-    return MODELS.build(cfg)
+    model = MODELS.build(cfg)
+    # parameters such as the level embedding are created uninitialised
+    # (torch.Tensor): without init_weights they hold whatever the memory
+    # held, now and then a NaN
+    model.init_weights()
+    return model
 
 
 def batch(weights=None):

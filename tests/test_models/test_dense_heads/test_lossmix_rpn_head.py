@@ -146,8 +146,21 @@ def batch_losses(head, gts_list, metas, seeds=None):
     return {k: sum(v).item() for k, v in out.items()}
 
 
+# exact modes, and the heads whose loss is Eq. 14 term by term in them:
+# two-pass on any sampler; single pass where it samples every anchor and the
+# assigner has no ignore band (else the shared sample is another one)
+EXACT_CASES = [('two_pass', 'pseudo'), ('two_pass', 'all'),
+               ('single_pass', 'all'), (True, 'all')]
+
+
+def sampled_head(frcnn_cfg, sampling, type_, **kwargs):
+    builder = dict(pseudo=pseudo_sampled, all=all_sampled)[sampling]
+    return builder(frcnn_cfg, type_, **kwargs)
+
+
 @pytest.mark.parametrize('num_imgs', [1, 2])
-def test_exact_mode_is_eq14(frcnn_cfg, num_imgs):
+@pytest.mark.parametrize('exact,sampling', EXACT_CASES)
+def test_exact_mode_is_eq14(frcnn_cfg, num_imgs, exact, sampling):
     """exact: lam * stock(y_i) + (1 - lam) * stock(y_j), own gts group 0."""
     lam = 0.3
     own = make_gts(GT_BOXES[:1], [0])
@@ -155,33 +168,43 @@ def test_exact_mode_is_eq14(frcnn_cfg, num_imgs):
     mixed = make_gts(GT_BOXES, [0, 0], [lam, 1 - lam])
     mixed.mix_group = torch.tensor([0, 1])
     meta = dict(IMG_META, mix_lambda=lam)
-    stock = pseudo_sampled(frcnn_cfg, 'RPNHead')
-    exact = pseudo_sampled(frcnn_cfg, 'LossMixRPNHead', exact=True)
+    stock = sampled_head(frcnn_cfg, sampling, 'RPNHead')
+    head = sampled_head(frcnn_cfg, sampling, 'LossMixRPNHead', exact=exact)
+    assert head.exact_mode == ('single_pass' if exact is True else exact)
     ref_own = batch_losses(stock, [own] * num_imgs, [IMG_META] * num_imgs)
     ref_partner = batch_losses(stock, [partner] * num_imgs,
                                [IMG_META] * num_imgs)
-    got = batch_losses(exact, [mixed] * num_imgs, [meta] * num_imgs)
+    got = batch_losses(head, [mixed] * num_imgs, [meta] * num_imgs)
     for key in got:
         assert got[key] == pytest.approx(
             lam * ref_own[key] + (1 - lam) * ref_partner[key], rel=1e-5)
     # it differs from the weighted (one-assignment) LossMix loss
     weighted = batch_losses(
-        pseudo_sampled(frcnn_cfg, 'LossMixRPNHead'), [mixed] * num_imgs,
-        [meta] * num_imgs)
+        sampled_head(frcnn_cfg, sampling, 'LossMixRPNHead'),
+        [mixed] * num_imgs, [meta] * num_imgs)
     assert weighted['loss_rpn_cls'] != pytest.approx(got['loss_rpn_cls'])
 
 
-def test_exact_mode_unmixed_and_bad_flags(frcnn_cfg):
+@pytest.mark.parametrize('exact', ['two_pass', 'single_pass'])
+def test_exact_mode_unmixed_and_bad_flags(frcnn_cfg, exact):
     gts = make_gts(GT_BOXES, [0, 0])
     stock = batch_losses(pseudo_sampled(frcnn_cfg, 'RPNHead'), [gts],
                          [IMG_META])
-    exact = batch_losses(
-        pseudo_sampled(frcnn_cfg, 'LossMixRPNHead', exact=True), [gts],
+    got = batch_losses(
+        pseudo_sampled(frcnn_cfg, 'LossMixRPNHead', exact=exact), [gts],
         [dict(IMG_META, mix_lambda=1.0)])
-    assert exact == pytest.approx(stock, rel=1e-6)
+    assert got == pytest.approx(stock, rel=1e-6)
     with pytest.raises(ValueError, match='mix_cls=True and mix_reg=True'):
-        pseudo_sampled(frcnn_cfg, 'LossMixRPNHead', exact=True,
+        pseudo_sampled(frcnn_cfg, 'LossMixRPNHead', exact=exact,
                        mix_reg=False)
+
+
+def test_exact_mode_names_the_valid_modes(frcnn_cfg):
+    with pytest.raises(ValueError, match=r"LossMixRPNHead exact must be one "
+                       r"of False, True, 'single_pass', 'two_pass', got "
+                       r"'one_pass'"):
+        build(frcnn_cfg, 'LossMixRPNHead', exact='one_pass')
+    assert build(frcnn_cfg, 'LossMixRPNHead').exact_mode is None
 
 
 # ------------------------------------------------ per-box regression weights
@@ -284,14 +307,15 @@ def mixed_gts(lam, reg_weights=None):
     return gts
 
 
-def test_exact_mode_mixed_and_unmixed_batch(frcnn_cfg):
+@pytest.mark.parametrize('exact', ['two_pass', 'single_pass'])
+def test_exact_mode_mixed_and_unmixed_batch(frcnn_cfg, exact):
     """[mixed, unmixed] = the mean of the two one-image batches: the partner
     pass holds one image of two and counts half."""
     lam = 0.3
     plain = make_gts(GT_BOXES[1:], [0])
     mixed_meta = dict(IMG_META, mix_lambda=lam, mix_mode='lossmix')
     plain_meta = dict(IMG_META, mix_lambda=1.0, mix_mode='lossmix')
-    head = all_sampled(frcnn_cfg, 'LossMixRPNHead', exact=True)
+    head = all_sampled(frcnn_cfg, 'LossMixRPNHead', exact=exact)
     one = batch_losses(head, [mixed_gts(lam)], [mixed_meta], seeds=[0])
     two = batch_losses(head, [plain], [plain_meta], seeds=[1])
     got = batch_losses(head, [mixed_gts(lam), plain],
@@ -301,8 +325,9 @@ def test_exact_mode_mixed_and_unmixed_batch(frcnn_cfg):
                                          rel=1e-5)
 
 
+@pytest.mark.parametrize('exact', ['two_pass', 'single_pass'])
 @pytest.mark.parametrize('mode', [None, 'lossmix', 'union', 'noise'])
-def test_exact_mode_honours_mix_mode(frcnn_cfg, mode):
+def test_exact_mode_honours_mix_mode(frcnn_cfg, mode, exact):
     """lossmix (and no mode): lam L(y_i) + (1 - lam) L(y_j); union:
     L(y_i) + L(y_j); noise: L(y_i), the partner's boxes ignored."""
     lam = 0.8
@@ -312,7 +337,7 @@ def test_exact_mode_honours_mix_mode(frcnn_cfg, mode):
     meta = dict(IMG_META, mix_lambda=lam)
     if mode is not None:
         meta['mix_mode'] = mode
-    got = batch_losses(all_sampled(frcnn_cfg, 'LossMixRPNHead', exact=True),
+    got = batch_losses(all_sampled(frcnn_cfg, 'LossMixRPNHead', exact=exact),
                        [mixed_gts(lam)], [meta])
     c_own, c_partner = dict(union=(1, 1), noise=(1, 0)).get(
         mode, (lam, 1 - lam))
@@ -321,23 +346,25 @@ def test_exact_mode_honours_mix_mode(frcnn_cfg, mode):
             c_own * own[key] + c_partner * partner[key], rel=1e-5)
 
 
-def test_exact_mode_unknown_mix_mode(frcnn_cfg):
-    head = all_sampled(frcnn_cfg, 'LossMixRPNHead', exact=True)
+@pytest.mark.parametrize('exact', ['two_pass', 'single_pass'])
+def test_exact_mode_unknown_mix_mode(frcnn_cfg, exact):
+    head = all_sampled(frcnn_cfg, 'LossMixRPNHead', exact=exact)
     with pytest.raises(ValueError, match=r"mix_mode must be one of "
                        r"\('lossmix', 'union', 'noise'\), got 'mixup'"):
         batch_losses(head, [mixed_gts(0.5)],
                      [dict(IMG_META, mix_lambda=0.5, mix_mode='mixup')])
 
 
-def test_exact_mode_keeps_reg_weights(frcnn_cfg):
+@pytest.mark.parametrize('exact,sampling', EXACT_CASES)
+def test_exact_mode_keeps_reg_weights(frcnn_cfg, exact, sampling):
     """The partner's box is a pseudo-box (reg 0): its pass trains
     objectness only."""
     lam = 0.3
-    stock = pseudo_sampled(frcnn_cfg, 'RPNHead')
+    stock = sampled_head(frcnn_cfg, sampling, 'RPNHead')
     own = batch_losses(stock, [make_gts(GT_BOXES[:1], [0])], [IMG_META])
     partner = batch_losses(stock, [make_gts(GT_BOXES[1:], [0])], [IMG_META])
     got = batch_losses(
-        pseudo_sampled(frcnn_cfg, 'LossMixRPNHead', exact=True),
+        sampled_head(frcnn_cfg, sampling, 'LossMixRPNHead', exact=exact),
         [mixed_gts(lam, [1.0, 0.0])], [dict(IMG_META, mix_lambda=lam)])
     assert got['loss_rpn_cls'] == pytest.approx(
         lam * own['loss_rpn_cls'] + (1 - lam) * partner['loss_rpn_cls'],
@@ -347,12 +374,13 @@ def test_exact_mode_keeps_reg_weights(frcnn_cfg):
                                                  rel=1e-5)
 
 
-def test_exact_pass_coefficient_shortcut_equals_gt_lookup(frcnn_cfg):
+@pytest.mark.parametrize('exact', ['two_pass', 'single_pass'])
+def test_exact_pass_coefficient_shortcut_equals_gt_lookup(frcnn_cfg, exact):
     """An exact pass whose gts carry no weights scales every anchor by the
     image's coefficient without looking up gts; all-ones reg_weights take
     the per-anchor lookup: the same losses, bit for bit (mmdet's own
     sampler, 2 images, lam 0.3 and 0.8)."""
-    head = build(frcnn_cfg, 'LossMixRPNHead', exact=True)
+    head = build(frcnn_cfg, 'LossMixRPNHead', exact=exact)
     metas = [dict(IMG_META, mix_lambda=0.3), dict(IMG_META, mix_lambda=0.8)]
     torch.manual_seed(1)
     short = batch_losses(head, [mixed_gts(0.3), mixed_gts(0.8)], metas)
@@ -362,3 +390,80 @@ def test_exact_pass_coefficient_shortcut_equals_gt_lookup(frcnn_cfg):
                mixed_gts(0.8, [1.0, 1.0])], metas)
     assert short == lookup
     assert short['loss_rpn_bbox'] > 0
+
+
+# ------------------------------------------------- exact mode: single pass
+def test_single_pass_equals_two_pass_when_every_anchor_is_sampled(
+        frcnn_cfg):
+    """Every anchor sampled, no ignore band: the shared sample is every
+    anchor, so the two modes agree on a batch of two mixed images (lam 0.3
+    and 0.8, the second image's partner box a pseudo-box) and an unmixed
+    one, with anchors outside the image (allowed_border=0)."""
+    gts = [mixed_gts(0.3), mixed_gts(0.8, [1.0, 0.0]),
+           make_gts(GT_BOXES[1:], [0])]
+    metas = [dict(IMG_META, mix_lambda=0.3), dict(IMG_META, mix_lambda=0.8),
+             dict(IMG_META, mix_lambda=1.0)]
+    heads = {}
+    for exact in ('two_pass', 'single_pass'):
+        heads[exact] = all_sampled(frcnn_cfg, 'LossMixRPNHead', exact=exact)
+        heads[exact].train_cfg.allowed_border = 0
+    two = batch_losses(heads['two_pass'], gts, metas)
+    one = batch_losses(heads['single_pass'], gts, metas)
+    assert one == pytest.approx(two, rel=1e-5)
+    assert one['loss_rpn_bbox'] > 0
+
+
+def test_single_pass_unmixed_equals_stock_random_sampler(frcnn_cfg):
+    """lam = 1: the partner's boxes have no term, the shared sample is the
+    stock one (same seed, mmdet's RandomSampler) and relabelling it
+    against the same boxes keeps it: the stock loss on the own boxes."""
+    unmixed = mixed_gts(0.5)  # a partner box, but lam = 1 below
+    gts = [unmixed, make_gts(GT_BOXES, [0, 0])]
+    metas = [dict(IMG_META, mix_lambda=1.0)] * 2
+    torch.manual_seed(3)
+    got = batch_losses(build(frcnn_cfg, 'LossMixRPNHead', exact=True), gts,
+                       metas)
+    torch.manual_seed(3)
+    stock = batch_losses(build(frcnn_cfg, 'RPNHead'),
+                         [make_gts(GT_BOXES[:1], [0]),
+                          make_gts(GT_BOXES, [0, 0])], [IMG_META] * 2)
+    assert got == pytest.approx(stock, rel=1e-6)
+
+
+def test_single_pass_assigns_every_anchor_once(frcnn_cfg):
+    """mmdet's RandomSampler (256 anchors, half positive at most): per
+    image one assignment of every anchor, against both images' boxes, then
+    one per term of the sampled anchors only; the sample holds positives of
+    both boxes, and each term is the stock loss of its boxes on it."""
+    head = build(frcnn_cfg, 'LossMixRPNHead', exact=True)
+    calls = []
+    assign = head.assigner.assign
+
+    def spy(pred_instances, gt_instances, *args, **kwargs):
+        result = assign(pred_instances, gt_instances, *args, **kwargs)
+        calls.append((len(pred_instances), gt_instances.bboxes.tolist(),
+                      result.gt_inds.clone()))
+        return result
+
+    head.assigner.assign = spy
+    lam = 0.3
+    torch.manual_seed(1)
+    got = batch_losses(head, [mixed_gts(lam)],
+                       [dict(IMG_META, mix_lambda=lam)])
+    (num_all, boxes_all, inds_all), own, partner = calls
+    assert num_all == 1023 and boxes_all == GT_BOXES  # 64x64: every anchor
+    assert own[1] == GT_BOXES[:1] and partner[1] == GT_BOXES[1:]
+    num_sampled = own[0]
+    assert num_sampled == partner[0] == 256  # enough negatives to fill 256
+    assert set(inds_all[inds_all > 0].tolist()) == {1, 2}
+    # both terms find positives for their box among the sampled anchors
+    assert (own[2] > 0).sum() >= 1 and (partner[2] > 0).sum() >= 1
+    assert torch.isfinite(torch.tensor(list(got.values()))).all()
+
+
+def test_single_pass_refuses_gts_as_proposals(frcnn_cfg):
+    head = build(frcnn_cfg, 'LossMixRPNHead', exact=True)
+    head.sampler.add_gt_as_proposals = True
+    with pytest.raises(ValueError, match='add_gt_as_proposals=False'):
+        batch_losses(head, [mixed_gts(0.5)],
+                     [dict(IMG_META, mix_lambda=0.5)])

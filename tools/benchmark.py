@@ -8,6 +8,10 @@
    backward + SGD step) of each mixing variant, interleaved iteration by
    iteration so that machine noise hits all alike; median over ``--iters``
    iterations after ``--warmup``. Ratios are over the no-mix baseline.
+   On the CPU the table also gives the ratio of the steps' median CPU
+   time of this process (``time.process_time``: every thread's, data
+   loading included), which time lost to other processes or to the
+   host of a virtual machine does not inflate.
    ``--model toy``: the toy Faster R-CNN of ``configs/toy`` (batch 4, 192 px).
    ``--model r50-fpn``: the paper's model, mmdet's Faster R-CNN R50-FPN as
    ``configs/lossmix/faster-rcnn_r50_fpn_*_8xb8-270k_coco.py`` train it
@@ -88,6 +92,10 @@ MODEL_VARIANTS = {
                   1.10),
         'union': ('union (pair)',
                   'toy/faster-rcnn_r18_fpn_union_1xb4-800it_toy.py', None),
+        # the pair transform's canvas and second image without the
+        # partner's boxes: what the pair costs beyond in-batch mixing
+        'noise': ('noise (pair)',
+                  'toy/faster-rcnn_r18_fpn_noise_1xb4-800it_toy.py', None),
     },
     'r50-fpn': {
         'no-mix': ('no-mix',
@@ -270,6 +278,7 @@ class Trainer:
         self.cfg = cfg
         self.device = device
         self.timer = time.perf_counter
+        self.cpu_times = []  # this process's CPU time of each step
         torch.manual_seed(seed)
         np.random.seed(seed)
         self.model = MODELS.build(cfg.model)
@@ -302,12 +311,14 @@ class Trainer:
         """One training iteration; (loading, total) seconds of
         ``self.timer`` (wall clock unless changed)."""
         synchronize(self.device)
+        cpu_start = time.process_time()
         start = self.timer()
         batch = next(self.data)
         loaded = self.timer()
         self.model.train_step(batch, self.optim)
         synchronize(self.device)
         done = self.timer()
+        self.cpu_times.append(time.process_time() - cpu_start)
         return loaded - start, done - start
 
 
@@ -336,11 +347,17 @@ def run_interleaved(trainers, args):
 
 
 def bench_iterations(args, keys):
-    """Rows (label, s, data s, ratio, goal) and, with the in-batch variant,
-    (median mixing op s, median in-batch iteration s), else None."""
+    """Rows (label, s, data s, ratio, goal); with the in-batch variant
+    (median mixing op s, median in-batch iteration s), else None; and per
+    label the ratio of the median CPU time of this process over no-mix's
+    (None on cuda)."""
     trainers = build_trainers(args, keys)
     times, data_times = run_interleaved(trainers, args)
     med = {name: statistics.median(v) for name, v in times.items()}
+    cpu_med = {
+        name: statistics.median(trainer.cpu_times[-args.iters:])
+        for name, trainer in trainers.items()
+    }
     variants = MODEL_VARIANTS[args.model]
     base = variants[keys[0]][0]
     rows = []
@@ -348,11 +365,13 @@ def bench_iterations(args, keys):
         name, _, goal = variants[key]
         rows.append((name, med[name], statistics.median(data_times[name]),
                      med[name] / med[base], goal))
+    cpu_ratios = None if args.device == 'cuda' else {
+        name: cpu_med[name] / cpu_med[base] for name in cpu_med}
     if 'inbatch' not in keys:
-        return rows, None
+        return rows, None, cpu_ratios
     name = variants['inbatch'][0]
     aug = statistics.median(trainers[name].augment_times[-args.iters:])
-    return rows, (aug, med[name])
+    return rows, (aug, med[name]), cpu_ratios
 
 
 DA_CONFIG = 'mixed-teacher_faster-rcnn_r18_fpn_lossmix_1xb2+2-200+600it_toy2clipart.py'  # noqa
@@ -556,13 +575,18 @@ def fmt_goal(ratio, goal):
     return f'<= {goal:.2f} ({"met" if ratio <= goal else "MISSED"})'
 
 
-def iteration_tables(args, rows, inbatch, pipe, peaks):
-    """The markdown of the iteration table and of the other measures."""
+def iteration_tables(args, rows, inbatch, pipe, peaks, cpu_ratios=None):
+    """The markdown of the iteration table and of the other measures;
+    with ``cpu_ratios`` (label -> CPU-time ratio over no-mix) a column of
+    them and their goal."""
     mem_kind = 'GPU' if args.device == 'cuda' else 'training'
+    cpu_head = ' CPU-time ratio | its goal |' if cpu_ratios else ''
     lines = header(args) + [
         '', '| variant | iteration (s, median) | of which data (s) | '
-        f'ratio over no-mix | goal | {mem_kind} memory (MiB) | '
-        'memory ratio |', '|---|---|---|---|---|---|---|'
+        f'ratio over no-mix | goal |{cpu_head} {mem_kind} memory (MiB) | '
+        'memory ratio |',
+        '|---|---|---|---|---|' + ('---|---|' if cpu_ratios else '') +
+        '---|---|'
     ]
     base = rows[0][0]
     for name, t, data_t, ratio, goal in rows:
@@ -571,8 +595,10 @@ def iteration_tables(args, rows, inbatch, pipe, peaks):
                    f'{peaks[name] / max(peaks[base], 1e-9):.3f}')
         else:
             mem = '- | -'
+        cpu = (f' {cpu_ratios[name]:.3f} | '
+               f'{fmt_goal(cpu_ratios[name], goal)} |') if cpu_ratios else ''
         lines.append(f'| {name} | {t:.3f} | {data_t:.3f} | {ratio:.3f} | '
-                     f'{fmt_goal(ratio, goal)} | {mem} |')
+                     f'{fmt_goal(ratio, goal)} |{cpu} {mem} |')
     measures = []
     if pipe:
         pipe_ratio = pipe['LossMixPair'] / pipe['mmdet MixUp']
@@ -644,11 +670,11 @@ def main(argv=None):
             write_markdown(text, args.out)
         return
 
-    rows, inbatch = bench_iterations(args, keys)
+    rows, inbatch, cpu_ratios = bench_iterations(args, keys)
     pipe = bench_pipeline(args) if args.model == 'toy' and \
         args.pipeline_samples > 0 else None
     peaks = None if args.no_memory else bench_memory(args, keys)
-    text = iteration_tables(args, rows, inbatch, pipe, peaks)
+    text = iteration_tables(args, rows, inbatch, pipe, peaks, cpu_ratios)
     print('\n' + text)
     if args.out:
         plot_rows = [

@@ -185,7 +185,7 @@ def plot_benchmark(rows: Sequence[dict], out_png: Optional[str],
     """
     if not rows:
         raise ValueError('no rows to plot')
-    fig = Figure(figsize=(7.5, 1.2 + 0.45 * len(rows)), dpi=110,
+    fig = Figure(figsize=(7.5, 1.6 + 0.45 * len(rows)), dpi=110,
                  layout='constrained')
     FigureCanvasAgg(fig)
     ax = fig.subplots()
@@ -216,7 +216,9 @@ def plot_benchmark(rows: Sequence[dict], out_png: Optional[str],
             Patch(color='tab:green', alpha=0.8, label='goal met'),
             Patch(color='tab:red', alpha=0.8, label='goal missed')
         ]
-        ax.legend(handles=handles, loc='lower right', fontsize=8)
+        # below the axes: inside them it can cover a bar's label
+        ax.legend(handles=handles, loc='upper center', fontsize=8, ncol=3,
+                  bbox_to_anchor=(0.5, -0.18))
     ax.set_title(title, fontsize=10)
     _save(fig, out_png)
     return fig

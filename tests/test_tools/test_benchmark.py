@@ -25,7 +25,7 @@ def test_parse_args_defaults_and_choices():
         ('toy', 'cpu', 20, 5)
     # every toy variant, baseline first, in the table's order
     assert benchmark.selected_variants(args) == [
-        'no-mix', 'pair', 'cached', 'inbatch', 'exact', 'union'
+        'no-mix', 'pair', 'cached', 'inbatch', 'exact', 'union', 'noise'
     ]
     args = benchmark.parse_args(['--breakdown'])
     assert benchmark.selected_variants(args) == ['no-mix', 'inbatch']
@@ -65,7 +65,8 @@ def test_variants_and_goals():
     assert goals == {
         'no-mix': None, 'lossmix (pair)': 1.03,
         'lossmix (pair, cached)': 1.03, 'lossmix (in-batch)': 1.03,
-        'lossmix exact (pair)': 1.10, 'union (pair)': None
+        'lossmix exact (pair)': 1.10, 'union (pair)': None,
+        'noise (pair)': None
     }
     r50 = benchmark.MODEL_VARIANTS['r50-fpn']
     assert r50['exact'][2] == 1.10 and r50['inbatch'][2] == 1.03
@@ -92,7 +93,14 @@ def test_toy_run_writes_table_and_png(toy_root, tmp_path):
     assert rows['no-mix'][3] == '1.000'  # its own ratio
     assert float(rows['lossmix (in-batch)'][3]) > 0
     assert rows['lossmix (in-batch)'][4].startswith('<= 1.03 (')
-    assert float(rows['no-mix'][5]) >= 0  # memory from the probe
+    # the CPU-time ratio and its goal, then memory
+    assert 'CPU-time ratio | its goal' in text
+    assert rows['no-mix'][5] == '1.000'
+    cpu_ratio = float(rows['lossmix (in-batch)'][5])
+    assert cpu_ratio > 0
+    assert rows['lossmix (in-batch)'][6] in ('<= 1.03 (met)',
+                                             '<= 1.03 (MISSED)')
+    assert float(rows['no-mix'][7]) >= 0  # memory from the probe
     assert 'per-sample pipeline, LossMixPair / mmdet MixUp' in rows
     assert 'in-batch mixing op / its iteration' in rows
     with open(tmp_path / 'bench.png', 'rb') as f:

@@ -178,7 +178,7 @@ def test_benchmark_bars_and_goals(tmp_path):
     assert [t.get_text() for t in ax.texts] == [
         '1.000  (0.400 s/it)', '1.080  (0.432 s/it)', '1.020  (0.408 s/it)']
     # 7.5 x (1.2 + 0.45 * 3) inches at 110 dpi
-    assert imread(out).shape == (280, 825, 4)
+    assert imread(out).shape == (324, 825, 4)  # 7.5 x (1.6 + 0.45 * 3) in at 110 dpi
     with pytest.raises(ValueError, match='no rows'):
         plot_results.plot_benchmark([], None, 'empty')
 

@@ -26,14 +26,9 @@ train_pipeline = _base_.inner_pipeline + [
     dict(type='LossMixPair', mode='lossmix', alpha=1.0, cache_size=10),
     dict(type='PackLossMixInputs')
 ]
+# the loading config's inner dataset, this pipeline instead of its own
 train_dataloader = dict(
     dataset=dict(
+        _base_.train_dataloader.dataset.dataset,
         _delete_=True,
-        type=_base_.dataset_type,
-        data_root=_base_.data_root,
-        metainfo=_base_.metainfo,
-        ann_file='annotations/train.json',
-        data_prefix=dict(img='train/'),
-        filter_cfg=dict(filter_empty_gt=True, min_size=8),
-        pipeline=train_pipeline,
-        backend_args=_base_.backend_args))
+        pipeline=train_pipeline))

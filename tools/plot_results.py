@@ -34,6 +34,8 @@ VARIANT_LABELS = {
     'lossmix-inbatch': 'LossMix (in-batch)',
     'union': 'Union (pair)',
     'noise': 'noise',
+    'lossmix-cached': 'LossMix (pair, cached)',
+    'lossmix-exact': 'LossMix exact (pair)',
 }
 SEED_COLORS = ('tab:blue', 'tab:orange', 'tab:green', 'tab:red',
                'tab:purple', 'tab:brown', 'tab:pink', 'tab:olive')

@@ -263,10 +263,14 @@ class LossMixAnchorHeadMixin(LossMixDenseHeadMixin):
     weights (``AnchorHead.loss_by_feat_single``): only the target weights
     change, so every stock loss applies them.
 
-    ``exact=True`` costs a second assignment, not a second forward; its
-    normaliser is exact when every image has the same
+    Exact mode by passes (``exact=True`` here, ``'two_pass'`` in
+    ``LossMixRPNHead``) costs a second assignment, not a second forward;
+    its normaliser is exact when every image has the same
     ``SamplingResult.avg_factor`` in every pass (see
     :func:`~lossmix_mm.models.utils.mix_group_passes`).
+    :meth:`_loss_single_pass` needs one assignment: it pays where the
+    sampler keeps a small share of the anchors (the RPN's 256), not with
+    ``PseudoSampler`` (RetinaNet), which keeps them all.
     """
 
     def loss_by_feat(self,

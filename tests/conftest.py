@@ -4,6 +4,7 @@ import pytest
 import torch
 
 import generate_toy_data  # tools/ is on pytest's pythonpath
+import train as train_tool  # tools/train.py
 
 # tools/gpu_check.sh runs the heads' and mixers' tests with every tensor a test
 # creates on the GPU: LOSSMIX_TEST_DEVICE=cuda makes it torch's default device.
@@ -38,3 +39,20 @@ def toy_clipart_root(tmp_path_factory):
     generate_toy_data.generate(root, seed=1, num_train=6, num_val=3,
                                style='clipart')
     return root
+
+
+@pytest.fixture
+def cfg_edits(monkeypatch):
+    """Functions applied, in order, to the loaded config of every
+    ``tools/train.py`` run of the test (``train_tool.load_cfg`` patched)."""
+    edits = []
+    load_cfg = train_tool.load_cfg
+
+    def edited(*args, **kwargs):
+        cfg = load_cfg(*args, **kwargs)
+        for edit in edits:
+            edit(cfg)
+        return cfg
+
+    monkeypatch.setattr(train_tool, 'load_cfg', edited)
+    return edits

@@ -90,16 +90,25 @@ def load(path):
     return copy.deepcopy(_load(path))
 
 
-def base_files(path):
-    """The ``_base_`` entries of a config file, read without running it."""
+def top_level_value(path, name):
+    """The expression assigned to ``name`` at the top of a config file (an
+    ``ast`` node, read without running the file), or None."""
     with open(path, encoding='utf-8') as f:
         tree = ast.parse(f.read())
     for node in tree.body:
         if (isinstance(node, ast.Assign) and len(node.targets) == 1
                 and isinstance(node.targets[0], ast.Name)
-                and node.targets[0].id == '_base_'):
-            bases = ast.literal_eval(node.value)
-            return [bases] if isinstance(bases, str) else list(bases)
+                and node.targets[0].id == name):
+            return node.value
+    return None
+
+
+def base_files(path):
+    """The ``_base_`` entries of a config file, read without running it."""
+    node = top_level_value(path, '_base_')
+    if node is not None:
+        bases = ast.literal_eval(node)
+        return [bases] if isinstance(bases, str) else list(bases)
     return []
 
 

@@ -11,7 +11,7 @@
    On the CPU the table also gives the ratio of the steps' median CPU
    time of this process (``time.process_time``: every thread's, data
    loading included), which time lost to other processes or to the
-   host of a virtual machine does not inflate.
+   host of a virtual machine inflates less than wall time.
    ``--model toy``: the toy Faster R-CNN of ``configs/toy`` (batch 4, 192 px).
    ``--model r50-fpn``: the paper's model, mmdet's Faster R-CNN R50-FPN as
    ``configs/lossmix/faster-rcnn_r50_fpn_*_8xb8-270k_coco.py`` train it

@@ -35,22 +35,6 @@ TIMING = ('time', 'data_time', 'eta', 'memory')
 _RUNS = itertools.count()
 
 
-@pytest.fixture
-def cfg_edits(monkeypatch):
-    """Functions applied to the loaded config of every run of the test."""
-    edits = []
-    load_cfg = train_tool.load_cfg
-
-    def edited(*args, **kwargs):
-        cfg = load_cfg(*args, **kwargs)
-        for edit in edits:
-            edit(cfg)
-        return cfg
-
-    monkeypatch.setattr(train_tool, 'load_cfg', edited)
-    return edits
-
-
 def train(config, work_dir, opts, resume=None):
     """tools/train.py; the logged records by iteration, timings left out."""
     argv = [config, '--work-dir', work_dir]

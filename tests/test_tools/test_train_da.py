@@ -70,15 +70,10 @@ def scalars(work_dir):
 
 
 def test_warmup_adapt_resume(toy_root, toy_clipart_root, tmp_path,
-                             monkeypatch):
-    load_cfg = train_tool.load_cfg
-
-    def with_record_hook(*args, **kwargs):
-        cfg = load_cfg(*args, **kwargs)
-        cfg.custom_hooks = cfg.custom_hooks + [dict(type='RecordTeacherHook')]
-        return cfg
-
-    monkeypatch.setattr(train_tool, 'load_cfg', with_record_hook)
+                             cfg_edits):
+    cfg_edits.append(lambda cfg: setattr(
+        cfg, 'custom_hooks',
+        cfg.custom_hooks + [dict(type='RecordTeacherHook')]))
     work_dir = str(tmp_path / 'da')
     opts = da_options(toy_root, toy_clipart_root, max_iters=4, warmup=2,
                       name=f'vis_{id(tmp_path)}')

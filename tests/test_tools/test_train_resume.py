@@ -38,15 +38,9 @@ class RecordResumeHook(Hook):
 
 
 @pytest.fixture
-def record_hook(monkeypatch):
-    load_cfg = train_tool.load_cfg
-
-    def with_hook(*args, **kwargs):
-        cfg = load_cfg(*args, **kwargs)
-        cfg.custom_hooks = [dict(type='RecordResumeHook')]
-        return cfg
-
-    monkeypatch.setattr(train_tool, 'load_cfg', with_hook)
+def record_hook(cfg_edits):
+    cfg_edits.append(lambda cfg: setattr(cfg, 'custom_hooks',
+                                         [dict(type='RecordResumeHook')]))
 
 
 def test_train_resume_and_test(toy_root, tmp_path, record_hook):

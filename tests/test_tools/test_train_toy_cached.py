@@ -151,16 +151,10 @@ class RecordCacheHook(Hook):
         SEEN['cached'] = len(pair.results_cache)
 
 
-def test_cached_config_trains(toy_root, tmp_path, monkeypatch,
+def test_cached_config_trains(toy_root, tmp_path, cfg_edits,
                               count_train_loads):
-    load_cfg = train_tool.load_cfg
-
-    def with_hook(*args, **kwargs):
-        cfg = load_cfg(*args, **kwargs)
-        cfg.custom_hooks = [dict(type='RecordCacheHook')]
-        return cfg
-
-    monkeypatch.setattr(train_tool, 'load_cfg', with_hook)
+    cfg_edits.append(lambda cfg: setattr(cfg, 'custom_hooks',
+                                         [dict(type='RecordCacheHook')]))
     SEEN.clear()
     work_dir = str(tmp_path / 'work')
     train_tool.main([CACHED, '--work-dir', work_dir, '--cfg-options'] +

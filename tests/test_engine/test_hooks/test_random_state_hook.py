@@ -18,7 +18,7 @@ from mmengine.runner import EpochBasedTrainLoop, IterBasedTrainLoop
 from lossmix_mm.engine.hooks import (RandomStateHook, get_random_states,
                                      set_random_states)
 from lossmix_mm.engine.hooks import random_state_hook as hook_module
-from lossmix_test_utils import base_files
+from lossmix_test_utils import base_files, top_level_value
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.dirname(
     osp.abspath(__file__)))))
@@ -202,18 +202,6 @@ def test_cuda_states(monkeypatch):
     assert restored == []
 
 
-def _default_hooks_node(path):
-    """The ``default_hooks = dict(...)`` call of a config file, or None."""
-    with open(path, encoding='utf-8') as f:
-        tree = ast.parse(f.read())
-    for node in tree.body:
-        if (isinstance(node, ast.Assign) and len(node.targets) == 1
-                and isinstance(node.targets[0], ast.Name)
-                and node.targets[0].id == 'default_hooks'):
-            return node.value
-    return None
-
-
 def test_every_config_has_the_hook():
     """Statically (parsing all configs is slow): a config that inherits no
     config of its own directory (a root: mmdet's configs and
@@ -226,11 +214,11 @@ def test_every_config_has_the_hook():
     ]
     assert len(configs) > 90
     for path in glob.glob(osp.join(REPO, 'configs', '_base_', '*', '*.py')):
-        node = _default_hooks_node(path)
+        node = top_level_value(path, 'default_hooks')
         assert node is None or '_delete_' not in ast.unparse(node), path
     roots = 0
     for path in configs:
-        node = _default_hooks_node(path)
+        node = top_level_value(path, 'default_hooks')
         keywords = {k.arg: k.value for k in getattr(node, 'keywords', [])}
         assert '_delete_' not in keywords, path
         if not any(b.startswith('./') for b in base_files(path)):

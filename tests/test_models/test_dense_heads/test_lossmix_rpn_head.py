@@ -414,9 +414,9 @@ def test_single_pass_equals_two_pass_when_every_anchor_is_sampled(
 
 
 def test_single_pass_unmixed_equals_stock_random_sampler(frcnn_cfg):
-    """lam = 1: the partner's boxes have no term, the shared sample is the
-    stock one (same seed, mmdet's RandomSampler) and relabelling it
-    against the same boxes keeps it: the stock loss on the own boxes."""
+    """lam = 1: the partner's boxes have no term, so no image is mixed and
+    the head takes the stock loss on the own boxes, bit for bit (same
+    seed, mmdet's RandomSampler)."""
     unmixed = mixed_gts(0.5)  # a partner box, but lam = 1 below
     gts = [unmixed, make_gts(GT_BOXES, [0, 0])]
     metas = [dict(IMG_META, mix_lambda=1.0)] * 2
@@ -427,7 +427,7 @@ def test_single_pass_unmixed_equals_stock_random_sampler(frcnn_cfg):
     stock = batch_losses(build(frcnn_cfg, 'RPNHead'),
                          [make_gts(GT_BOXES[:1], [0]),
                           make_gts(GT_BOXES, [0, 0])], [IMG_META] * 2)
-    assert got == pytest.approx(stock, rel=1e-6)
+    assert got == stock  # exactly
 
 
 def test_single_pass_assigns_every_anchor_once(frcnn_cfg):

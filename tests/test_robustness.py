@@ -25,8 +25,8 @@ from mmdet.utils import register_all_modules
 from lossmix_mm.datasets.transforms import LossMixPair, PackLossMixInputs
 from lossmix_mm.models.data_preprocessors import BatchLossMix, mix_batch
 from lossmix_mm.models.data_preprocessors.mix_across import mix_across
-from lossmix_mm.models.utils import (check_mix_args, group_coefficients,
-                                     mix_group_passes, update_mix_args)
+from lossmix_mm.mixing import check_mix_args, update_mix_args
+from lossmix_mm.models.utils import group_coefficients, mix_group_passes
 
 register_all_modules()
 

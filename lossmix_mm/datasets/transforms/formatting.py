@@ -5,7 +5,7 @@ import numpy as np
 
 from mmdet.datasets.transforms import PackDetInputs
 from mmdet.registry import TRANSFORMS
-from ...models.utils.mix_args import check_mix_lambda, check_mix_mode
+from ...mixing.args import check_mix_lambda, check_mix_mode
 from .lossmix_pair import GTS_RECORD_KEY, box_array, check_finite_pixels
 
 # the per-instance LossMix keys, in the order they are checked

@@ -10,9 +10,10 @@ from mmcv.transforms import BaseTransform
 from mmdet.registry import TRANSFORMS
 from mmdet.structures.bbox import BaseBoxes, HorizontalBoxes
 
-from ...models.utils.mix_args import (MIX_ARGS, MIX_MODES, check_mix_args,
+from ...mixing.args import (MIX_ARGS, MIX_MODES, check_mix_args,
                                       check_mix_lambda, update_mix_args)
-from ...models.utils.mix_masks import cat_masks, place_masks
+from ...mixing.masks import cat_masks, place_masks
+from ...mixing.rules import instance_weights
 
 __all__ = ['LossMixPair', 'MIX_ARGS', 'MIX_MODES', 'check_mix_args',
            'update_mix_args']
@@ -223,15 +224,7 @@ class LossMixPair(BaseTransform):
         results['img_shape'] = img.shape[:2]
 
         num_partner = len(partner['gt_bboxes_labels'])
-        if self.mode == 'lossmix':
-            weights = (lam, 1.0 - lam)
-        elif self.mode == 'union':
-            weights = (1.0, 1.0)
-        else:  # noise: only the dominant (own) image's labels
-            weights = (1.0, 0.0)
-        # an image that does not show has nothing to learn from
-        coeffs = (lam, 1.0 - lam)
-        weights = tuple(w if c > 0 else 0.0 for w, c in zip(weights, coeffs))
+        weights = instance_weights(self.mode, lam)
         loss_weights = np.concatenate([
             np.full(num_own, weights[0], dtype=np.float32),
             np.full(num_partner, weights[1], dtype=np.float32)

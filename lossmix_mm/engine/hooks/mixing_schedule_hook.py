@@ -9,7 +9,7 @@ from mmengine.model import is_model_wrapper
 
 from mmdet.registry import HOOKS
 from ...datasets.transforms import LossMixPair
-from ...models.utils.mix_args import MIX_ARGS, update_mix_args
+from ...mixing.args import MIX_ARGS, update_mix_args
 from ...models.data_preprocessors import BatchLossMix
 
 

@@ -8,9 +8,10 @@ from torch import Tensor, nn
 from mmdet.registry import MODELS
 from mmdet.structures import DetDataSample
 from mmdet.structures.bbox import BaseBoxes
-from ..utils.mix_args import (check_mix_args, check_mix_lambdas,
+from ...mixing.args import (check_mix_args, check_mix_lambdas,
                               check_mix_mode)
-from ..utils.mix_masks import cat_masks, place_masks
+from ...mixing.masks import cat_masks, place_masks
+from ...mixing.rules import instance_weights
 
 PARTNER_ORDERS = ('random', 'permutation', 'reverse', 'shift')
 
@@ -129,14 +130,7 @@ def mix_batch(inputs: Tensor,
         canvas[:, off_p[1]:off_p[1] + hp, off_p[0]:off_p[0] + wp] += \
             (1.0 - lam) * inputs[p, :, :hp, :wp]
 
-        if mode == 'lossmix':
-            weights = (lam, 1.0 - lam)
-        elif mode == 'union':
-            weights = (1.0, 1.0)
-        else:
-            weights = (1.0, 0.0)
-        weights = tuple(w if c > 0 else 0.0
-                        for w, c in zip(weights, (lam, 1.0 - lam)))
+        weights = instance_weights(mode, lam)
         shifts = (off_b, off_p, shapes[b], shapes[p])
         sample.gt_instances = _combine(own_gts[b], own_gts[p], shifts,
                                        weights)

@@ -4,8 +4,8 @@ from .loss_weights import (get_gt_loss_weights, get_gt_reg_weights,
                            scale_target_weights)
 from .loss_scaling import (ScaledWeightLoss, assigned_sample_weights,
                            cls_reg_sample_weights, scaled_loss)
-from .mix_args import MIX_ARGS, MIX_MODES, check_mix_args, update_mix_args
 from .mix_groups import (EXACT_MODES, GroupPass, group_coefficients,
+                         loss_by_terms,
                          mix_group_passes, relabel_sampling_result,
                          resolve_exact_mode, sampling_gt_instances,
                          select_group, sum_pass_losses)
@@ -17,9 +17,9 @@ __all__ = [
     'get_gt_loss_weights', 'get_gt_reg_weights', 'positive_loss_weights',
     'sampled_loss_weights', 'scale_target_weights', 'GroupPass',
     'group_coefficients', 'mix_group_passes', 'select_group',
-    'sum_pass_losses', 'MIX_ARGS', 'MIX_MODES', 'check_mix_args',
-    'update_mix_args', 'ScaledWeightLoss', 'assigned_sample_weights',
+    'sum_pass_losses', 'ScaledWeightLoss', 'assigned_sample_weights',
     'cls_reg_sample_weights', 'scaled_loss', 'RoIWeightedLoss',
     'roi_weighted_loss', 'roi_weighted_mean', 'EXACT_MODES',
-    'relabel_sampling_result', 'resolve_exact_mode', 'sampling_gt_instances'
+    'relabel_sampling_result', 'resolve_exact_mode', 'sampling_gt_instances',
+    'loss_by_terms'
 ]

@@ -1,6 +1,6 @@
 """Split mixed ground truths by source image for the exact Eq. 14 mode."""
-from typing import (Collection, List, NamedTuple, Optional, Sequence,
-                    Tuple, Union)
+from typing import (Callable, Collection, List, NamedTuple, Optional,
+                    Sequence, Tuple, Union)
 
 import torch
 from mmengine.structures import InstanceData
@@ -8,7 +8,7 @@ from mmengine.structures import InstanceData
 from mmdet.models.task_modules.samplers import SamplingResult
 from mmdet.utils import InstanceList
 from .loss_weights import get_gt_loss_weights
-from .mix_args import check_mix_lambda, check_mix_mode
+from ...mixing import instance_weights
 
 
 class GroupPass(NamedTuple):
@@ -66,13 +66,8 @@ def group_coefficients(img_meta: dict,
             f'{img_meta.get("img_path", img_meta.get("img_id"))!r}: pack '
             'with PackLossMixInputs and keep \'mix_lambda\' and '
             '\'mix_mode\' in its meta_keys')
-    lam = check_mix_lambda(img_meta.get('mix_lambda', 1.0))
-    mode = check_mix_mode(img_meta.get('mix_mode', 'lossmix'), 'mix_mode')
-    if mode == 'lossmix':
-        return lam, 1.0 - lam
-    if mode == 'union':
-        return float(lam > 0), float(lam < 1)
-    return 1.0, 0.0
+    return instance_weights(img_meta.get('mix_mode', 'lossmix'),
+                            img_meta.get('mix_lambda', 1.0))
 
 
 def mix_group_passes(batch_gt_instances: InstanceList,
@@ -308,3 +303,24 @@ def relabel_sampling_result(assigner, sampling_result: SamplingResult,
     ])
     return SamplingResult(pos_inds, neg_inds, priors, gt_instances.bboxes,
                           assign_result, gt_flags)
+
+
+def loss_by_terms(batch_gt_instances: InstanceList,
+                  batch_img_metas: List[dict],
+                  term_loss: Callable[[GroupPass], dict]) -> dict:
+    """Eq. 14 over a batch: one stock loss per term, scaled and added.
+
+    The one pass loop of every LossMix head's exact mode.
+
+    Args:
+        batch_gt_instances (InstanceList): B sets of gts.
+        batch_img_metas (list[dict]): B image metas.
+        term_loss (Callable[[GroupPass], dict]): the head's stock loss over
+            the term's images (``img_inds``) and gts (``gt_instances``).
+
+    Returns:
+        dict: the summed losses (see :func:`sum_pass_losses`).
+    """
+    terms = mix_group_passes(batch_gt_instances, batch_img_metas)
+    return sum_pass_losses([term_loss(term) for term in terms],
+                           [term.loss_scale for term in terms])

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from mmdet.structures.mask import BitmapMasks, PolygonMasks
-from lossmix_mm.models.utils.mix_masks import cat_masks, place_masks
+from lossmix_mm.mixing.masks import cat_masks, place_masks
 
 
 def square(x0, y0, x1, y1):

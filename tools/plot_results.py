@@ -129,41 +129,48 @@ def plot_quality_study(results: dict,
                  dpi=110, layout='constrained')
     FigureCanvasAgg(fig)
     axes = fig.subplots(len(panels), 1, squeeze=False)[:, 0]
-    xs = list(range(len(variants)))
-    n = len(all_seeds)
     for ax, (key, name) in zip(axes, panels):
-        for k, seed in enumerate(all_seeds):
-            offset = (k - (n - 1) / 2) * 0.08
-            ys = [runs[v][seed].get(key, math.nan) if seed in runs[v] else
-                  math.nan for v in variants]
-            ax.plot([x + offset for x in xs], ys, linestyle='none',
-                    marker='o', markersize=6, alpha=0.85,
-                    color=SEED_COLORS[k % len(SEED_COLORS)],
-                    label=f'seed {seed}', gid=f'seed{seed}')
-        stats = []
-        for v in variants:
-            values = [m[key] for m in runs[v].values() if key in m]
-            stats.append(mean_std(values) if values else (math.nan, 0.0))
-        means = [m for m, _ in stats]
-        stds = [s for _, s in stats]
-        bars = ax.errorbar([x + 0.3 for x in xs], means, yerr=stds,
-                           fmt='_', markersize=16, markeredgewidth=2,
-                           color='black', ecolor='black', elinewidth=1.2,
-                           capsize=4, label='mean +- std')
-        bars.lines[0].set_gid('mean')
-        for x, m, s in zip(xs, means, stds):
-            if not math.isnan(m):
-                ax.annotate(f'{m:.3f}', (x + 0.3, m), xytext=(8, -3),
-                            textcoords='offset points', fontsize=8)
-        ax.set_xticks(xs, [labels.get(v, v) for v in variants])
-        ax.set_xlim(-0.5, len(variants) - 0.3)
-        ax.set_ylabel(name)
-        ax.grid(axis='y', alpha=0.3)
+        _draw_panel(ax, runs, variants, all_seeds, key, name, labels)
     fig.legend(*axes[0].get_legend_handles_labels(),
-               loc='outside lower center', fontsize=8, ncols=n + 1)
+               loc='outside lower center', fontsize=8,
+               ncols=len(all_seeds) + 1)
     fig.suptitle(title, fontsize=10)
     _save(fig, out_png)
     return fig
+
+
+def _draw_panel(ax, runs: dict, variants: Sequence[str], seeds: List[int],
+                key: str, name: str, labels: Dict[str, str]) -> None:
+    """One metric's panel of :func:`plot_quality_study`: seeds, means."""
+    xs = list(range(len(variants)))
+    n = len(seeds)
+    for k, seed in enumerate(seeds):
+        offset = (k - (n - 1) / 2) * 0.08
+        ys = [runs[v][seed].get(key, math.nan) if seed in runs[v] else
+              math.nan for v in variants]
+        ax.plot([x + offset for x in xs], ys, linestyle='none',
+                marker='o', markersize=6, alpha=0.85,
+                color=SEED_COLORS[k % len(SEED_COLORS)],
+                label=f'seed {seed}', gid=f'seed{seed}')
+    stats = []
+    for v in variants:
+        values = [m[key] for m in runs[v].values() if key in m]
+        stats.append(mean_std(values) if values else (math.nan, 0.0))
+    means = [m for m, _ in stats]
+    stds = [s for _, s in stats]
+    bars = ax.errorbar([x + 0.3 for x in xs], means, yerr=stds,
+                       fmt='_', markersize=16, markeredgewidth=2,
+                       color='black', ecolor='black', elinewidth=1.2,
+                       capsize=4, label='mean +- std')
+    bars.lines[0].set_gid('mean')
+    for x, m, s in zip(xs, means, stds):
+        if not math.isnan(m):
+            ax.annotate(f'{m:.3f}', (x + 0.3, m), xytext=(8, -3),
+                        textcoords='offset points', fontsize=8)
+    ax.set_xticks(xs, [labels.get(v, v) for v in variants])
+    ax.set_xlim(-0.5, len(variants) - 0.3)
+    ax.set_ylabel(name)
+    ax.grid(axis='y', alpha=0.3)
 
 
 def plot_benchmark(rows: Sequence[dict], out_png: Optional[str],

@@ -4,6 +4,8 @@ import math
 import numbers
 from typing import Iterable, List, Sequence, Tuple
 
+import numpy as np
+
 MIX_MODES = ('lossmix', 'union', 'noise')
 
 
@@ -38,9 +40,12 @@ def check_mix_lambda(lam: float, name: str = 'mix_lambda') -> float:
         float: ``lam`` as a float.
 
     Raises:
-        ValueError: for a value outside [0, 1], NaN or not a number.
+        ValueError: for a value outside [0, 1], NaN or not a number (a
+            string or a bool included).
     """
     try:
+        if isinstance(lam, (str, bytes, bool, np.bool_)):
+            raise TypeError  # float('0.5') and float(True) would pass
         value = float(lam)
     except (TypeError, ValueError):
         raise ValueError(f'{name} must be a number in [0, 1], got '
@@ -88,20 +93,26 @@ def check_mix_args(mode: str, alpha: float, prob: float,
         tuple[float, float]: ``noise_range`` as floats.
 
     Raises:
-        ValueError: naming the bad value and the valid ones.
+        ValueError: naming the bad value and the valid ones (bools are not
+            numbers here).
     """
     check_mix_mode(mode)
-    if not isinstance(alpha, numbers.Real) or not math.isfinite(alpha) \
-            or not alpha > 0:
+    if not _is_number(alpha) or not math.isfinite(alpha) or not alpha > 0:
         raise ValueError(f'alpha must be a number > 0, got {alpha!r}')
-    if not isinstance(prob, numbers.Real) or not 0 <= prob <= 1:
+    if not _is_number(prob) or not 0 <= prob <= 1:
         raise ValueError(f'prob must be a number in [0, 1], got {prob!r}')
     if (not isinstance(noise_range, (tuple, list)) or len(noise_range) != 2
-            or not all(isinstance(v, numbers.Real) for v in noise_range)
+            or not all(_is_number(v) for v in noise_range)
             or not 0 <= noise_range[0] <= noise_range[1] <= 0.5):
         raise ValueError('noise_range must be (low, high) with '
                          f'0 <= low <= high <= 0.5, got {noise_range!r}')
     return float(noise_range[0]), float(noise_range[1])
+
+
+def _is_number(value) -> bool:
+    """A real number that is not a bool (``True`` is not an alpha)."""
+    return isinstance(value, numbers.Real) and not isinstance(
+        value, (bool, np.bool_))
 
 
 MIX_ARGS = ('mode', 'alpha', 'prob', 'noise_range')

@@ -37,6 +37,18 @@ def weight_styles(weights: np.ndarray, line_width_range: Sequence[float],
     return widths, alphas
 
 
+def _instance_name(instances: InstanceData, classes: Optional[List[str]],
+                   i: int) -> str:
+    """Name of instance ``i``: its ``label_names``, class or label."""
+    if 'label_names' in instances:
+        return str(instances.label_names[i])
+    label = int(_to_numpy(instances.labels)[i]) if 'labels' in instances \
+        else 0
+    if classes is not None and 0 <= label < len(classes):
+        return classes[label]
+    return f'class {label}'
+
+
 def _to_numpy(value) -> np.ndarray:
     """A tensor, boxes or array-like as a numpy array."""
     if isinstance(value, BaseBoxes):
@@ -156,51 +168,68 @@ class LossMixLocalVisualizer(DetLocalVisualizer):
         self.set_image(image)
         weights = _to_numpy(instances.loss_weights).astype(np.float64)
         num = len(weights)
-        labels = _to_numpy(instances.labels).astype(np.int64) \
-            if 'labels' in instances else np.zeros(num, np.int64)
         groups = _to_numpy(instances.mix_group) if 'mix_group' in instances \
             else np.zeros(num, np.int64)
-        colors = self.group_colors(groups)
-        widths, alphas = weight_styles(weights, self.line_width_range,
-                                       self.alpha_range)
-        # lightest first: the heavier boxes end up on top
-        order = np.argsort(weights, kind='stable')
-
+        style = dict(
+            colors=self.group_colors(groups),
+            # lightest first: the heavier boxes end up on top
+            order=np.argsort(weights, kind='stable'))
+        style['widths'], style['alphas'] = weight_styles(
+            weights, self.line_width_range, self.alpha_range)
         if 'masks' in instances and num > 0:
-            masks = instances.masks
-            if isinstance(masks, (BitmapMasks, PolygonMasks)):
-                masks = masks.to_ndarray()
-            masks = _to_numpy(masks).astype(bool)
-            for i in order:
-                contours, _ = bitmap_to_polygon(masks[i])
-                if contours:
-                    self.draw_polygons(
-                        contours, edge_colors='w', alpha=float(alphas[i]))
-                self.draw_binary_masks(
-                    masks[i][None],
-                    colors=[colors[i]],
-                    alphas=0.5 * float(alphas[i]))
+            self._draw_weighted_masks(instances.masks, style)
+        if 'bboxes' in instances and num > 0:
+            self._draw_weighted_boxes(instances, weights, classes, style)
+        return self.get_image()
 
-        if 'bboxes' not in instances or num == 0:
-            return self.get_image()
+    def _draw_weighted_masks(self, masks, style: dict) -> None:
+        """Outline each mask in white, fill it in its group's colour.
+
+        Args:
+            masks: (N, H, W) masks (BitmapMasks, PolygonMasks, array or
+                tensor).
+            style (dict): ``colors``, ``order``, ``alphas`` of the
+                instances (see :meth:`_draw_instances`).
+        """
+        if isinstance(masks, (BitmapMasks, PolygonMasks)):
+            masks = masks.to_ndarray()
+        masks = _to_numpy(masks).astype(bool)
+        for i in style['order']:
+            alpha = float(style['alphas'][i])
+            contours, _ = bitmap_to_polygon(masks[i])
+            if contours:
+                self.draw_polygons(contours, edge_colors='w', alpha=alpha)
+            self.draw_binary_masks(
+                masks[i][None], colors=[style['colors'][i]],
+                alphas=0.5 * alpha)
+
+    def _draw_weighted_boxes(self, instances: InstanceData,
+                             weights: np.ndarray,
+                             classes: Optional[List[str]],
+                             style: dict) -> None:
+        """Draw each box in its group's colour, labelled with its weight.
+
+        Args:
+            instances (InstanceData): N instances with ``bboxes``.
+            weights (np.ndarray): (N, ) their loss weights.
+            classes (list[str], optional): class names.
+            style (dict): ``colors``, ``order``, ``widths``, ``alphas`` of
+                the instances (see :meth:`_draw_instances`).
+        """
+        colors, widths, alphas = (style['colors'], style['widths'],
+                                  style['alphas'])
         bboxes = _to_numpy(instances.bboxes).astype(np.float32).reshape(-1, 4)
         areas = (bboxes[:, 3] - bboxes[:, 1]) * (bboxes[:, 2] - bboxes[:, 0])
         scales = _get_adaptive_scales(areas)  # as mmdet sizes its labels
-        for i in order:
+        for i in style['order']:
             self.draw_bboxes(
                 bboxes[i:i + 1],
                 edge_colors=[colors[i]],
                 alpha=float(alphas[i]),
                 line_widths=[float(widths[i])])
-        for i in order:
-            if 'label_names' in instances:
-                name = str(instances.label_names[i])
-            elif classes is not None and 0 <= labels[i] < len(classes):
-                name = classes[labels[i]]
-            else:
-                name = f'class {labels[i]}'
+        for i in style['order']:
             self.draw_texts(
-                f'{name} {weights[i]:.2f}',
+                f'{_instance_name(instances, classes, i)} {weights[i]:.2f}',
                 bboxes[i, :2] + float(widths[i]),
                 colors=colors[i],
                 font_sizes=max(int(13 * scales[i]), self.min_font_size),
@@ -210,4 +239,3 @@ class LossMixLocalVisualizer(DetLocalVisualizer):
                     'pad': 0.7,
                     'edgecolor': 'none'
                 }])
-        return self.get_image()

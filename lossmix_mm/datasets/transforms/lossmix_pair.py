@@ -9,11 +9,11 @@ from mmcv.transforms import BaseTransform
 
 from mmdet.registry import TRANSFORMS
 from mmdet.structures.bbox import BaseBoxes, HorizontalBoxes
-
 from ...mixing.args import (MIX_ARGS, MIX_MODES, check_mix_args,
-                                      check_mix_lambda, update_mix_args)
+                            check_mix_lambda, update_mix_args)
 from ...mixing.masks import cat_masks, place_masks
-from ...mixing.rules import instance_weights
+from ...mixing.rules import centre_offsets, instance_weights, shift_boxes
+from ...structures import LossMixBoxes
 
 __all__ = ['LossMixPair', 'MIX_ARGS', 'MIX_MODES', 'check_mix_args',
            'update_mix_args']
@@ -28,50 +28,47 @@ class LossMixPair(BaseTransform):
     partner's loaded results in ``results['mix_results']``. Both images are
     centre-aligned on a canvas of max height x max width, padded with zeros
     (keeping aspect ratios, paper supp. A), and blended in float32:
-    ``img = lam * own + (1 - lam) * partner``. The partner's boxes are shifted
-    by the alignment and the gts of both images concatenated, own first.
-    Instance masks (``BitmapMasks`` or ``PolygonMasks``) move exactly as
-    their image and boxes do: each image's masks are placed on the canvas
-    (whose size becomes theirs), then concatenated own first.
+    ``img = lam * own + (1 - lam) * partner``. Each image's boxes are first
+    clipped to that image (a box with no area left is dropped with its
+    label, ignore flag and mask), then shifted with it; the gts of both
+    images are concatenated, own first. Instance masks (``BitmapMasks`` or
+    ``PolygonMasks``) move exactly as their image and boxes do.
 
-    Modes (``gt_loss_weights`` of own / partner instances):
+    The boxes come out as :class:`LossMixBoxes` (plain ``HorizontalBoxes``
+    or arrays are converted), which carry each box's ``loss_weights`` and
+    ``mix_group`` through every later mmdet transform; a box's weight is
+    its weight as it came (1 for plain boxes) times its image's weight:
 
-    - ``'lossmix'``: lam ~ Beta(alpha, alpha); weights lam / 1 - lam.
-    - ``'union'``: same images; weights 1 / 1.
-    - ``'noise'``: the partner's coefficient ~ U(noise_range); weights 1 /
-      the partner's instances are dropped.
+    - ``'lossmix'``: lam ~ Beta(alpha, alpha); own lam, partner 1 - lam.
+    - ``'union'``: same images; own 1, partner 1.
+    - ``'noise'``: the partner's coefficient ~ U(noise_range); own 1, the
+      partner's instances are dropped.
 
-    Instances whose image has coefficient 0 (lam at 0 or 1) are dropped: they
-    carry no loss under Eq. 14. A partner that is the same view of the same
-    image (same ``img_path`` and flip) leaves the sample unmixed, as Eq. 14
-    does (duplicated boxes would otherwise all be assigned to the own copy).
-    ``gt_ignore_flags`` and ``gt_masks`` follow their boxes. A box that
-    cannot be trained on (a coordinate not finite, zero area or
-    inverted) raises a ``ValueError`` naming it, mixed or not
-    (:func:`check_gt_boxes`); boxes outside their image are kept and move
-    with it, as in stock mmdet. A floating-point image with a NaN or inf
-    pixel raises too (:func:`check_finite_pixels`; uint8 ones are not read).
-    Randomness comes from numpy's global generator, which mmengine seeds
-    (``randomness=dict(seed=...)``) in the main process and every worker.
+    ``mix_group`` is 0 for the own image's boxes, 1 for the partner's.
+    Instances whose image has coefficient 0 (lam at 0 or 1) are dropped:
+    they carry no loss under Eq. 14. A partner that is the same view of the
+    same image (same ``img_path`` and flip) leaves the sample unmixed, as
+    Eq. 14 does. A box that cannot be trained on (a coordinate not finite,
+    zero area or inverted) raises a ``ValueError`` naming it, mixed or not
+    (:func:`check_gt_boxes`); so does a floating-point image with a NaN or
+    inf pixel (:func:`check_finite_pixels`). Randomness comes from numpy's
+    global generator, which mmengine seeds in every worker.
 
     Partner cache (``cache_size=K > 0``, as mmdet's ``CachedMixUp``): no
     second image is loaded. The partner is drawn uniformly from the last K
     samples this transform instance has seen (one cache per dataloader
-    worker), as they came out of the inner pipeline (loaded, resized,
-    flipped; copied, so that nothing later aliases them); cached entries
-    showing the same view as the sample are skipped. The sample is then
-    cached, the oldest entry dropped beyond K. A sample with no cached
-    partner (the first one a worker sees) is not mixed, like a sample left
-    unmixed by ``prob``: mix_lambda 1.0, weights 1. The mixing itself is
-    the loading path's, on the same (own, partner, lam). ``get_indexes``
-    then returns ``[]``, so the transform works both at the end of a plain
-    dataset pipeline and inside ``MultiImageMixDataset`` (which then loads
-    nothing more). Memory: K images per worker, at the inner pipeline's size.
+    worker), as they came out of the inner pipeline; cached entries showing
+    the same view as the sample are skipped. The sample is then cached, the
+    oldest entry dropped beyond K. A sample with no cached partner is not
+    mixed, like a sample left unmixed by ``prob``. ``get_indexes`` then
+    returns ``[]``, so the transform works both at the end of a plain
+    dataset pipeline and inside ``MultiImageMixDataset``. Memory: K images
+    per worker, at the inner pipeline's size.
 
     Required Keys:
 
     - img
-    - gt_bboxes (BaseBoxes[torch.float32] or np.ndarray)
+    - gt_bboxes (HorizontalBoxes, LossMixBoxes or np.ndarray (N, 4))
     - gt_bboxes_labels (np.int64)
     - gt_ignore_flags (bool) (optional)
     - gt_masks (BitmapMasks | PolygonMasks) (optional; the partner's of the
@@ -83,21 +80,15 @@ class LossMixPair(BaseTransform):
 
     - img (float32 when mixed)
     - img_shape
-    - gt_bboxes
+    - gt_bboxes (LossMixBoxes, with ``loss_weights`` and ``mix_group``)
     - gt_bboxes_labels
     - gt_ignore_flags (optional)
     - gt_masks (optional): height x width of the canvas when mixed
 
     Added Keys:
 
-    - gt_loss_weights (np.float32, [N])
-    - gt_mix_group (np.int64, [N]: 0 own image, 1 partner)
     - mix_lambda (float): coefficient of the own image, 1.0 when not mixed
     - mix_mode (str): ``mode``, also when not mixed
-    - lossmix_gts (dict): copies of the ``gt_bboxes`` ((N, 4) array) and
-      ``gt_bboxes_labels`` written, with which ``PackLossMixInputs``
-      re-aligns the weights after a transform that drops boxes without
-      moving them (``FilterAnnotations``)
 
     Args:
         mode (str): ``'lossmix'``, ``'union'`` or ``'noise'``. Defaults to
@@ -192,72 +183,33 @@ class LossMixPair(BaseTransform):
         Returns:
             dict: ``results`` with the keys listed in the class docstring.
         """
-        if partner is not None and (('gt_masks' in results) !=
-                                    ('gt_masks' in partner)):
-            raise ValueError('gt_masks on only one of the two images: load '
-                             'masks for every image or for none')
-        for which, res in (('own', results), ('partner', partner or {})):
-            if 'gt_loss_weights' in res or 'gt_mix_group' in res:
-                # their weights would be overwritten by lam / 1 - lam
-                raise ValueError(
-                    f'the {which} image {res.get("img_path")!r} is already '
-                    'weighted (gt_loss_weights / gt_mix_group): LossMixPair '
-                    'mixes unmixed samples; run it once per sample')
+        check_pair(results, partner)
         check_gt_boxes(results, 'own')
-        num_own = len(results['gt_bboxes_labels'])
+        results['mix_mode'] = self.mode
         # no partner, or the very same view of the same image: mixing an
         # image with itself is the identity (Eq. 14 with y_i = y_j is L(y_i))
         if partner is None or _same_view(results, partner):
-            results['gt_loss_weights'] = np.ones(num_own, dtype=np.float32)
-            results['gt_mix_group'] = np.zeros(num_own, dtype=np.int64)
+            results['gt_bboxes'] = LossMixBoxes.from_boxes(
+                results['gt_bboxes'])
             results['mix_lambda'] = 1.0
-            results['mix_mode'] = self.mode
-            return record_gts(results)
+            return results
         check_gt_boxes(partner, 'partner')
         check_finite_pixels(results, 'LossMixPair: own image')
         check_finite_pixels(partner, 'LossMixPair: partner image')
 
         lam = check_mix_lambda(self.sample_lambda(), 'sampled lam')
-        own_hw = results['img'].shape[:2]
+        images = (results, partner)
         img, offsets = mix_images(results['img'], partner['img'], lam)
-        results['img'] = img
-        results['img_shape'] = img.shape[:2]
-
-        num_partner = len(partner['gt_bboxes_labels'])
-        weights = instance_weights(self.mode, lam)
-        loss_weights = np.concatenate([
-            np.full(num_own, weights[0], dtype=np.float32),
-            np.full(num_partner, weights[1], dtype=np.float32)
-        ])
-        keep = loss_weights > 0
-
-        results['gt_bboxes'] = _cat_boxes(
-            _shift_boxes(results['gt_bboxes'], offsets[0]),
-            _shift_boxes(partner['gt_bboxes'], offsets[1]))[keep]
-        results['gt_bboxes_labels'] = np.concatenate([
-            results['gt_bboxes_labels'], partner['gt_bboxes_labels']
-        ]).astype(np.int64)[keep]
-        if 'gt_ignore_flags' in results or 'gt_ignore_flags' in partner:
-            results['gt_ignore_flags'] = np.concatenate([
-                _ignore_flags(results, num_own),
-                _ignore_flags(partner, num_partner)
-            ])[keep]
-        if 'gt_masks' in results:
-            canvas_hw = img.shape[:2]
-            results['gt_masks'] = cat_masks([
-                place_masks(results['gt_masks'], own_hw, canvas_hw,
-                            offsets[0]),
-                place_masks(partner['gt_masks'], partner['img'].shape[:2],
-                            canvas_hw, offsets[1])
-            ])[keep]
-        results['gt_loss_weights'] = loss_weights[keep]
-        results['gt_mix_group'] = np.concatenate([
-            np.zeros(num_own, dtype=np.int64),
-            np.ones(num_partner, dtype=np.int64)
-        ])[keep]
-        results['mix_lambda'] = lam
-        results['mix_mode'] = self.mode
-        return record_gts(results)
+        gts = [
+            image_gts(res, offset, img.shape[:2], weight, group)
+            for group, (res, offset, weight) in enumerate(
+                zip(images, offsets, instance_weights(self.mode, lam)))
+        ]
+        gts = cat_gts(gts)
+        if not any('gt_ignore_flags' in res for res in images):
+            del gts['gt_ignore_flags']
+        results.update(gts, img=img, img_shape=img.shape[:2], mix_lambda=lam)
+        return results
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(mode={self.mode!r}, '
@@ -308,42 +260,99 @@ def mix_images(img_a: np.ndarray, img_b: np.ndarray,
         channels = max(ca, cb)
     else:
         channels = ca
-    height = max(img_a.shape[0], img_b.shape[0])
-    width = max(img_a.shape[1], img_b.shape[1])
+    (height, width), *offsets = centre_offsets(img_a.shape[:2],
+                                               img_b.shape[:2])
     canvas = np.zeros((height, width, channels), dtype=np.float32)
-    offsets = []
-    for img, coeff in ((img_a, lam), (img_b, 1.0 - lam)):
+    for img, coeff, (ox, oy) in zip((img_a, img_b), (lam, 1.0 - lam),
+                                    offsets):
         h, w = img.shape[:2]
-        oy, ox = (height - h) // 2, (width - w) // 2
-        offsets.append((ox, oy))
         if coeff > 0:
             canvas[oy:oy + h, ox:ox + w] += np.float32(coeff) * img.astype(
                 np.float32)
     return canvas, tuple(offsets)
 
 
-# written by LossMixPair: the boxes and labels it wrote, which
-# PackLossMixInputs matches to re-align the weights after a transform that
-# drops boxes without moving them (FilterAnnotations)
-GTS_RECORD_KEY = 'lossmix_gts'
-
-
-def record_gts(results: dict) -> dict:
-    """Keep a copy of the gt boxes and labels in ``results['lossmix_gts']``.
+def check_pair(results: dict, partner: Optional[dict]) -> None:
+    """Refuse a pair that cannot be mixed.
 
     Args:
-        results (dict): with ``gt_bboxes`` (BaseBoxes or (N, 4) array) and
-            ``gt_bboxes_labels`` (N, ).
+        results (dict): the sample's results.
+        partner (dict, optional): the partner's results.
+
+    Raises:
+        ValueError: when only one image has masks, or an image was mixed
+            already (its weights would be overwritten).
+    """
+    if partner is not None and (('gt_masks' in results) !=
+                                ('gt_masks' in partner)):
+        raise ValueError('gt_masks on only one of the two images: load '
+                         'masks for every image or for none')
+    for which, res in (('own', results), ('partner', partner or {})):
+        mixed = [k for k in ('mix_lambda', 'gt_loss_weights', 'gt_mix_group')
+                 if k in res]
+        if mixed:
+            raise ValueError(
+                f'the {which} image {res.get("img_path")!r} is already '
+                f'weighted ({", ".join(mixed)}): LossMixPair mixes unmixed '
+                'samples; run it once per sample')
+
+
+def image_gts(results: dict, offset: Tuple[int, int],
+              canvas_hw: Tuple[int, int], weight: float,
+              group: int) -> dict:
+    """One image's gts, clipped to the image and moved onto the canvas.
+
+    A box is clipped to its own image first (a bad annotation outside the
+    image must not land on the other image's pixels); a box with no area
+    left is dropped with its label, ignore flag and mask.
+
+    Args:
+        results (dict): the image's results (only read).
+        offset (tuple[int, int]): (x, y) of the image on the canvas.
+        canvas_hw (tuple[int, int]): (H, W) of the canvas.
+        weight (float): the image's instance weight, which multiplies each
+            box's ``loss_weights``.
+        group (int): ``mix_group`` of the image's boxes.
 
     Returns:
-        dict: ``results``, ``lossmix_gts`` = dict(bboxes=(N, D) float32
-        array, labels=(N, ) int64 array).
+        dict: ``gt_bboxes`` (LossMixBoxes), ``gt_bboxes_labels``,
+        ``gt_ignore_flags`` and, if the image has them, ``gt_masks``.
     """
-    results[GTS_RECORD_KEY] = dict(
-        bboxes=box_array(results['gt_bboxes']).copy(),
-        labels=np.asarray(results['gt_bboxes_labels'],
-                          dtype=np.int64).copy())
-    return results
+    img_hw = results['img'].shape[:2]
+    boxes = LossMixBoxes.from_boxes(results['gt_bboxes']).clone()
+    boxes.clip_(img_hw)
+    keep = np.flatnonzero(((boxes.widths > 0) & (boxes.heights > 0)).numpy())
+    boxes = shift_boxes(boxes[keep], offset)
+    boxes.loss_weights = boxes.loss_weights * weight
+    boxes.mix_group = np.full(len(boxes), group, dtype=np.int64)
+    labels = np.asarray(results['gt_bboxes_labels'], dtype=np.int64)
+    gts = dict(
+        gt_bboxes=boxes,
+        gt_bboxes_labels=labels.reshape(-1)[keep],
+        gt_ignore_flags=_ignore_flags(results, len(labels))[keep])
+    if 'gt_masks' in results:
+        gts['gt_masks'] = place_masks(results['gt_masks'][keep], img_hw,
+                                      canvas_hw, offset)
+    return gts
+
+
+def cat_gts(gts: Sequence[dict]) -> dict:
+    """Concatenate images' gts in order, dropping those of weight 0.
+
+    Args:
+        gts (Sequence[dict]): each image's gts (:func:`image_gts`).
+
+    Returns:
+        dict: the same keys, concatenated.
+    """
+    out = dict(
+        gt_bboxes=LossMixBoxes.cat([g['gt_bboxes'] for g in gts]),
+        gt_bboxes_labels=np.concatenate([g['gt_bboxes_labels'] for g in gts]),
+        gt_ignore_flags=np.concatenate([g['gt_ignore_flags'] for g in gts]))
+    if 'gt_masks' in gts[0]:
+        out['gt_masks'] = cat_masks([g['gt_masks'] for g in gts])
+    keep = np.flatnonzero(out['gt_bboxes'].loss_weights.numpy() > 0)
+    return {key: value[keep] for key, value in out.items()}
 
 
 def box_array(boxes) -> np.ndarray:
@@ -360,9 +369,9 @@ def check_gt_boxes(results: dict, which: str) -> None:
     A box with a coordinate that is not finite or with width or height
     <= 0 (zero-area or inverted: the box coders take the log of its size, a
     NaN or inf loss in stock mmdet too) raises. Boxes partly or wholly
-    outside their image are kept, as stock mmdet keeps them, and move with
-    their image. Only finiteness is checked for box types other than
-    horizontal boxes.
+    outside their image pass (mixing clips them to their image; unmixed,
+    they stay as stock mmdet keeps them). Only finiteness is checked for
+    box types other than horizontal boxes.
 
     Args:
         results (dict): one image's results (``gt_bboxes``, optional
@@ -430,27 +439,6 @@ def _same_view(results: dict, partner: dict) -> bool:
     keys = ('img_path', 'flip', 'flip_direction')
     return results.get('img_path') is not None and all(
         results.get(k) == partner.get(k) for k in keys)
-
-
-def _shift_boxes(boxes, offset: Tuple[int, int]):
-    """Translate boxes (BaseBoxes or (N, 4) array) by (x, y)."""
-    if isinstance(boxes, BaseBoxes):
-        if not any(offset):
-            return boxes
-        shifted = boxes.clone()
-        shifted.translate_(offset)  # in place, returns None
-        return shifted
-    return np.asarray(boxes, dtype=np.float32).reshape(-1, 4) + np.array(
-        [offset[0], offset[1], offset[0], offset[1]], dtype=np.float32)
-
-
-def _cat_boxes(boxes_a, boxes_b):
-    if isinstance(boxes_a, BaseBoxes) != isinstance(boxes_b, BaseBoxes):
-        raise TypeError('both images must load gt_bboxes with the same '
-                        'box_type')
-    if isinstance(boxes_a, BaseBoxes):
-        return boxes_a.cat([boxes_a, boxes_b])
-    return np.concatenate([boxes_a, boxes_b]).astype(np.float32)
 
 
 def _ignore_flags(results: dict, num: int) -> np.ndarray:

@@ -1,12 +1,16 @@
 import numpy as np
+import pytest
 import torch
 
 from mmdet.datasets.transforms import PackDetInputs
 from mmdet.structures.bbox import HorizontalBoxes
 from lossmix_mm.datasets.transforms import PackLossMixInputs
+from lossmix_mm.structures import LossMixBoxes
+
+BOXES = np.array([[0, 0, 2, 2], [1, 1, 3, 3], [2, 2, 4, 4]], np.float32)
 
 
-def results(with_lossmix=True):
+def results(with_lossmix=True, reg_weights=None, as_keys=False):
     r = dict(
         img=np.zeros((6, 8, 3), dtype=np.float32),
         img_id=1,
@@ -16,31 +20,58 @@ def results(with_lossmix=True):
         scale_factor=(1.0, 1.0),
         flip=False,
         flip_direction=None,
-        gt_bboxes=HorizontalBoxes(
-            np.array([[0, 0, 2, 2], [1, 1, 3, 3], [2, 2, 4, 4]], np.float32)),
+        gt_bboxes=HorizontalBoxes(BOXES),
         gt_bboxes_labels=np.array([0, 1, 2], dtype=np.int64),
         gt_ignore_flags=np.array([False, True, False]))
-    if with_lossmix:
-        r.update(
-            gt_loss_weights=np.array([0.3, 0.3, 0.7], dtype=np.float32),
-            gt_mix_group=np.array([0, 0, 1], dtype=np.int64),
-            mix_lambda=0.3,
-            mix_mode='union')
+    if not with_lossmix:
+        return r
+    fields = dict(loss_weights=[0.25, 0.25, 0.75], mix_group=[0, 0, 1],
+                  reg_weights=reg_weights)
+    if as_keys:  # hand-built results: the fields as keys, plain boxes
+        r.update(gt_loss_weights=np.array(fields['loss_weights']),
+                 gt_mix_group=np.array(fields['mix_group']))
+    else:
+        r['gt_bboxes'] = LossMixBoxes(BOXES, **fields)
+    r.update(mix_lambda=0.25, mix_mode='union')
     return r
 
 
-def test_packs_weights_groups_and_lambda():
-    sample = PackLossMixInputs()(results())['data_samples']
+@pytest.mark.parametrize('as_keys', [False, True])
+def test_packs_weights_groups_and_lambda(as_keys):
+    sample = PackLossMixInputs()(results(as_keys=as_keys))['data_samples']
     gt = sample.gt_instances
     assert gt.loss_weights.dtype == torch.float32
     assert gt.mix_group.dtype == torch.int64
     # the ignored (second) box goes with its weight and group
-    torch.testing.assert_close(gt.loss_weights, torch.tensor([0.3, 0.7]))
+    torch.testing.assert_close(gt.loss_weights, torch.tensor([0.25, 0.75]))
     torch.testing.assert_close(gt.mix_group, torch.tensor([0, 1]))
     torch.testing.assert_close(sample.ignored_instances.loss_weights,
-                               torch.tensor([0.3]))
-    assert sample.metainfo['mix_lambda'] == 0.3
+                               torch.tensor([0.25]))
+    assert sample.metainfo['mix_lambda'] == 0.25
     assert sample.metainfo['mix_mode'] == 'union'
+    # the boxes are what stock PackDetInputs gives: plain HorizontalBoxes
+    assert type(gt.bboxes) is HorizontalBoxes
+    assert type(sample.ignored_instances.bboxes) is HorizontalBoxes
+    np.testing.assert_array_equal(gt.bboxes.numpy(), BOXES[[0, 2]])
+    assert 'reg_weights' not in gt  # all ones: absent
+
+
+def test_reg_weights_packed_only_when_not_all_ones():
+    packed = PackLossMixInputs()(results(reg_weights=[1.0, 0.0, 0.5]))
+    sample = packed['data_samples']
+    torch.testing.assert_close(sample.gt_instances.reg_weights,
+                               torch.tensor([1.0, 0.5]))
+    torch.testing.assert_close(sample.ignored_instances.reg_weights,
+                               torch.tensor([0.0]))
+    ones = PackLossMixInputs()(results(reg_weights=[1.0, 1.0, 1.0]))
+    assert 'reg_weights' not in ones['data_samples'].gt_instances
+
+
+def test_does_not_modify_results():
+    r = results()
+    boxes = r['gt_bboxes']
+    PackLossMixInputs()(r)
+    assert r['gt_bboxes'] is boxes and 'gt_loss_weights' not in r
 
 
 def test_equals_pack_det_inputs_without_lossmix_keys():
@@ -54,3 +85,90 @@ def test_equals_pack_det_inputs_without_lossmix_keys():
     assert torch.equal(a.gt_instances.labels, b.gt_instances.labels)
     assert a.metainfo == b.metainfo
     assert 'mix_mode' not in a.metainfo
+
+
+@pytest.mark.parametrize('dtype', [np.int64, np.float64, np.float16])
+@pytest.mark.parametrize('as_keys', [False, True])
+def test_weights_of_any_dtype_pack_as_float32(dtype, as_keys):
+    r = results(as_keys=as_keys)
+    weights = np.array([1, 2, 3], dtype=dtype)
+    if as_keys:
+        r['gt_loss_weights'] = weights
+        r['gt_mix_group'] = np.array([0.0, 0.0, 1.0])  # float groups
+    else:
+        r['gt_bboxes'].loss_weights = weights
+    gt = PackLossMixInputs()(r)['data_samples'].gt_instances
+    assert gt.loss_weights.dtype == torch.float32
+    assert gt.loss_weights.tolist() == [1.0, 3.0]
+    assert gt.mix_group.dtype == torch.int64
+    assert gt.mix_group.tolist() == [0, 1]
+
+
+@pytest.mark.parametrize('bad', ['0.5', b'0.5', True, None, [0.5]])
+def test_mix_lambda_must_be_a_number(bad):
+    r = results()
+    r['mix_lambda'] = bad
+    with pytest.raises(ValueError, match=r'mix_lambda must be a number in '
+                       r'\[0, 1\], got ' + repr(bad).replace('[', r'\[')
+                       .replace(']', r'\]')):
+        PackLossMixInputs()(r)
+
+
+def test_numpy_mix_lambda_packs_as_float():
+    r = results()
+    r['mix_lambda'] = np.float64(0.25)
+    sample = PackLossMixInputs()(r)['data_samples']
+    assert type(sample.mix_lambda) is float and sample.mix_lambda == 0.25
+
+
+@pytest.mark.parametrize('plain', [
+    HorizontalBoxes(BOXES), BOXES,
+    HorizontalBoxes(np.zeros((0, 4), np.float32))
+])
+def test_mixed_sample_with_plain_boxes_raises(plain):
+    """The fields were lost (e.g. MixUp's partner loaded as plain boxes):
+    one clear error, never weights of 1 by default."""
+    r = results()
+    r['gt_bboxes'] = plain
+    with pytest.raises(ValueError, match=r"mixed sample 'a\.jpg' \(mix_lambda "
+                       r"0\.25\) reached PackLossMixInputs with plain "
+                       r"gt_bboxes .*box_type='lossmix_hbox'"):
+        PackLossMixInputs()(r)
+
+
+def test_fields_given_twice_raise():
+    r = results()
+    r['gt_loss_weights'] = np.ones(3, np.float32)
+    with pytest.raises(ValueError, match=r"\['gt_loss_weights'\] given as "
+                       'keys and on the LossMixBoxes'):
+        PackLossMixInputs()(r)
+
+
+@pytest.mark.parametrize('field,value,match', [
+    ('loss_weights', [0.5, 0.0, 1.0], r'gt_loss_weights must be finite and '
+     r'> 0 .*\[0\.5, 0\.0, 1\.0\]'),
+    ('loss_weights', [0.5, np.nan, 1.0], 'gt_loss_weights must be finite'),
+    ('reg_weights', [0.5, -1.0, 1.0], r'gt_reg_weights must be finite and '
+     r'>= 0, got \[0\.5, -1\.0, 1\.0\]'),
+    ('mix_group', [0, 2, 1], r'gt_mix_group must be 0 .* got \[0, 2, 1\]'),
+])
+def test_bad_field_values_raise(field, value, match):
+    r = results()
+    setattr(r['gt_bboxes'], field, value)
+    with pytest.raises(ValueError, match=match):
+        PackLossMixInputs()(r)
+
+
+def test_hand_built_keys_of_wrong_length_raise():
+    r = results(as_keys=True)
+    r['gt_loss_weights'] = np.ones(2)
+    with pytest.raises(ValueError, match='gt_loss_weights has 2 entries, '
+                       'gt_mix_group has 3 entries for 3 boxes'):
+        PackLossMixInputs()(r)
+    r['gt_loss_weights'] = np.ones((3, 1))
+    with pytest.raises(ValueError, match=r'must be 1-D.*\(3, 1\)'):
+        PackLossMixInputs()(r)
+    r = results(as_keys=True)
+    r['gt_mix_group'] = np.array([0, 0.5, 1])
+    with pytest.raises(ValueError, match='gt_mix_group must hold integers'):
+        PackLossMixInputs()(r)

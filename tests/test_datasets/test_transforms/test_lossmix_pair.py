@@ -1,11 +1,11 @@
 import numpy as np
 import pytest
-import torch
 
 from mmdet.structures.bbox import HorizontalBoxes
 from mmdet.structures.mask import BitmapMasks, PolygonMasks
 from lossmix_mm.datasets.transforms import LossMixPair
 from lossmix_mm.datasets.transforms.lossmix_pair import mix_images
+from lossmix_mm.structures import LossMixBoxes
 
 
 def make_results(h, w, boxes, labels, value=100, channels=3, ignore=None,
@@ -35,6 +35,14 @@ def run(transform, results, lam):
 def boxes_of(results):
     boxes = results['gt_bboxes']
     return boxes.numpy() if isinstance(boxes, HorizontalBoxes) else boxes
+
+
+def weights_of(results):
+    return results['gt_bboxes'].loss_weights.numpy()
+
+
+def groups_of(results):
+    return results['gt_bboxes'].mix_group.numpy()
 
 
 @pytest.mark.parametrize('kwargs,match', [
@@ -74,10 +82,10 @@ def test_hand_derived_lossmix():
     assert img[1, 3, 0] == pytest.approx(0.25 * 100 + 0.75 * 50)
     np.testing.assert_allclose(boxes_of(out), [[3, 1, 5, 3], [0, 1, 4, 3]])
     np.testing.assert_array_equal(out['gt_bboxes_labels'], [2, 1])
-    np.testing.assert_allclose(out['gt_loss_weights'], [0.25, 0.75])
-    assert out['gt_loss_weights'].dtype == np.float32
-    np.testing.assert_array_equal(out['gt_mix_group'], [0, 1])
-    assert out['gt_mix_group'].dtype == np.int64
+    np.testing.assert_allclose(weights_of(out), [0.25, 0.75])
+    assert weights_of(out).dtype == np.float32
+    np.testing.assert_array_equal(groups_of(out), [0, 1])
+    assert groups_of(out).dtype == np.int64
     assert out['mix_lambda'] == 0.25
 
 
@@ -85,17 +93,17 @@ def test_union_and_noise_weights():
     own = make_results(4, 4, [[0, 0, 2, 2], [1, 1, 3, 3]], [0, 1])
     partner = make_results(4, 4, [[0, 0, 4, 4]], [2])
     out = run(LossMixPair(mode='union'), pair(own, dict(partner)), lam=0.3)
-    np.testing.assert_allclose(out['gt_loss_weights'], [1, 1, 1])
-    np.testing.assert_array_equal(out['gt_mix_group'], [0, 0, 1])
+    np.testing.assert_allclose(weights_of(out), [1, 1, 1])
+    np.testing.assert_array_equal(groups_of(out), [0, 0, 1])
     assert out['img'][0, 0, 0] == pytest.approx(0.3 * 100 + 0.7 * 100)
 
     own = make_results(4, 4, [[0, 0, 2, 2], [1, 1, 3, 3]], [0, 1])
     np.random.seed(3)
     out = LossMixPair(mode='noise').transform(pair(own, dict(partner)))
     # partner's labels dropped, own weight 1, own coefficient in [0.8, 1]
-    np.testing.assert_allclose(out['gt_loss_weights'], [1, 1])
+    np.testing.assert_allclose(weights_of(out), [1, 1])
     np.testing.assert_array_equal(out['gt_bboxes_labels'], [0, 1])
-    np.testing.assert_array_equal(out['gt_mix_group'], [0, 0])
+    np.testing.assert_array_equal(groups_of(out), [0, 0])
     assert 0.8 <= out['mix_lambda'] <= 1.0
     np.random.seed(3)
     assert out['mix_lambda'] == pytest.approx(1 - np.random.uniform(0, 0.2))
@@ -108,9 +116,9 @@ def test_empty_gts(own_n, partner_n):
     out = run(LossMixPair(), pair(own, partner), lam=0.6)
     assert len(out['gt_bboxes']) == own_n + partner_n
     assert out['gt_bboxes'].tensor.shape == (own_n + partner_n, 4)
-    np.testing.assert_allclose(out['gt_loss_weights'],
+    np.testing.assert_allclose(weights_of(out),
                                [0.6] * own_n + [0.4] * partner_n)
-    assert out['gt_mix_group'].shape == (own_n + partner_n, )
+    assert groups_of(out).shape == (own_n + partner_n, )
 
 
 def test_grayscale_with_colour():
@@ -131,7 +139,7 @@ def test_ignore_flags_follow_boxes():
     out = run(LossMixPair(), pair(own, partner), lam=0.7)
     np.testing.assert_array_equal(out['gt_ignore_flags'],
                                   [False, True, False])
-    np.testing.assert_allclose(out['gt_loss_weights'], [0.7, 0.7, 0.3])
+    np.testing.assert_allclose(weights_of(out), [0.7, 0.7, 0.3])
     np.testing.assert_allclose(boxes_of(out)[1], [0, 0, 2, 2])
 
 
@@ -146,15 +154,17 @@ def test_lambda_at_the_ends_drops_invisible_image(lam, kept_labels):
         np.testing.assert_array_equal(out['gt_bboxes_labels'], kept_labels)
         assert len(out['gt_bboxes']) == len(kept_labels)
         assert len(out['gt_ignore_flags']) == len(kept_labels)
-        assert (out['gt_loss_weights'] > 0).all()
+        assert (weights_of(out) > 0).all()
 
 
 def test_ndarray_boxes():
     own = make_results(4, 8, [[1, 1, 2, 2]], [0], box_type=None)
     partner = make_results(8, 4, [[0, 0, 1, 1]], [1], box_type=None)
     out = run(LossMixPair(), pair(own, partner), lam=0.5)
-    # canvas 8x8: own at (0, 2), partner at (2, 0)
-    np.testing.assert_allclose(out['gt_bboxes'], [[1, 3, 2, 4], [2, 0, 3, 1]])
+    # canvas 8x8: own at (0, 2), partner at (2, 0); arrays become boxes
+    assert type(out['gt_bboxes']) is LossMixBoxes
+    np.testing.assert_allclose(boxes_of(out), [[1, 3, 2, 4], [2, 0, 3, 1]])
+    np.testing.assert_allclose(weights_of(out), [0.5, 0.5])
 
 
 def test_no_partner_leaves_sample_alone():
@@ -163,8 +173,8 @@ def test_no_partner_leaves_sample_alone():
     img = own['img']
     out = LossMixPair().transform(own)
     assert out['img'] is img and out['img'].dtype == np.uint8
-    np.testing.assert_allclose(out['gt_loss_weights'], [1.0])
-    np.testing.assert_array_equal(out['gt_mix_group'], [0])
+    np.testing.assert_allclose(weights_of(out), [1.0])
+    np.testing.assert_array_equal(groups_of(out), [0])
     assert out['mix_lambda'] == 1.0
 
 
@@ -216,13 +226,13 @@ def test_same_view_partner_is_no_mix():
                 flip=False, flip_direction=None)
     out = run(LossMixPair(), pair(dict(own), same), lam=0.3)
     assert out['mix_lambda'] == 1.0
-    np.testing.assert_allclose(out['gt_loss_weights'], [1.0])
+    np.testing.assert_allclose(weights_of(out), [1.0])
     assert out['img'].dtype == np.uint8
     # the mirrored view of the same image is another image: mixed
     flipped = dict(same, flip=True, flip_direction='horizontal')
     out = run(LossMixPair(), pair(dict(own), flipped), lam=0.3)
     assert out['mix_lambda'] == 0.3
-    np.testing.assert_allclose(out['gt_loss_weights'], [0.3, 0.7])
+    np.testing.assert_allclose(weights_of(out), [0.3, 0.7])
 
 
 @pytest.mark.parametrize('mode', ['lossmix', 'union', 'noise'])
@@ -308,7 +318,7 @@ def test_masks_follow_pixels_and_boxes(mask_type):
     np.testing.assert_allclose(boxes_of(out), [[1, 3, 4, 6], [5, 6, 7, 9]])
     check_masks_on_pixels(out['img'], masks, boxes_of(out),
                           [[0.25 * 200, 0, 0], [0, 0, 0.75 * 160]])
-    np.testing.assert_array_equal(out['gt_mix_group'], [0, 1])
+    np.testing.assert_array_equal(groups_of(out), [0, 1])
 
 
 def test_polygon_and_bitmap_masks_agree():
@@ -328,7 +338,7 @@ def test_dropped_masks_go_with_their_boxes(mask_type, mode, lam, kept):
     out = run(LossMixPair(mode=mode), pair(own, partner), lam=lam)
     masks = out['gt_masks']
     assert len(masks) == len(out['gt_bboxes']) == len(kept)
-    np.testing.assert_array_equal(out['gt_mix_group'], kept)
+    np.testing.assert_array_equal(groups_of(out), kept)
     np.testing.assert_allclose(mask_boxes(masks), boxes_of(out))
     assert (masks.height, masks.width) == (10, 10)
 
@@ -378,9 +388,9 @@ def test_packed_masks_split_with_ignore_flags(mask_type):
 
 
 # ------------------------------------------------------------ partner cache
-# A fake dataset whose image i is 8x8 of value i + 1 with one box at x = i:
-# the partner of a mixed sample is read off its partner box (mix_group 1),
-# and the loader counts the images it loads.
+# A fake dataset whose image i is 8x8 of value i + 1 with one box of label i
+# at x = i % 8: the partner of a mixed sample is read off its partner box
+# (mix_group 1), and the loader counts the images it loads.
 class CountingLoader:
 
     def __init__(self):
@@ -389,7 +399,7 @@ class CountingLoader:
     def __call__(self, info):
         self.calls += 1
         i = info['img_id']
-        results = make_results(8, 8, [[i, 0, i + 1, 1]], [i % 3],
+        results = make_results(8, 8, [[i % 8, 0, i % 8 + 1, 1]], [i],
                                value=i % 250 + 1)
         results.update(img_path=info['img_path'], img_id=i, flip=False,
                        flip_direction=None)
@@ -409,10 +419,10 @@ def fake_dataset(num, pipeline):
 
 def partner_id(out):
     """Id of the partner image of a mixed output (None: not mixed)."""
-    partner = out['gt_mix_group'] == 1
+    partner = groups_of(out) == 1
     if not partner.any():
         return None
-    return int(boxes_of(out)[partner][0, 0])
+    return int(out['gt_bboxes_labels'][partner][0])
 
 
 def stream_through(transform, ids):
@@ -472,15 +482,16 @@ def test_cached_partner_is_recent_never_itself_never_loaded():
         partners.append(partner_id(out))
         if t == 0:  # empty cache: not mixed
             assert partners[0] is None and out['mix_lambda'] == 1.0
-            np.testing.assert_array_equal(out['gt_loss_weights'], [1.0])
+            np.testing.assert_array_equal(weights_of(out), [1.0])
             assert out['img'].dtype == np.uint8
             continue
         assert partners[-1] in candidates and partners[-1] != idx
         # own box weighs lam, the partner's 1 - lam; pixels blended
-        np.testing.assert_allclose(out['gt_loss_weights'], [0.25, 0.75])
+        np.testing.assert_allclose(weights_of(out), [0.25, 0.75])
         np.testing.assert_allclose(boxes_of(out),
-                                   [[idx, 0, idx + 1, 1],
-                                    [partners[-1], 0, partners[-1] + 1, 1]])
+                                   [[idx % 8, 0, idx % 8 + 1, 1],
+                                    [partners[-1] % 8, 0,
+                                     partners[-1] % 8 + 1, 1]])
         assert out['img'][0, 0, 0] == pytest.approx(
             0.25 * (idx + 1) + 0.75 * (partners[-1] + 1))
     # seeded regression of the draws (numpy's global generator, seed 0)
@@ -584,14 +595,15 @@ def test_cached_mix_equals_loaded_mix(mode, mask_type):
     np.testing.assert_array_equal(out['img'], ref['img'])
     assert out['img_shape'] == ref['img_shape'] == (10, 10)
     np.testing.assert_array_equal(boxes_of(out), boxes_of(ref))
-    for key in ('gt_bboxes_labels', 'gt_ignore_flags', 'gt_loss_weights',
-                'gt_mix_group'):
+    for key in ('gt_bboxes_labels', 'gt_ignore_flags'):
         np.testing.assert_array_equal(out[key], ref[key])
+    np.testing.assert_array_equal(weights_of(out), weights_of(ref))
+    np.testing.assert_array_equal(groups_of(out), groups_of(ref))
     assert type(out['gt_masks']) is type(ref['gt_masks'])
     np.testing.assert_array_equal(mask_arrays(out['gt_masks']),
                                   mask_arrays(ref['gt_masks']))
     expected_weights = dict(lossmix=[0.4, 0.6], union=[1, 1], noise=[1])
-    np.testing.assert_allclose(out['gt_loss_weights'],
+    np.testing.assert_allclose(weights_of(out),
                                expected_weights[mode])
     expected_flags = [True] if mode == 'noise' else [True, False]
     np.testing.assert_array_equal(out['gt_ignore_flags'], expected_flags)
@@ -610,3 +622,74 @@ def test_cache_in_a_plain_pipeline():
     assert 'mix_results' not in outs[1]
     assert [partner_id(o) for o in outs] == [None, 4, 4]
     assert outs[2]['img'][0, 0, 0] == pytest.approx(0.5 * 6 + 0.5 * 5)
+
+
+# ------------------------------------------------------------ box fields
+def test_boxes_carry_weights_and_partner_is_only_read():
+    own = make_results(4, 6, [[1, 1, 3, 3]], [2])
+    partner = make_results(2, 10, [[0, 0, 4, 2]], [1])
+    partner_boxes = partner['gt_bboxes']
+    out = run(LossMixPair(), pair(own, partner), lam=0.25)
+    assert type(out['gt_bboxes']) is LossMixBoxes
+    np.testing.assert_array_equal(out['gt_bboxes'].reg_weights.numpy(),
+                                  [1, 1])
+    assert 'gt_loss_weights' not in out and 'gt_mix_group' not in out
+    assert partner['gt_bboxes'] is partner_boxes
+    assert type(partner_boxes) is HorizontalBoxes
+    np.testing.assert_array_equal(partner_boxes.numpy(), [[0, 0, 4, 2]])
+
+
+def test_weights_on_loaded_boxes_compose_with_lam():
+    """Boxes loaded as LossMixBoxes with weights keep them, times their
+    image's weight; the regression weights come along."""
+    own = make_results(4, 4, [[0, 0, 2, 2], [1, 1, 3, 3]], [0, 1])
+    own['gt_bboxes'] = LossMixBoxes(own['gt_bboxes'].tensor,
+                                    loss_weights=[0.5, 1.0],
+                                    reg_weights=[0.0, 1.0])
+    partner = make_results(4, 4, [[0, 0, 4, 4]], [2])
+    out = run(LossMixPair(), pair(own, partner), lam=0.75)
+    np.testing.assert_allclose(weights_of(out), [0.375, 0.75, 0.25])
+    np.testing.assert_array_equal(groups_of(out), [0, 0, 1])
+    np.testing.assert_array_equal(out['gt_bboxes'].reg_weights.numpy(),
+                                  [0, 1, 1])
+
+
+def test_unmixed_boxes_are_converted_with_default_fields():
+    own = make_results(4, 4, [[0, 0, 2, 2]], [0], box_type=None)
+    own['mix_results'] = []
+    out = LossMixPair().transform(own)
+    assert type(out['gt_bboxes']) is LossMixBoxes
+    np.testing.assert_allclose(boxes_of(out), [[0, 0, 2, 2]])
+
+
+def test_boxes_outside_their_image_are_clipped_before_mixing():
+    """[-6, -6, -1, -1] in a 16x16 partner would land at [2, 2, 7, 7] on a
+    32x32 canvas, over the own image's pixels: it has no area inside its
+    image and is dropped with its label, ignore flag and mask; a box partly
+    outside is clipped to its image, then moved."""
+    own = make_results(32, 32, [[4, 4, 20, 20], [30, 30, 40, 40],
+                                [33, 0, 40, 8]], [0, 1, 2],
+                       ignore=[False, True, True])
+    partner = make_results(16, 16, [[-6, -6, -1, -1], [-4, 2, 6, 8],
+                                    [1, 1, 5, 5]], [3, 4, 5],
+                           ignore=[True, False, False])
+    masks = np.zeros((3, 16, 16), np.uint8)
+    masks[1, 2:8, 0:6] = 1
+    masks[2, 1:5, 1:5] = 1
+    own['gt_masks'] = BitmapMasks(np.ones((3, 32, 32), np.uint8), 32, 32)
+    partner['gt_masks'] = BitmapMasks(masks, 16, 16)
+    out = run(LossMixPair(), pair(own, partner), lam=0.5)
+    # partner at (8, 8) on the canvas; own box 2 lies right of the image
+    np.testing.assert_allclose(boxes_of(out), [[4, 4, 20, 20],
+                                               [30, 30, 32, 32],
+                                               [8, 10, 14, 16],
+                                               [9, 9, 13, 13]])
+    np.testing.assert_array_equal(out['gt_bboxes_labels'], [0, 1, 4, 5])
+    np.testing.assert_array_equal(out['gt_ignore_flags'],
+                                  [False, True, False, False])
+    np.testing.assert_allclose(weights_of(out), [0.5] * 4)
+    np.testing.assert_array_equal(groups_of(out), [0, 0, 1, 1])
+    assert len(out['gt_masks']) == 4
+    np.testing.assert_allclose(mask_boxes(out['gt_masks'])[2:],
+                               [[8, 10, 14, 16], [9, 9, 13, 13]])
+

@@ -10,6 +10,7 @@ weight.
 """
 import copy
 import math
+import re
 from functools import lru_cache
 
 import numpy as np
@@ -20,12 +21,13 @@ from mmengine.hub import get_config
 from mmengine.structures import InstanceData
 
 from mmdet.registry import MODELS, TRANSFORMS
+from mmdet.structures import DetDataSample
 from mmdet.structures.bbox import HorizontalBoxes
 from mmdet.utils import register_all_modules
 from lossmix_mm.datasets.transforms import LossMixPair, PackLossMixInputs
-from lossmix_mm.models.data_preprocessors import BatchLossMix, mix_batch
-from lossmix_mm.models.data_preprocessors.mix_across import mix_across
+from lossmix_mm.models.data_preprocessors import BatchLossMix
 from lossmix_mm.mixing import check_mix_args, update_mix_args
+from lossmix_mm.mixing.across import mix_across, mix_batch
 from lossmix_mm.models.utils import group_coefficients, mix_group_passes
 
 register_all_modules()
@@ -294,6 +296,67 @@ def test_batch_of_one_in_batch(partner_order, detector):
     assert_gts(samples[0].gt_instances, BOX_A, [1.0], [0])
 
 
+@pytest.mark.parametrize('partner_order', ['random', 'permutation', 'shift'])
+def test_empty_batch_in_batch(partner_order):
+    """No image: nothing to mix, the batch comes back as it is."""
+    inputs = torch.zeros(0, 3, 8, 8)
+    out, samples = BatchLossMix(partner=partner_order)(inputs, [])
+    assert out is inputs and samples == []
+
+
+# ------------------------------------------------- bad values, in-batch
+def preprocessed(packed):
+    return model('frcnn').data_preprocessor(
+        pseudo_collate(copy.deepcopy(packed)), True)
+
+
+@pytest.mark.parametrize('bad', [float('nan'), -0.5])
+def test_bad_existing_weight_raises_in_batch(bad):
+    """Existing loss_weights NaN or negative would be mixed into NaN or
+    negative weights: refused, naming the image and the value."""
+    packed = [pack(own()), pack(partner())]
+    gt_of(packed[1]).loss_weights = torch.tensor([bad])
+    match = (r"mix_batch: gt_instances.loss_weights\[0\] of image 1 "
+             rf"\('partner.png'\) must be finite and >= 0, got {bad}")
+    with pytest.raises(ValueError, match=match):
+        losses(('frcnn', 'approx'), packed, batch_lossmix([LAM, 0.6]))
+
+
+def test_nan_box_raises_in_batch():
+    """A NaN gt box would give a NaN loss: refused, naming it."""
+    packed = [pack(own()), pack(partner())]
+    gt_of(packed[0]).bboxes.tensor[0, 2] = float('nan')
+    with pytest.raises(ValueError, match=r"mix_batch: gt_instances box 0 "
+                       r"\[4.0, 6.0, nan, 40.0\] of image 0 \('own.png'\) "
+                       'is not finite'):
+        losses(('frcnn', 'approx'), packed, batch_lossmix([LAM, 0.6]))
+
+
+@pytest.mark.parametrize('bad', [float('nan'), float('inf')])
+def test_bad_pixel_raises_in_batch(bad):
+    """A float image packed by the stock PackDetInputs, with one bad pixel
+    at (row 5, column 7) of channel 1: refused, naming it."""
+    stock_pack = TRANSFORMS.build(dict(type='PackDetInputs'))
+    results = [own(dtype=np.float32), partner(dtype=np.float32)]
+    results[1]['img'][5, 7, 1] = bad
+    data = preprocessed([stock_pack(r) for r in results])
+    with pytest.raises(ValueError, match=r"mix_batch: image 1 "
+                       r"\('partner.png'\) has 1 NaN or inf pixel values, "
+                       r'the first at \(channel, row, column\) \(1, 5, 7\): '
+                       + str(bad)):
+        batch_lossmix([LAM, 0.6])(data['inputs'], data['data_samples'])
+
+
+def test_bad_value_named_by_img_id_without_path():
+    data = preprocessed([pack(own()), pack(partner())])
+    del data['data_samples'][1].img_path  # img_id 1 stays
+    data['data_samples'][1].gt_instances.loss_weights = torch.tensor([-1.0])
+    with pytest.raises(ValueError, match=r'image 1 \(img_id 1\) must be '
+                       'finite and >= 0, got -1.0'):
+        mix_batch(data['inputs'], data['data_samples'], torch.tensor([1, 0]),
+                  torch.tensor([LAM, 0.6]))
+
+
 # ----------------------------------------------------------- ignore flags
 @pytest.mark.parametrize('side', ['own', 'partner'])
 def test_ignore_flags_follow_their_boxes(side):
@@ -321,10 +384,10 @@ def test_ignore_flags_follow_their_boxes(side):
 
 
 @pytest.mark.parametrize('side', ['own', 'partner'])
-def test_filter_annotations_after_pair_realigns(side):
+def test_filter_annotations_after_pair_keeps_weights(side):
     """The bug found by hand: FilterAnnotations after LossMixPair, with
     ignore flags, gave a partner box the own image's weight and group.
-    Boxes dropped without moving are matched back to those written."""
+    The weights ride on the boxes and are dropped with them."""
     tiny = [[1, 1, 3, 3]]  # dropped by min_gt_bbox_wh=(4, 4)
     own_r = own(tiny + BOX_A if side == 'own' else BOX_A,
                 ignore=[True, False] if side == 'own' else [False])
@@ -334,7 +397,8 @@ def test_filter_annotations_after_pair_realigns(side):
     results = pair_results(
         own_r, partner_r,
         after=[dict(type='FilterAnnotations', min_gt_bbox_wh=(4, 4))])
-    assert len(results['gt_loss_weights']) == 3  # stale: 3 for 2 boxes
+    assert results['gt_bboxes'].loss_weights.tolist() == [
+        np.float32(LAM), np.float32(1 - LAM)]  # the tiny box's went with it
     packed = pack(results)
     assert_gts(gt_of(packed), BOX_A + BOX_B, [LAM, 1 - LAM], [0, 1])
     assert len(gt_of(packed, 'ignored_instances')) == 0
@@ -355,34 +419,37 @@ def test_filter_annotations_after_pair_realigns(side):
              ratios=(1.0, ), border=4, mean=[0, 0, 0], std=[1, 1, 1],
              to_rgb=False, test_pad_mode=None)),
 ])
-def test_moving_box_dropper_after_pair_raises(seed, cfg):
-    """Crops and warps move the boxes they keep: the weights cannot be
-    matched back, packing refuses and says where the transform belongs."""
+def test_moving_box_dropper_after_pair_keeps_weights(seed, cfg):
+    """Crops and warps move the boxes they keep and drop the others: each
+    box left keeps its own image's weight and group (own label 0, partner
+    label 1)."""
     grid = [[x, y, x + 6, y + 6] for x in (2, 26) for y in (2, 26)]
     np.random.seed(seed)
     results = pair_results(own(grid[:2]), partner(grid[2:]),
                            after=[cfg])
-    assert len(results['gt_bboxes']) < 4  # boxes really dropped
-    with pytest.raises(ValueError, match=r'gt_loss_weights has 4 entries, '
-                       r'gt_mix_group has 4 entries for \d boxes.*run it '
-                       'before LossMixPair'):
-        pack(results)
+    assert 0 < len(results['gt_bboxes']) < 4  # boxes really dropped
+    gt = gt_of(pack(results))
+    labels = gt.labels.tolist()
+    assert gt.loss_weights.tolist() == [
+        np.float32(LAM if k == 0 else 1 - LAM) for k in labels]
+    assert gt.mix_group.tolist() == labels
 
 
 def test_wrong_length_weight_field_raises():
+    # on the boxes: a field has one entry per box, or it is refused
     results = pair_results(own(), partner())
-    results.pop('lossmix_gts')  # e.g. weights written by another transform
+    with pytest.raises(ValueError, match=r'loss_weights must have one entry '
+                       r'per box, shape \(2,\), got shape \(3,\)'):
+        results['gt_bboxes'].loss_weights = np.ones(3, np.float32)
+    # as keys of hand-built results with plain boxes: checked at packing
+    results['gt_bboxes'] = results['gt_bboxes'].to_hbox()
     results['gt_loss_weights'] = np.ones(3, np.float32)
+    results['gt_mix_group'] = np.array([0, 1])
     with pytest.raises(ValueError, match='gt_loss_weights has 3 entries, '
                        'gt_mix_group has 2 entries for 2 boxes'):
         pack(results)
     results['gt_loss_weights'] = np.ones((2, 1), np.float32)
     with pytest.raises(ValueError, match=r'must be 1-D.*\(2, 1\)'):
-        pack(results)
-    # equal count, other labels (boxes replaced): refused too
-    results = pair_results(own(), partner())
-    results['gt_bboxes_labels'] = np.array([2, 2])
-    with pytest.raises(ValueError, match=r'labels \[2, 2\] differ'):
         pack(results)
     # an InstanceData cannot hold a wrong-length field (mmengine checks)
     gt = InstanceData(bboxes=torch.zeros(2, 4), labels=torch.zeros(2))
@@ -394,7 +461,7 @@ def test_wrong_length_weight_field_raises():
 @pytest.mark.parametrize('bad', [float('nan'), float('inf'), 0.0, -0.5])
 def test_bad_weight_raises_at_packing(bad):
     results = pair_results(own(), partner())
-    results['gt_loss_weights'] = np.array([LAM, bad], np.float32)
+    results['gt_bboxes'].loss_weights = np.array([LAM, bad], np.float32)
     with pytest.raises(ValueError, match=r'gt_loss_weights must be finite '
                        r'and > 0.*' + str(bad).replace('.', r'\.')):
         pack(results)
@@ -492,6 +559,45 @@ def test_non_finite_mixing_arguments_raise(kwargs, match):
         update_mix_args(LossMixPair(), **kwargs)
 
 
+@pytest.mark.parametrize('kwargs,match', [
+    (dict(alpha=True), 'alpha must be a number > 0, got True'),
+    (dict(alpha=np.bool_(True)), 'alpha must be a number > 0, got np.True_'),
+    (dict(prob=True), r'prob must be a number in \[0, 1\], got True'),
+    (dict(prob=False), r'prob must be a number in \[0, 1\], got False'),
+    (dict(noise_range=(False, 0.2)), r'noise_range .* got \(False, 0\.2\)'),
+])
+def test_bool_mixing_arguments_raise(kwargs, match):
+    """Bools are not numbers here: alpha=True is not taken as 1.0."""
+    args = dict(mode='lossmix', alpha=1.0, prob=1.0, noise_range=(0.0, 0.2))
+    args.update(kwargs)
+    with pytest.raises(ValueError, match=match):
+        check_mix_args(**args)
+    with pytest.raises(ValueError, match=match):
+        LossMixPair(**kwargs)
+    with pytest.raises(ValueError, match=match):
+        update_mix_args(LossMixPair(), **kwargs)
+
+
+@pytest.mark.parametrize('dtype', [np.int64, np.float64])
+def test_packing_casts_weights_to_float32(dtype):
+    results = pair_results(own(), partner())
+    results['gt_bboxes'] = results['gt_bboxes'].to_hbox()
+    results.update(gt_loss_weights=np.array([1, 2], dtype),
+                   gt_mix_group=np.array([0, 1], dtype))
+    gt = gt_of(pack(results))
+    assert gt.loss_weights.dtype == torch.float32
+    assert gt.loss_weights.tolist() == [1.0, 2.0]
+    assert gt.mix_group.dtype == torch.int64
+
+
+def test_string_mix_lambda_raises_at_packing():
+    results = pair_results(own(), partner())
+    results['mix_lambda'] = '0.5'
+    with pytest.raises(ValueError, match=r"mix_lambda must be a number in "
+                       r"\[0, 1\], got '0\.5'"):
+        pack(results)
+
+
 def test_mix_across_checks_partners_and_lambdas():
     data = model('frcnn').data_preprocessor(
         pseudo_collate([pack(own()), pack(partner())]), True)
@@ -526,6 +632,28 @@ def test_exact_without_mix_lambda_raises(detector):
     assert mix_group_passes([plain_gts(packed)], [{}])[0].coeffs == [1.0]
 
 
+@pytest.mark.parametrize('detector', [('frcnn', 'exact'),
+                                      ('retina', 'exact')], ids='-'.join)
+def test_exact_bad_mix_group_raises(detector):
+    """A mix_group other than 0 / 1 put on the instances after packing."""
+    packed = pair(own(), partner())
+    gt_of(packed).mix_group = torch.tensor([0, 2])
+    with pytest.raises(ValueError, match=r"mix_group of image 'own\.png' "
+                       r'must be 0 \(own image\) or 1 \(partner\), got 2'):
+        losses(detector, [packed])
+
+
+def test_retina_label_out_of_range_raises():
+    """One clear error, not an IndexError from deep in the focal loss."""
+    packed = pair(own(), partner())
+    gt_of(packed).labels = torch.tensor([0, 3])
+    for variant in ('approx', 'exact'):
+        with pytest.raises(ValueError, match=r"gt label 3 of image "
+                           r"'own\.png' is out of range: labels must be in "
+                           r'\[0, 3\) for a head of num_classes=3'):
+            losses(('retina', variant), [packed])
+
+
 def test_packing_keeps_lossmix_meta_keys():
     """meta_keys copied from a stock config still pack mix_lambda/mode."""
     packed = pack(pair_results(own(), partner()),
@@ -537,6 +665,73 @@ def test_packing_keeps_lossmix_meta_keys():
     with pytest.raises(ValueError, match='1 gts of mix_group 1 .* no '
                        'mix_lambda'):
         pack(results)
+
+
+# ------------------------------------------------ RoI heads: many or bad gts
+def gts_sample(boxes, labels, size=64, **fields):
+    """A packed-like sample of one random ``size`` x ``size`` image with
+    the given gts (and LossMix fields: ``mix_lambda`` goes to metainfo)."""
+    meta = dict(img_path='many.png', img_id=0, ori_shape=(size, size),
+                img_shape=(size, size), scale_factor=(1.0, 1.0))
+    if 'mix_lambda' in fields:
+        meta['mix_lambda'] = fields.pop('mix_lambda')
+    sample = DetDataSample(metainfo=meta)
+    sample.gt_instances = InstanceData(bboxes=boxes, labels=labels, **fields)
+    img = torch.from_numpy(np.random.RandomState(0).randint(
+        0, 256, (3, size, size)).astype(np.uint8))
+    return dict(inputs=img, data_samples=sample)
+
+
+def test_3000_gts_train_like_stock_mmdet():
+    """3000 valid gts: the LossMix Faster R-CNN with weights 1 is the stock
+    one exactly, and it trains with mixed weights in every mode."""
+    g = torch.Generator().manual_seed(0)
+    xy = torch.rand(3000, 2, generator=g) * 50
+    boxes = torch.cat([xy, xy + torch.rand(3000, 2, generator=g) * 12 + 2],
+                      dim=1)
+    labels = torch.randint(0, 3, (3000, ), generator=g)
+    group = torch.randint(0, 2, (3000, ), generator=g)
+    stock = losses(('frcnn', 'stock'), [gts_sample(boxes, labels)])
+    ones = gts_sample(boxes, labels, loss_weights=torch.ones(3000))
+    assert losses(('frcnn', 'approx'), [ones]) == stock
+    mixed = gts_sample(boxes, labels, mix_lambda=LAM, mix_group=group,
+                       loss_weights=torch.where(group == 0, LAM, 1 - LAM))
+    for variant in ('approx', 'exact'):
+        got = losses(('frcnn', variant), [mixed])
+        assert got['loss_bbox'] != stock['loss_bbox']
+
+
+def test_3000_gts_drawn_as_random_corners_raise_naming_the_box():
+    """``torch.rand(3000, 4) * size`` is not (x1, y1, x2, y2): most boxes
+    have x2 < x1; the sampler adds the gts as proposals and stock mmdet
+    fails in mmcv's RoIAlign; the LossMix heads name the first bad box."""
+    boxes = torch.rand(3000, 4, generator=torch.Generator().manual_seed(0))
+    boxes = boxes * 64
+    labels = torch.zeros(3000, dtype=torch.long)
+    first = int(torch.nonzero((boxes[:, 2] < boxes[:, 0])
+                              | (boxes[:, 3] < boxes[:, 1]))[0])
+    with pytest.raises(RuntimeError, match='ROIAlign'):
+        losses(('frcnn', 'stock'), [gts_sample(boxes, labels)])
+    weighted = gts_sample(boxes, labels, loss_weights=torch.ones(3000))
+    for variant in ('approx', 'exact'):
+        with pytest.raises(ValueError, match=re.escape(
+                f'gt box {first} [') + ".*of image 'many.png' is not "
+                r'\(x1, y1, x2, y2\) with x1 <= x2'):
+            losses(('frcnn', variant), [weighted])
+
+
+@pytest.mark.parametrize('variant', ['approx', 'exact'])
+def test_gt_label_out_of_range_raises_naming_it(variant):
+    """num_classes=3: label 3 would be read as background by the stock
+    loss, label 9 fail deep in it."""
+    boxes = torch.tensor(BOX_A + BOX_B, dtype=torch.float32)
+    for bad in (3, 9):
+        sample = gts_sample(boxes, torch.tensor([0, bad]),
+                            loss_weights=torch.tensor([LAM, 1 - LAM]))
+        with pytest.raises(ValueError, match=re.escape(
+                f"gt label {bad} of image 'many.png' is out of range: "
+                'labels must be in [0, 3) for a head of num_classes=3')):
+            losses(('frcnn', variant), [sample])
 
 
 # ---------------------------------------------------------- image formats
@@ -619,15 +814,17 @@ def test_degenerate_box_raises_naming_it(side, box, what):
             pair_results(own_r, None)
 
 
-def test_out_of_image_boxes_move_with_their_image():
-    """Kept, as stock mmdet keeps them, shifted with their image."""
-    own_r = loaded(24, 48, [[50, 2, 60, 10], [-20, -20, -5, -5]], [0, 2])
+def test_out_of_image_boxes_are_clipped_to_their_image():
+    """Clipped to their own image before mixing (never placed over the
+    other image's pixels), dropped when nothing is left, then shifted."""
+    own_r = loaded(24, 48, [[40, -4, 60, 10], [50, 2, 60, 10],
+                            [-20, -20, -5, -5]], [0, 2, 2])
     partner_r = loaded(48, 24, [[2, 2, 20, 20]], [1], path='p.png')
     packed = pair(own_r, partner_r)
     # own at (0, 12), partner at (12, 0) on the 48x48 canvas
-    assert_gts(gt_of(packed),
-               [[50, 14, 60, 22], [-20, -8, -5, 7], [14, 2, 32, 20]],
-               [LAM, LAM, 1 - LAM], [0, 0, 1])
+    assert_gts(gt_of(packed), [[40, 12, 48, 22], [14, 2, 32, 20]],
+               [LAM, 1 - LAM], [0, 1])
+    assert gt_of(packed).labels.tolist() == [0, 1]
     for detector in DETECTORS:
         losses(detector, [packed])
 

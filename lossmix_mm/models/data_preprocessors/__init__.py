@@ -1,6 +1,3 @@
-from .batch_lossmix import BatchLossMix, mix_batch, random_derangement
-from .mix_across import mix_across, pad_cat
+from .batch_lossmix import BatchLossMix, noise_lambdas, random_derangement
 
-__all__ = [
-    'BatchLossMix', 'mix_batch', 'random_derangement', 'mix_across', 'pad_cat'
-]
+__all__ = ['BatchLossMix', 'noise_lambdas', 'random_derangement']

@@ -1,4 +1,8 @@
-from .mixed_domain_teacher import (MixedDomainTeacher, mix_across,
-                                   zero_loss_dict)
+from .mixed_domain_teacher import MixedDomainTeacher, zero_loss_dict
+from .teacher_train_cfg import (DEFAULT_TRAIN_CFG, check_loss_weights,
+                                check_train_cfg)
 
-__all__ = ['MixedDomainTeacher', 'mix_across', 'zero_loss_dict']
+__all__ = [
+    'MixedDomainTeacher', 'zero_loss_dict', 'DEFAULT_TRAIN_CFG',
+    'check_loss_weights', 'check_train_cfg'
+]

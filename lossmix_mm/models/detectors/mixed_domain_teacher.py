@@ -1,7 +1,8 @@
 """Mean teacher for domain adaptation with LossMix (paper Sec. 3.6, 5)."""
 import copy
 import logging
-from typing import Dict, Optional, Tuple
+from contextlib import contextmanager, nullcontext
+from typing import Dict, Iterator, List, Optional, Tuple
 
 import torch
 from mmengine.logging import print_log
@@ -14,84 +15,46 @@ from mmdet.models.utils import (filter_gt_instances, rename_loss_dict,
 from mmdet.registry import MODELS
 from mmdet.structures import SampleList
 from mmdet.utils import ConfigType, OptConfigType, OptMultiConfig
+from ...mixing.across import mix_across, pad_cat
 from ..data_preprocessors.batch_lossmix import BatchLossMix, noise_lambdas
-from ..data_preprocessors.mix_across import mix_across, pad_cat
 from ..layers import SOURCE, TARGET
-
-PHASES = ('warmup', 'adapt')
-DISC_INPUTS = ('weak', 'mixed')
-SOURCE_STRONG = 'sup_strong'
-TERMS = ('mss', 'nst', 'mtt', 'mst')
-DEFAULT_LOSS_WEIGHTS = dict(mss=1.0, nst=1.0, mtt=1.0, mst=1.0)
+from .teacher_train_cfg import (DEFAULT_TRAIN_CFG, PHASES, SOURCE_STRONG,
+                                TERMS, check_loss_weights, check_train_cfg)
 
 
 @MODELS.register_module()
 class MixedDomainTeacher(SemiBaseDetector):
     """Adaptive-Teacher-style mean teacher trained on LossMix-mixed batches.
 
-    Every training batch holds a labelled source branch (``'sup'``, the weak
-    view; optionally ``'sup_strong'``, its strong view with the same
-    geometry and boxes) and two views of the same unlabelled target images:
-    ``'unsup_teacher'`` (weak) and ``'unsup_student'`` (strong, same
-    geometry). The loss depends on the phase, which
-    :class:`MixingScheduleHook` sets from the iteration:
+    A batch holds a labelled source branch ``'sup'`` (optionally its strong
+    view ``'sup_strong'``) and two views of the same target images,
+    ``'unsup_teacher'`` (weak) and ``'unsup_student'`` (strong). The phase,
+    set by :class:`MixingScheduleHook` from the iteration, picks the terms:
 
-    - ``'warmup'`` (paper Eq. 15): ``L_mss + L_nst``. ``mss``: each source
-      view batch mixed with a derangement of itself by ``mixer`` (LossMix
-      weights on the source boxes); with a ``'sup_strong'`` branch both
-      views are trained, as Adaptive Teacher trains its supervised loss on
-      both; ``nst``: each (weak) source image with a little of a random
-      target image, ``lam_target ~ U(nst_noise_range)`` (< 0.1), source
-      boxes only at weight 1, no pseudo-labels.
-    - ``'adapt'`` (Eq. 16): ``L_mss + L_mtt + L_mst + L_disc``. The teacher
-      labels the weak target view (scores above ``cls_pseudo_thr``); ``mtt``:
-      the strong target views mixed among themselves on these pseudo-labels
-      (a batch without any pseudo-box trains as background); ``mst``: each
-      source image mixed with a random strong target view,
-      ``lam ~ Beta(a, a)`` from ``mixer`` or a fixed ``mst_lambda``, source
-      boxes at lam and pseudo-boxes at 1 - lam; ``disc``: the image-level
-      domain discriminator (behind its gradient-reversal layer) on the
-      student's ``disc_feature`` of the weak, unmixed source (label 0) and
-      target (label 1) views (``disc_input='weak'``, the paper's: one extra
-      backbone forward) or of the mixed ``mss`` / ``mtt`` batches
-      (``'mixed'``: no extra forward).
+    - ``'warmup'`` (Eq. 15): ``mss``, each source view mixed within itself;
+      ``nst``, each source image with a little (``nst_noise_range``) of a
+      target image, source boxes only.
+    - ``'adapt'`` (Eq. 16): ``mss``; ``mtt``, the strong target views mixed
+      within themselves on the teacher's pseudo-labels (scores above
+      ``cls_pseudo_thr``); ``mst``, each source image with a target image;
+      ``disc``, the domain discriminator on the weak views or on the mixed
+      batches (``disc_input``).
 
-    Pseudo-boxes train objectness and classification only: they carry
-    ``reg_weights`` 0, so in ``mtt`` and ``mst`` no RPN or RoI box
-    regression is trained on them while the source boxes of ``mst`` keep
-    theirs (paper, supp.: the pseudo-labelling losses are "implemented with
-    cross-entropy loss function"); ``pseudo_box_reg=True`` regresses them
-    too. ``nst_phases=('warmup', 'adapt')`` trains ``nst`` throughout: with
-    ``mixer=None`` and no ``mst`` that is the paper's Table 4 "Noise"
-    baseline.
-
-    All mixing goes through :func:`mix_batch` (the in-batch mixing core).
-    Losses are logged per term: ``mss_loss_rpn_cls``, ``mtt_loss_bbox``,
-    ``loss_disc_src`` ... plus ``mtt_num_pseudo`` (pseudo-boxes per target
-    image, not a loss). The discriminator and the mixer sit on this
-    wrapper, not on the student: student and teacher keep identical
+    Pseudo-boxes train classification only (``reg_weights`` 0) unless
+    ``pseudo_box_reg``. Losses are logged per term (``mss_loss_cls``,
+    ``loss_disc_src``, ``mtt_num_pseudo`` ...). The discriminator and the
+    mixer sit on this wrapper, so student and teacher keep identical
     parameter lists.
 
     Args:
         detector (dict): the student's and teacher's config.
         discriminator (dict, optional): an ``ImageDomainDiscriminator``
-            config (its ``loss_weight``, 0.1, is the weight of ``L_disc``);
-            None trains without the adversarial term.
-        mixer (dict, optional): a ``BatchLossMix`` config giving the mode
-            (``'lossmix'``, ``'union'``, ``'noise'``), alpha and partner
-            order of the ``mss``/``mtt``/``mst`` mixing. None: no mixing
-            (``mss``/``mtt`` on plain batches, ``mst`` impossible) -- the
-            Adaptive-Teacher-style baseline.
-        semi_train_cfg (dict): ``cls_pseudo_thr`` (0.8),
-            ``min_pseudo_bbox_wh`` ((1e-2, 1e-2)), ``loss_weights``
-            (``dict(mss=1, nst=1, mtt=1, mst=1)``; a 0 skips the term's
-            forward), ``nst_noise_range`` ((0.0, 0.1)), ``nst_phases``
-            (``('warmup', )``), ``mst_lambda`` (None: from the mixer; a
-            float: fixed), ``pseudo_box_reg`` (False), ``disc_input``
-            (``'weak'`` or ``'mixed'``), ``disc_feature`` (``'neck'`` or
-            ``'backbone'``) and ``disc_level`` (index into that module's
-            outputs; 2: stride 16 on an FPN, 0 on a C4 backbone),
-            ``freeze_teacher`` (True).
+            config; None trains without the adversarial term.
+        mixer (dict, optional): a ``BatchLossMix`` config (mode, alpha,
+            partner order of mss / mtt / mst); None: no mixing.
+        semi_train_cfg (dict): ``DEFAULT_TRAIN_CFG`` keys and
+            ``loss_weights`` (per term, a 0 skips its forward),
+            ``freeze_teacher``.
         semi_test_cfg (dict): ``predict_on`` (``'teacher'``).
         data_preprocessor (dict): a ``MultiBranchDataPreprocessor`` config.
         init_cfg (dict, optional): initialisation config.
@@ -105,85 +68,43 @@ class MixedDomainTeacher(SemiBaseDetector):
                  semi_test_cfg: OptConfigType = None,
                  data_preprocessor: OptConfigType = None,
                  init_cfg: OptMultiConfig = None) -> None:
-        semi_train_cfg = dict(semi_train_cfg or {})
-        semi_train_cfg.setdefault('cls_pseudo_thr', 0.8)
-        semi_train_cfg.setdefault('min_pseudo_bbox_wh', (1e-2, 1e-2))
-        semi_train_cfg.setdefault('nst_noise_range', (0.0, 0.1))
-        semi_train_cfg.setdefault('mst_lambda', None)
-        semi_train_cfg.setdefault('disc_feature', 'neck')
-        semi_train_cfg.setdefault('disc_level', 2)
-        semi_train_cfg.setdefault('disc_input', 'weak')
-        semi_train_cfg.setdefault('pseudo_box_reg', False)
-        semi_train_cfg.setdefault('nst_phases', ('warmup', ))
+        semi_train_cfg = dict(DEFAULT_TRAIN_CFG, **(semi_train_cfg or {}))
+        loss_weights = check_loss_weights(semi_train_cfg.get('loss_weights'))
+        check_train_cfg(semi_train_cfg)
+        if mixer is None and loss_weights['mst'] > 0:
+            raise ValueError('the mst term (source x target mixing) needs a '
+                             'mixer; set mixer=dict(type="BatchLossMix", ...) '
+                             'or loss_weights.mst=0')
         super().__init__(
             detector=detector,
             semi_train_cfg=semi_train_cfg,
             semi_test_cfg=dict(semi_test_cfg or dict(predict_on='teacher')),
             data_preprocessor=data_preprocessor,
             init_cfg=init_cfg)
-        self.loss_weights = self._check_loss_weights(
-            semi_train_cfg.get('loss_weights'))
-        self.mixer = MODELS.build(mixer) if mixer is not None else None
-        if self.mixer is not None and not isinstance(self.mixer,
-                                                     BatchLossMix):
-            raise TypeError(f'mixer must build a BatchLossMix, got '
-                            f'{type(self.mixer).__name__}')
-        if self.mixer is None and self.loss_weights['mst'] > 0:
-            raise ValueError('the mst term (source x target mixing) needs a '
-                             'mixer; set mixer=dict(type="BatchLossMix", ...) '
-                             'or loss_weights.mst=0')
-        low, high = semi_train_cfg['nst_noise_range']
-        if not 0.0 <= low <= high < 1.0:
-            raise ValueError(f'nst_noise_range must satisfy 0 <= low <= high '
-                             f'< 1, got {(low, high)}')
-        mst_lambda = semi_train_cfg['mst_lambda']
-        if mst_lambda is not None and not 0.0 < mst_lambda < 1.0:
-            raise ValueError(f'mst_lambda must be None (sampled) or in (0, '
-                             f'1), got {mst_lambda}')
+        self.loss_weights = loss_weights
+        self.nst_phases = tuple(semi_train_cfg['nst_phases'])
+        self.mixer = _build_mixer(mixer)
         self.discriminator = MODELS.build(discriminator) \
             if discriminator is not None else None
-        if semi_train_cfg['disc_feature'] not in ('neck', 'backbone'):
-            raise ValueError(f"disc_feature must be 'neck' or 'backbone', "
-                             f"got {semi_train_cfg['disc_feature']!r}")
-        if semi_train_cfg['disc_input'] not in DISC_INPUTS:
-            raise ValueError(f'disc_input must be one of {DISC_INPUTS}, got '
-                             f"{semi_train_cfg['disc_input']!r}")
-        nst_phases = semi_train_cfg['nst_phases']
-        if isinstance(nst_phases, str) or not set(nst_phases) <= set(PHASES):
-            raise ValueError(f'nst_phases must be a tuple of phases from '
-                             f'{PHASES}, got {nst_phases!r}')
-        self.nst_phases = tuple(nst_phases)
+        self._disc_module()  # the detector has the discriminator's input
         self.phase = 'warmup'
         self._phase_set = False
         self._warned_single = False
-        self._captured: Optional[Tensor] = None
-        self._capturing = False
-        self._disc_module().register_forward_hook(self._capture_hook)
 
     # ------------------------------------------------------------ set-up
-    @staticmethod
-    def _check_loss_weights(weights: Optional[dict]) -> Dict[str, float]:
-        out = dict(DEFAULT_LOSS_WEIGHTS)
-        weights = dict(weights or {})
-        unknown = set(weights) - set(TERMS)
-        if unknown:
-            raise ValueError(f'unknown loss_weights keys {sorted(unknown)}; '
-                             f'valid: {TERMS}')
-        for key, value in weights.items():
-            if value < 0:
-                raise ValueError(f'loss_weights.{key} must be >= 0, got '
-                                 f'{value}')
-            out[key] = float(value)
-        return out
-
     def set_phase(self, phase: str) -> None:
-        """``'warmup'`` (Eq. 15) or ``'adapt'`` (Eq. 16)."""
+        """Set the phase: ``'warmup'`` (Eq. 15) or ``'adapt'`` (Eq. 16).
+
+        Args:
+            phase (str): one of ``PHASES``.
+        """
         if phase not in PHASES:
             raise ValueError(f'phase must be one of {PHASES}, got {phase!r}')
         self.phase = phase
         self._phase_set = True
 
     def _disc_module(self):
+        """The student's module whose output the discriminator reads."""
         name = self.semi_train_cfg['disc_feature']
         module = getattr(self.student, name, None)
         if module is None:
@@ -191,89 +112,131 @@ class MixedDomainTeacher(SemiBaseDetector):
                              'discriminator feature')
         return module
 
-    def _capture_hook(self, module, args, output) -> None:
-        if self._capturing:
-            self._captured = output[self.semi_train_cfg['disc_level']]
+    @contextmanager
+    def _capture_features(self) -> Iterator[List[Tensor]]:
+        """Collect the discriminator feature of each student forward run
+        inside the block, into the list it yields."""
+        level = self.semi_train_cfg['disc_level']
+        seen: List[Tensor] = []
+        handle = self._disc_module().register_forward_hook(
+            lambda module, args, output: seen.append(output[level]))
+        try:
+            yield seen
+        finally:
+            handle.remove()
 
     # ------------------------------------------------------------ losses
     def loss(self, multi_batch_inputs: Dict[str, Tensor],
              multi_batch_data_samples: Dict[str, SampleList]) -> dict:
-        """Losses of the current phase (see the class docstring)."""
+        """Losses of the current phase (see the class docstring).
+
+        Args:
+            multi_batch_inputs (dict[str, Tensor]): the branches' batches.
+            multi_batch_data_samples (dict[str, list[DetDataSample]]): the
+                branches' samples.
+
+        Returns:
+            dict: term-prefixed losses; the other phase's terms as zeros.
+        """
+        self._warn_once_without_phase()
+        inputs, samples = multi_batch_inputs, multi_batch_data_samples
+        losses, feats = dict(), dict()
+        self._source_losses(inputs, samples, losses, feats)
+        if self.phase == 'adapt':
+            self._adaptation_losses(inputs, samples, losses, feats)
+        return self._with_idle_terms(losses)
+
+    @property
+    def _disc_on_mixed(self) -> bool:
+        """Whether the discriminator reads the mss / mtt forwards now."""
+        return self.phase == 'adapt' and self.discriminator is not None \
+            and self.semi_train_cfg['disc_input'] == 'mixed'
+
+    def _source_losses(self, inputs: Dict[str, Tensor],
+                       samples: Dict[str, SampleList], losses: dict,
+                       feats: dict) -> None:
+        """Add the mss and nst terms to ``losses``; the mss feature to
+        ``feats['src']`` when the discriminator reads mixed batches."""
+        if self.loss_weights['mss'] > 0:
+            x, mixed = self._mix_source(inputs, samples)
+            feats['src'] = self._student_loss('mss', x, mixed, losses,
+                                              capture=self._disc_on_mixed)
+        if self.loss_weights['nst'] > 0 and self.phase in self.nst_phases:
+            lams = noise_lambdas(len(samples['sup']),
+                                 self.semi_train_cfg['nst_noise_range'])
+            x, mixed = mix_across(inputs['sup'],
+                                  copy.deepcopy(samples['sup']),
+                                  inputs['unsup_student'],
+                                  copy.deepcopy(samples['unsup_student']),
+                                  lams, 'noise')
+            self._student_loss('nst', x, mixed, losses)
+
+    def _adaptation_losses(self, inputs: Dict[str, Tensor],
+                           samples: Dict[str, SampleList], losses: dict,
+                           feats: dict) -> None:
+        """Add the mtt, mst and discriminator terms to ``losses``."""
+        pseudo = self.pseudo_label(inputs['unsup_teacher'],
+                                   samples['unsup_teacher'],
+                                   samples['unsup_student'])
+        losses['mtt_num_pseudo'] = inputs['sup'].new_tensor(
+            sum(len(s.gt_instances) for s in pseudo) / max(len(pseudo), 1))
+        if self.loss_weights['mtt'] > 0 or self._disc_on_mixed:
+            # no pseudo-box at all trains as background (Eq. 14, y = {})
+            x, mixed = self._mix_within(inputs['unsup_student'],
+                                        copy.deepcopy(pseudo))
+            term = dict()
+            feats['tgt'] = self._student_loss('mtt', x, mixed, term,
+                                              capture=self._disc_on_mixed)
+            if self.loss_weights['mtt'] > 0:
+                losses.update(term)
+        if self.loss_weights['mst'] > 0:
+            src_x = inputs['sup']
+            lams = self._mst_lambdas(src_x.size(0), src_x.device)
+            x, mixed = mix_across(src_x, copy.deepcopy(samples['sup']),
+                                  inputs['unsup_student'],
+                                  copy.deepcopy(pseudo), lams,
+                                  self.mixer.mode)
+            self._student_loss('mst', x, mixed, losses)
+        if self.discriminator is not None:
+            losses.update(self._disc_losses(inputs, feats))
+
+    def _disc_losses(self, inputs: Dict[str, Tensor], feats: dict) -> dict:
+        """``loss_disc_src`` and ``loss_disc_tgt`` of the weak views, or of
+        the mixed batches' features in ``feats``."""
+        if self.semi_train_cfg['disc_input'] == 'weak':
+            src, tgt = self._weak_features(inputs['sup'],
+                                           inputs['unsup_teacher'])
+        else:
+            src, tgt = feats.get('src'), feats['tgt']
+            if src is None:  # the mss term is off
+                src = self._features(inputs['sup'])
+        return dict(
+            loss_disc_src=self.discriminator.loss(src, SOURCE),
+            loss_disc_tgt=self.discriminator.loss(tgt, TARGET))
+
+    def _warn_once_without_phase(self) -> None:
         if not self._phase_set:
-            self._phase_set = True  # say it once
+            self._phase_set = True
             print_log(
                 'MixedDomainTeacher: no phase was set (add '
                 'MixingScheduleHook(warmup_iters=...) to custom_hooks); '
                 "training in the 'warmup' phase", logger='current',
                 level=logging.WARNING)
-        src_x = multi_batch_inputs['sup']
-        src_s = multi_batch_data_samples['sup']
-        tgt_x = multi_batch_inputs['unsup_student']
-        tgt_s = multi_batch_data_samples['unsup_student']
-        weights = self.loss_weights
-        adapt = self.phase == 'adapt'
-        use_disc = adapt and self.discriminator is not None
-        mixed_disc = use_disc and \
-            self.semi_train_cfg['disc_input'] == 'mixed'
-        losses = dict()
-
-        src_feat = tgt_feat = None
-        if weights['mss'] > 0:
-            x, samples = self._mix_source(multi_batch_inputs,
-                                          multi_batch_data_samples)
-            src_feat = self._student_loss('mss', x, samples, losses,
-                                          capture=mixed_disc)
-        if weights['nst'] > 0 and self.phase in self.nst_phases:
-            lams = noise_lambdas(len(src_s),
-                                 self.semi_train_cfg['nst_noise_range'])
-            x, samples = mix_across(src_x, copy.deepcopy(src_s), tgt_x,
-                                    copy.deepcopy(tgt_s), lams, 'noise')
-            self._student_loss('nst', x, samples, losses)
-        if not adapt:
-            return self._with_idle_terms(losses)
-
-        pseudo = self.pseudo_label(multi_batch_inputs['unsup_teacher'],
-                                   multi_batch_data_samples['unsup_teacher'],
-                                   tgt_s)
-        num_pseudo = sum(len(s.gt_instances) for s in pseudo)
-        losses['mtt_num_pseudo'] = src_x.new_tensor(num_pseudo /
-                                                    max(len(pseudo), 1))
-        if weights['mtt'] > 0 or mixed_disc:
-            # a target batch without any pseudo-box trains as background
-            # (Eq. 14 with y = {} is the background loss)
-            x, samples = self._mix_within(tgt_x, copy.deepcopy(pseudo))
-            term = dict()
-            tgt_feat = self._student_loss('mtt', x, samples, term,
-                                          capture=mixed_disc)
-            if weights['mtt'] > 0:
-                losses.update(term)
-        if weights['mst'] > 0:
-            lams = self._mst_lambdas(len(src_s), src_x.device)
-            x, samples = mix_across(src_x, copy.deepcopy(src_s), tgt_x,
-                                    copy.deepcopy(pseudo), lams,
-                                    self.mixer.mode)
-            self._student_loss('mst', x, samples, losses)
-        if use_disc:
-            if not mixed_disc:
-                src_feat, tgt_feat = self._weak_features(
-                    src_x, multi_batch_inputs['unsup_teacher'])
-            else:
-                if src_feat is None:
-                    src_feat = self._features(src_x)
-            losses['loss_disc_src'] = self.discriminator.loss(
-                src_feat, SOURCE)
-            losses['loss_disc_tgt'] = self.discriminator.loss(
-                tgt_feat, TARGET)
-        return self._with_idle_terms(losses)
 
     def _with_idle_terms(self, losses: dict) -> dict:
-        """Zeros for the terms of the other phase, so every logged key is
-        live (mmengine's log would otherwise repeat a stopped term's last
-        values)."""
+        """Zeros for the terms of the other phase, so that every logged key
+        is live (mmengine's log would repeat a stopped term's last value).
+
+        Args:
+            losses (dict): this iteration's losses; completed in place.
+
+        Returns:
+            dict: ``losses``.
+        """
         template = {
             k[len(t) + 1:]: v
-            for t in TERMS for k, v in losses.items() if k.startswith(t + '_')
-            and k != 'mtt_num_pseudo'
+            for t in TERMS for k, v in losses.items()
+            if k.startswith(t + '_') and k != 'mtt_num_pseudo'
         }
         idle = dict()
         if self.phase == 'warmup':
@@ -300,28 +263,25 @@ class MixedDomainTeacher(SemiBaseDetector):
                       losses: dict,
                       capture: bool = False) -> Optional[Tensor]:
         """Add the student's ``term``-prefixed, weighted losses to
-        ``losses``; return the discriminator feature when ``capture``."""
-        self._capturing, self._captured = capture, None
-        try:
+        ``losses``.
+
+        Returns:
+            Tensor | None: the discriminator feature when ``capture``.
+        """
+        with self._capture_features() if capture else nullcontext([]) \
+                as seen:
             term_losses = self.student.loss(inputs, samples)
-        finally:
-            self._capturing = False
         losses.update(
             rename_loss_dict(
                 f'{term}_',
                 reweight_loss_dict(term_losses, self.loss_weights[term])))
-        feat, self._captured = self._captured, None
-        return feat
+        return seen[-1] if seen else None
 
     def _features(self, inputs: Tensor) -> Tensor:
         """The discriminator feature of a batch (one extra forward)."""
-        self._capturing = True
-        try:
+        with self._capture_features() as seen:
             self.student.extract_feat(inputs)
-        finally:
-            self._capturing = False
-        feat, self._captured = self._captured, None
-        return feat
+        return seen[-1]
 
     def _weak_features(self, src_x: Tensor,
                        tgt_x: Tensor) -> Tuple[Tensor, Tensor]:
@@ -337,9 +297,16 @@ class MixedDomainTeacher(SemiBaseDetector):
         """Teacher detections on the weak views, kept above
         ``cls_pseudo_thr``, projected into the strong views.
 
+        Args:
+            weak_inputs (Tensor): the weak target views.
+            weak_samples (list[DetDataSample]): their samples.
+            strong_samples (list[DetDataSample]): the strong views'
+                samples (not changed).
+
         Returns:
             list[DetDataSample]: copies of ``strong_samples`` whose
-            ``gt_instances`` hold only ``bboxes`` and ``labels``.
+            ``gt_instances`` hold ``bboxes``, ``labels`` and, unless
+            ``pseudo_box_reg``, ``reg_weights`` 0.
         """
         strong_samples = copy.deepcopy(strong_samples)
         weak_samples, _ = self.get_pseudo_instances(weak_inputs,
@@ -353,8 +320,7 @@ class MixedDomainTeacher(SemiBaseDetector):
             sample.gt_instances = InstanceData(
                 bboxes=gts.bboxes, labels=gts.labels)
             if not self.semi_train_cfg['pseudo_box_reg']:
-                # objectness and classification only (paper, supp. Eq. 16:
-                # "implemented with cross-entropy loss function")
+                # objectness and classification only (supp. Eq. 16)
                 sample.gt_instances.reg_weights = gts.labels.new_zeros(
                     len(gts), dtype=torch.float32)
         return strong_samples
@@ -366,14 +332,13 @@ class MixedDomainTeacher(SemiBaseDetector):
         """The mss batch: the weak source view ('sup') and, when the data
         has one, the strong view ('sup_strong'), each mixed within itself
         (an image is never paired with its own other view), then stacked."""
-        views = [('sup', multi_batch_inputs['sup'],
-                  multi_batch_data_samples['sup'])]
-        if SOURCE_STRONG in multi_batch_inputs:
-            views.append((SOURCE_STRONG, multi_batch_inputs[SOURCE_STRONG],
-                          multi_batch_data_samples[SOURCE_STRONG]))
+        views = [key for key in ('sup', SOURCE_STRONG)
+                 if key in multi_batch_inputs]
         inputs, samples = [], []
-        for _, x, s in views:
-            x, s = self._mix_within(x, copy.deepcopy(s))
+        for key in views:
+            x, s = self._mix_within(
+                multi_batch_inputs[key],
+                copy.deepcopy(multi_batch_data_samples[key]))
             inputs.append(x)
             samples.extend(s)
         if len(inputs) == 1:
@@ -384,8 +349,9 @@ class MixedDomainTeacher(SemiBaseDetector):
                 dict(batch_input_shape=tuple(inputs.shape[2:])))
         return inputs, samples
 
-    def _mix_within(self, inputs: Tensor, samples: SampleList
-                    ) -> Tuple[Tensor, SampleList]:
+    def _mix_within(self, inputs: Tensor,
+                    samples: SampleList) -> Tuple[Tensor, SampleList]:
+        """A batch mixed within itself by the mixer (as is without one)."""
         if self.mixer is None:
             return inputs, samples
         if inputs.size(0) < 2 and not self._warned_single:
@@ -398,10 +364,26 @@ class MixedDomainTeacher(SemiBaseDetector):
         return self.mixer(inputs, samples)
 
     def _mst_lambdas(self, num: int, device) -> Tensor:
+        """(num, ) coefficients of the source images in mst."""
         fixed = self.semi_train_cfg['mst_lambda']
         if fixed is not None:
             return torch.full((num, ), float(fixed), device=device)
         return self.mixer.sample_lambdas(num).to(device)
+
+
+def _build_mixer(cfg: OptConfigType) -> Optional[BatchLossMix]:
+    """The teacher's ``BatchLossMix`` (None without a config).
+
+    Raises:
+        TypeError: when the config builds something else.
+    """
+    if cfg is None:
+        return None
+    mixer = MODELS.build(cfg)
+    if not isinstance(mixer, BatchLossMix):
+        raise TypeError(f'mixer must build a BatchLossMix, got '
+                        f'{type(mixer).__name__}')
+    return mixer
 
 
 def zero_loss_dict(losses: dict) -> dict:

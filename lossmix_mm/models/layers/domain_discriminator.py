@@ -32,9 +32,8 @@ class ImageDomainDiscriminator(BaseModule):
         loss_weight (float): weight of the loss. Defaults to 0.1.
         init_cfg (dict, optional): initialisation config. Defaults to
             Kaiming-normal hidden convs (LeakyReLU slope 0.2) and a
-            Normal(std 0.01) classifier conv, so the logits start near 0
-            (BCE ~ log 2) while the hidden layers pass a signal (std 0.01 on
-            every layer would shrink it ~20x per layer and stall training).
+            Normal(std 0.01) classifier conv: the logits start near 0
+            (BCE ~ log 2) while the hidden layers pass a signal.
     """
 
     def __init__(self,

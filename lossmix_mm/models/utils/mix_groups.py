@@ -1,6 +1,6 @@
 """Split mixed ground truths by source image for the exact Eq. 14 mode."""
-from typing import (Callable, Collection, List, NamedTuple, Optional,
-                    Sequence, Tuple, Union)
+from typing import (Collection, List, NamedTuple, Optional, Sequence, Tuple,
+                    Union)
 
 import torch
 from mmengine.structures import InstanceData
@@ -8,7 +8,7 @@ from mmengine.structures import InstanceData
 from mmdet.models.task_modules.samplers import SamplingResult
 from mmdet.utils import InstanceList
 from .loss_weights import get_gt_loss_weights
-from ...mixing import instance_weights
+from ...mixing import check_mix_mode, instance_weights
 
 
 class GroupPass(NamedTuple):
@@ -66,8 +66,9 @@ def group_coefficients(img_meta: dict,
             f'{img_meta.get("img_path", img_meta.get("img_id"))!r}: pack '
             'with PackLossMixInputs and keep \'mix_lambda\' and '
             '\'mix_mode\' in its meta_keys')
-    return instance_weights(img_meta.get('mix_mode', 'lossmix'),
-                            img_meta.get('mix_lambda', 1.0))
+    return instance_weights(
+        check_mix_mode(img_meta.get('mix_mode', 'lossmix'), 'mix_mode'),
+        img_meta.get('mix_lambda', 1.0))
 
 
 def mix_group_passes(batch_gt_instances: InstanceList,
@@ -104,7 +105,7 @@ def mix_group_passes(batch_gt_instances: InstanceList,
         partner pass (if any image has c_j > 0).
     """
     coeffs_per_img = [
-        group_coefficients(meta, _checked_num_partner_gts(gt))
+        group_coefficients(meta, _checked_num_partner_gts(gt, meta))
         for gt, meta in zip(batch_gt_instances, batch_img_metas)
     ]
     passes = []
@@ -124,16 +125,28 @@ def mix_group_passes(batch_gt_instances: InstanceList,
     return passes
 
 
-def _checked_num_partner_gts(gt_instances: InstanceData) -> int:
+def _checked_num_partner_gts(gt_instances: InstanceData,
+                             img_meta: dict) -> int:
     """How many gts have ``mix_group`` 1 (0 without the field).
 
     Also checks ``loss_weights`` (:func:`get_gt_loss_weights`), which the
     passes drop: a NaN weight raises here as it does outside exact mode.
+
+    Raises:
+        ValueError: on a ``mix_group`` other than 0 (own image) or 1
+            (partner), naming the image and the value.
     """
     get_gt_loss_weights(gt_instances)
     if 'mix_group' not in gt_instances:
         return 0
-    return int((gt_instances.mix_group == 1).sum())
+    groups = gt_instances.mix_group
+    bad = groups[(groups != 0) & (groups != 1)]
+    if bad.numel():
+        image = img_meta.get('img_path', img_meta.get('img_id'))
+        raise ValueError(f'gt_instances.mix_group of image {image!r} must be '
+                         f'0 (own image) or 1 (partner), got '
+                         f'{bad[0].item()}')
+    return int((groups == 1).sum())
 
 
 def select_group(gt_instances: InstanceData, group: int,
@@ -205,7 +218,7 @@ def _scaled(value, scale: float):
     return value * scale
 
 
-#: the exact modes of the RoI heads (``exact=True`` picks the head's first)
+#: the exact modes of the RPN and RoI heads (``exact=True``: the first)
 EXACT_MODES = ('single_pass', 'two_pass')
 
 
@@ -305,22 +318,10 @@ def relabel_sampling_result(assigner, sampling_result: SamplingResult,
                           assign_result, gt_flags)
 
 
-def loss_by_terms(batch_gt_instances: InstanceList,
-                  batch_img_metas: List[dict],
-                  term_loss: Callable[[GroupPass], dict]) -> dict:
-    """Eq. 14 over a batch: one stock loss per term, scaled and added.
-
-    The one pass loop of every LossMix head's exact mode.
-
-    Args:
-        batch_gt_instances (InstanceList): B sets of gts.
-        batch_img_metas (list[dict]): B image metas.
-        term_loss (Callable[[GroupPass], dict]): the head's stock loss over
-            the term's images (``img_inds``) and gts (``gt_instances``).
-
-    Returns:
-        dict: the summed losses (see :func:`sum_pass_losses`).
-    """
-    terms = mix_group_passes(batch_gt_instances, batch_img_metas)
-    return sum_pass_losses([term_loss(term) for term in terms],
-                           [term.loss_scale for term in terms])
+def __getattr__(name: str):
+    """``loss_by_terms`` moved to :mod:`.sample_weights`; still importable
+    from here."""
+    if name == 'loss_by_terms':
+        from .sample_weights import loss_by_terms
+        return loss_by_terms
+    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')

@@ -1,15 +1,19 @@
-"""MixingScheduleHook's domain-adaptation phases: the switch copies the
-student, the EMA follows the reference formula, the state goes into the
-checkpoint."""
+"""The domain-adaptation phases (PhasedMeanTeacherHook, alone or inside
+MixingScheduleHook): the switch copies the student, the EMA is mmdet's
+MeanTeacherHook's, the state goes into the checkpoint."""
 from types import SimpleNamespace
 
 import pytest
 import torch
 from torch import nn
 
+from mmdet.engine.hooks import MeanTeacherHook
+from mmdet.registry import HOOKS
 from lossmix_mm.engine.hooks import (MixingScheduleHook,
+                                     PhasedMeanTeacherHook,
                                      copy_student_to_teacher, ema_update)
-from lossmix_mm.engine.hooks import mixing_schedule_hook as schedule_module
+from lossmix_mm.engine.hooks import \
+    phased_mean_teacher_hook as teacher_module
 
 
 class TinyTeacher(nn.Module):
@@ -41,7 +45,8 @@ def test_ema_reference_formula():
     after = model.teacher.state_dict()
     for key, t in before_t.items():
         if t.dtype.is_floating_point:
-            torch.testing.assert_close(after[key], 0.9 * t + 0.1 * student[key])
+            torch.testing.assert_close(after[key],
+                                       0.9 * t + 0.1 * student[key])
         else:
             assert torch.equal(after[key], student[key])
     # running_mean: 0.9 * 0 + 0.1 * 1
@@ -101,7 +106,7 @@ def test_phase_state_in_checkpoint(monkeypatch):
     assert before['meta']['mixing_schedule']['phase'] == 'warmup'
     # resuming with another warmup length says so
     logged = []
-    monkeypatch.setattr(schedule_module, 'print_log',
+    monkeypatch.setattr(teacher_module, 'print_log',
                         lambda msg, **kw: logged.append(msg))
     MixingScheduleHook(warmup_iters=2).after_load_checkpoint(
         runner_at(model, 7), ckpt)
@@ -139,3 +144,65 @@ def test_phase_errors():
     plain.model.data_preprocessor = SimpleNamespace(batch_augments=None)
     with pytest.raises(TypeError, match='MixedDomainTeacher'):
         MixingScheduleHook(warmup_iters=1).before_train(plain)
+
+
+def test_ema_equals_mmdet_mean_teacher_hook():
+    """Floating tensors move exactly as mmdet's MeanTeacherHook moves them
+    (momentum = 1 - keep_rate); integer buffers are copied."""
+    ours, stock = TinyTeacher(), TinyTeacher()
+    ema_update(ours, 0.75)
+    MeanTeacherHook(momentum=0.25, skip_buffer=False).momentum_update(
+        stock, 0.25)
+    for (key, a), b in zip(ours.teacher.state_dict().items(),
+                           stock.teacher.state_dict().values()):
+        if a.dtype.is_floating_point:
+            assert torch.equal(a, b), key
+    assert ours.teacher[1].num_batches_tracked.item() == 7
+    assert stock.teacher[1].num_batches_tracked.item() == 0
+
+
+def test_phased_hook_alone_with_interval():
+    """Built from the registry; warmup untouched, copy at the switch, EMA
+    every ``interval`` adaptation iterations (mmdet's rule)."""
+    model = TinyTeacher()
+    hook = HOOKS.build(dict(type='PhasedMeanTeacherHook', warmup_iters=1,
+                            keep_rate=0.5, interval=2))
+    assert isinstance(hook, MeanTeacherHook)
+    hook.before_train(runner_at(model, 0))
+    assert model.phase == 'warmup'
+    teacher0 = model.teacher[0].bias.clone()
+    hook.before_train_iter(runner_at(model, 0), 0)
+    hook.after_train_iter(runner_at(model, 0), 0)
+    assert torch.equal(model.teacher[0].bias, teacher0)
+    hook.before_train_iter(runner_at(model, 1), 1)
+    assert model.phase == 'adapt'
+    assert torch.equal(model.teacher[0].bias, model.student[0].bias)
+    with torch.no_grad():
+        model.student[0].bias.add_(4.0)
+    copied = model.teacher[0].bias.clone()
+    hook.after_train_iter(runner_at(model, 1), 1)  # (1 + 1) % 2 == 0
+    torch.testing.assert_close(model.teacher[0].bias, copied + 2.0)
+    hook.after_train_iter(runner_at(model, 2), 2)  # skipped
+    torch.testing.assert_close(model.teacher[0].bias, copied + 2.0)
+
+
+def test_discriminator_on_the_student_is_refused():
+    """MeanTeacherHook pairs by position: a module only the student has
+    would shift every pair; here it is named instead."""
+    model = TinyTeacher()
+    model.discriminator = nn.Conv2d(3, 1, 1)  # on the wrapper: fine
+    copy_student_to_teacher(model)
+    model.student.add_module('discriminator', nn.Conv2d(3, 1, 1))
+    with pytest.raises(RuntimeError, match='discriminator'):
+        PhasedMeanTeacherHook(warmup_iters=0).before_train_iter(
+            runner_at(model, 0), 0)
+
+
+@pytest.mark.parametrize('kwargs,match', [
+    (dict(warmup_iters=None), 'warmup_iters'),
+    (dict(warmup_iters=1.5), 'warmup_iters'),
+    (dict(warmup_iters=1, keep_rate=0.0), 'keep_rate'),
+])
+def test_phased_hook_errors(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        PhasedMeanTeacherHook(**kwargs)

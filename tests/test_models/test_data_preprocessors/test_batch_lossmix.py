@@ -5,7 +5,8 @@ import torch
 from mmdet.registry import MODELS
 from mmdet.structures.bbox import HorizontalBoxes
 from lossmix_mm.datasets.transforms import LossMixPair, PackLossMixInputs
-from lossmix_mm.models.data_preprocessors import (BatchLossMix, mix_batch,
+from lossmix_mm.mixing.across import mix_across, mix_batch
+from lossmix_mm.models.data_preprocessors import (BatchLossMix,
                                                   random_derangement)
 
 SIZES = [(4, 6), (2, 10), (6, 4)]
@@ -51,14 +52,14 @@ def test_matches_pair_transform_exactly():
             mixed[b, :, :h, :w].permute(1, 2, 0).numpy(), ref['img'],
             rtol=1e-6, atol=1e-4)
         gt = samples[b].gt_instances
-        np.testing.assert_allclose(gt.bboxes.numpy(),
-                                   ref['gt_bboxes'].numpy())
+        ref_gt = PackLossMixInputs()(ref)['data_samples'].gt_instances
+        np.testing.assert_allclose(gt.bboxes.numpy(), ref_gt.bboxes.numpy())
         np.testing.assert_allclose(gt.loss_weights.numpy(),
-                                   ref['gt_loss_weights'], rtol=1e-6)
+                                   ref_gt.loss_weights.numpy(), rtol=1e-6)
         np.testing.assert_array_equal(gt.mix_group.numpy(),
-                                      ref['gt_mix_group'])
+                                      ref_gt.mix_group.numpy())
         np.testing.assert_array_equal(gt.labels.numpy(),
-                                      ref['gt_bboxes_labels'])
+                                      ref_gt.labels.numpy())
         assert samples[b].mix_lambda == pytest.approx(float(lams[b]))
 
 
@@ -158,7 +159,8 @@ def test_as_batch_augment_of_the_preprocessor():
     assert all(0 < s.mix_lambda < 1 for s in samples)
     assert all('loss_weights' in s.gt_instances for s in samples)
     # a batch of one is left alone
-    inputs, samples = preprocess([1], batch_augments=[dict(type='BatchLossMix')])
+    inputs, samples = preprocess([1],
+                                 batch_augments=[dict(type='BatchLossMix')])
     assert samples[0].mix_lambda == 1.0
     np.testing.assert_allclose(samples[0].gt_instances.loss_weights, [1, 1])
 
@@ -410,7 +412,6 @@ def test_ignored_masks_follow_and_presence_must_match():
 
 @pytest.mark.parametrize('mask_type', MASK_TYPES)
 def test_mix_across_carries_masks(mask_type):
-    from lossmix_mm.models.data_preprocessors import mix_across
     src_x, src_s = masked_batch([0], mask_type)  # 6x10
     tgt_x, tgt_s = masked_batch([1], mask_type)  # 10x6
     mixed, samples = mix_across(src_x, src_s, tgt_x, tgt_s,
@@ -445,3 +446,31 @@ def test_blend_bit_equal_to_zero_canvas_sum():
         assert torch.equal(mixed[b], canvas)
     assert torch.equal(mixed[2], inputs[2])
     assert mixed.data_ptr() != inputs.data_ptr()
+
+
+@pytest.mark.parametrize('field,value,match', [
+    ('weight', float('inf'), r'gt_instances.loss_weights\[0\] of image 0 '
+     r"\('0.png'\) must be finite and >= 0, got inf"),
+    ('ignored', float('nan'), r"ignored_instances box 0 \[0.0, 0.0, nan, "
+     r"1.0\] of image 1 \('1.png'\) is not finite"),
+])
+def test_bad_values_anywhere_in_the_batch_raise(field, value, match):
+    """The checks read every image, the unmixed ones and the ignored
+    instances included."""
+    inputs, samples = preprocess([0, 1])
+    if field == 'weight':
+        samples[0].gt_instances.loss_weights = torch.tensor([value])
+    else:
+        samples[1].ignored_instances.bboxes = torch.tensor(
+            [[0., 0., value, 1.]])
+        samples[1].ignored_instances.labels = torch.tensor([0])
+    with pytest.raises(ValueError, match=match):
+        mix_batch(inputs, samples, torch.tensor([0, 1]),
+                  torch.tensor([1.0, 1.0]))
+
+
+def test_empty_batch():
+    mixed, samples = mix_batch(torch.zeros(0, 3, 4, 4), [],
+                               torch.zeros(0, dtype=torch.long),
+                               torch.zeros(0))
+    assert mixed.shape == (0, 3, 4, 4) and samples == []

@@ -13,7 +13,8 @@ from mmengine.structures import InstanceData
 
 from mmdet.registry import MODELS
 from mmdet.structures import DetDataSample
-from lossmix_mm.models.detectors import mix_across, zero_loss_dict
+from lossmix_mm.mixing.across import mix_across
+from lossmix_mm.models.detectors import zero_loss_dict
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.dirname(
     osp.abspath(__file__)))))
@@ -425,6 +426,14 @@ def test_fixed_mst_lambda_and_no_mixer(monkeypatch):
     (dict(mixer=None), 'mst term'),
     (dict(semi_train_cfg=dict(loss_weights=dict(msst=1.0))), 'msst'),
     (dict(semi_train_cfg=dict(loss_weights=dict(mtt=-1.0))), 'mtt'),
+    (dict(semi_train_cfg=dict(loss_weights=dict(mtt=float('nan')))),
+     'semi_train_cfg.loss_weights.mtt must be a finite number >= 0, got '
+     'nan'),
+    (dict(semi_train_cfg=dict(loss_weights=dict(mst=-0.5))),
+     r'semi_train_cfg.loss_weights.mst must be a finite number >= 0, got '
+     r'-0\.5'),
+    (dict(semi_train_cfg=dict(loss_weights=dict(nst=True))),
+     'loss_weights.nst .* got True'),
     (dict(semi_train_cfg=dict(nst_noise_range=(0.0, 1.0))),
      'nst_noise_range'),
     (dict(semi_train_cfg=dict(mst_lambda=1.0)), 'mst_lambda'),

@@ -1,50 +1,44 @@
-"""What every LossMix RoI head shares: the batch's gt weights in reach of
-the box and mask losses, and the exact (Eq. 14) passes."""
+"""What the LossMix RoI heads share: each sampled RoI's multipliers from
+its assigned gt, the input checks and the exact (Eq. 14) terms."""
 from typing import ContextManager, List, Optional, Tuple, Union
 
 import torch
-from mmengine.config import ConfigDict
 from torch import Tensor, nn
 
 from mmdet.models.task_modules.samplers import SamplingResult
-from mmdet.structures import DetDataSample, SampleList
-from mmdet.utils import InstanceList
-from ..utils import (EXACT_MODES, get_gt_loss_weights, get_gt_reg_weights,
-                     mix_group_passes, positive_loss_weights,
-                     resolve_exact_mode, roi_weighted_loss,
-                     sampled_loss_weights, scale_target_weights,
-                     sum_pass_losses)
+from mmdet.models.utils import unpack_gt_instances
+from mmdet.structures import SampleList
+from mmdet.structures.bbox import get_box_tensor
+from mmdet.utils import ConfigType, InstanceList
+from ..utils import (EXACT_MODES, check_gt_labels, loss_by_terms,
+                     resolve_exact_mode, roi_weighted_loss, sample_weights,
+                     select_images, times)
 
-# per image: (gt loss weights or None, gt reg weights or None, coefficient)
-SampleScales = List[Tuple[Optional[Tensor], Optional[Tensor], float]]
+OptTensor = Optional[Tensor]
 
 
 class LossMixRoIHeadMixin:
     """LossMix weights for an mmdet RoI head (put it first in the bases).
 
-    ``loss`` stores, per image, the gt ``loss_weights``, the gt
-    ``reg_weights`` and a coefficient (1, or the image's lam / 1 - lam in an
-    exact pass) for the duration of the stock ``loss``, whose ``bbox_loss`` /
-    ``mask_loss`` receive sampling results but no gts. The subclass's
-    ``bbox_loss`` builds its targets with :meth:`_weighted_bbox_targets` and
-    its ``mask_loss`` runs the stock one inside :meth:`_weighted_mask_loss`.
+    :meth:`loss` checks the gts and runs the head's :meth:`weighted_loss`
+    (the stock ``loss`` with the gts passed on to ``bbox_loss``), or, with
+    ``exact``, Eq. 14 by :func:`~lossmix_mm.models.utils.loss_by_terms`:
+    ``'two_pass'`` runs :meth:`weighted_loss` once per label set, each
+    image weighted by its coefficient (gt metainfo ``mix_coeff``);
+    ``'single_pass'`` is the head's ``single_pass_loss``.
 
-    Exact mode (Eq. 14), ``exact`` one of :attr:`exact_modes`:
-    ``'two_pass'``: ``loss`` is the sum over the passes of
-    :func:`~lossmix_mm.models.utils.mix_group_passes` of the stock ``loss``
-    against each pass's gts (every stage of a cascade included), each image
-    weighted by its coefficient and each pass scaled by its share of the
-    batch. ``'single_pass'``: the subclass's :meth:`_loss_single_pass`, one
-    sample and one forward whose RoIs are scored against both label sets.
+    A positive RoI's multipliers are its assigned gt's ``loss_weights``
+    (classification with ``mix_cls``, regression with ``mix_reg``, mask
+    with ``mix_mask``) and ``reg_weights`` (regression only); negatives
+    and normalisers are unchanged.
 
     Args:
         mix_cls (bool): weight the RoI classification loss. Defaults to True.
         mix_reg (bool): weight the RoI box-regression loss. Defaults to True.
-        mix_mask (bool): weight the mask loss of a positive RoI. Defaults to
-            True.
-        exact (bool | str): Eq. 14; False, True (the first of
-            :attr:`exact_modes`) or one of them by name; needs the three
-            flags on. Defaults to False.
+        mix_mask (bool): weight the mask loss. Defaults to True.
+        exact (bool | str): False, True (the first of :attr:`exact_modes`)
+            or one of them by name; needs the three flags on. Defaults to
+            False.
         **kwargs: the RoI head's own arguments.
     """
     reads_loss_weights = True
@@ -70,140 +64,124 @@ class LossMixRoIHeadMixin:
         self.mix_reg = mix_reg
         self.mix_mask = mix_mask
         self.exact = self.exact_mode is not None
-        self._sample_scales: Optional[SampleScales] = None
 
     def loss(self, x: Tuple[Tensor], rpn_results_list: InstanceList,
              batch_data_samples: SampleList) -> dict:
-        """The stock ``loss`` with the batch's gt weights in reach; in
-        ``'two_pass'`` exact mode the sum over the passes of
-        :func:`mix_group_passes`, each scaled by its ``loss_scale``; in
-        ``'single_pass'`` exact mode :meth:`_loss_single_pass`."""
+        """The RoI losses of a batch, weighted (or Eq. 14 with ``exact``).
+
+        Returns:
+            dict: the keys of the stock head's ``loss``.
+        """
+        gts, gts_ignore, metas = unpack_gt_instances(batch_data_samples)
+        check_gt_instances(gts, metas, self._num_classes())
         if not self.exact:
-            scales = [(get_gt_loss_weights(sample.gt_instances),
-                       get_gt_reg_weights(sample.gt_instances), 1.0)
-                      for sample in batch_data_samples]
-            return self._loss_with_scales(x, rpn_results_list,
-                                          batch_data_samples, scales)
+            return self.weighted_loss(x, rpn_results_list, gts, gts_ignore,
+                                      metas)
         if self.exact_mode == 'single_pass':
-            return self._loss_single_pass(x, rpn_results_list,
-                                          batch_data_samples)
-        passes = mix_group_passes(
-            [sample.gt_instances for sample in batch_data_samples],
-            [sample.metainfo for sample in batch_data_samples])
-        pass_losses = []
-        for group_pass in passes:
-            inds = group_pass.img_inds
-            samples = []
-            for i, gts in zip(inds, group_pass.gt_instances):
-                sample = DetDataSample(
-                    metainfo=batch_data_samples[i].metainfo)
-                sample.gt_instances = gts
-                if 'ignored_instances' in batch_data_samples[i]:
-                    sample.ignored_instances = \
-                        batch_data_samples[i].ignored_instances
-                samples.append(sample)
-            pass_losses.append(
-                self._loss_with_scales(
-                    tuple(feat[inds] for feat in x),
-                    [rpn_results_list[i].clone() for i in inds], samples,
-                    [(None, get_gt_reg_weights(gts), coeff) for gts, coeff in
-                     zip(group_pass.gt_instances, group_pass.coeffs)]))
-        return sum_pass_losses(pass_losses,
-                               [each.loss_scale for each in passes])
+            return self.single_pass_loss(x, rpn_results_list, gts,
+                                         gts_ignore, metas)
 
-    def _loss_single_pass(self, x: Tuple[Tensor],
-                          rpn_results_list: InstanceList,
-                          batch_data_samples: SampleList) -> dict:
-        """Eq. 14 with one sample and one forward (``'single_pass'``);
-        implemented by the heads that list the mode in
-        :attr:`exact_modes`."""
+        def term_loss(term):
+            inds = term.img_inds
+            return self.weighted_loss(
+                select_images(x, inds),
+                [rpn_results_list[i].clone() for i in inds],
+                term.gt_instances, [gts_ignore[i] for i in inds],
+                [metas[i] for i in inds])
+
+        return loss_by_terms(gts, metas, term_loss)
+
+    def weighted_loss(self, x: Tuple[Tensor], rpn_results_list: InstanceList,
+                      batch_gt_instances: InstanceList,
+                      batch_gt_instances_ignore: list,
+                      batch_img_metas: List[dict]) -> dict:
+        """The stock head's ``loss`` on unpacked inputs, its ``bbox_loss``
+        given the gts (:meth:`weighted_bbox_targets`) and its ``mask_loss``
+        run inside :meth:`weighted_mask_loss`; written by each head."""
         raise NotImplementedError(
-            f'{type(self).__name__} has no single-pass exact mode')
+            f'{type(self).__name__} must implement weighted_loss')
 
-    def _loss_with_scales(self, x: Tuple[Tensor],
-                          rpn_results_list: InstanceList,
-                          batch_data_samples: SampleList,
-                          scales: SampleScales) -> dict:
-        """The stock ``loss`` with ``scales`` readable by the loss parts."""
-        self._sample_scales = scales
-        try:
-            return super().loss(x, rpn_results_list, batch_data_samples)
-        finally:
-            self._sample_scales = None
+    def _num_classes(self) -> int:
+        """The classes of the (first) box head."""
+        bbox_head = self.bbox_head
+        if isinstance(bbox_head, nn.ModuleList):
+            bbox_head = bbox_head[0]
+        return bbox_head.num_classes
 
-    def _weighted_bbox_targets(
-            self, bbox_head: nn.Module,
-            sampling_results: List[SamplingResult],
-            rcnn_train_cfg: ConfigDict) -> Optional[tuple]:
-        """``bbox_head.get_targets`` with the positive RoIs weighted.
+    @staticmethod
+    def sample(assigner, sampler, x: Tuple[Tensor],
+               results_list: InstanceList, batch_gt_instances: InstanceList,
+               batch_gt_instances_ignore: list) -> List[SamplingResult]:
+        """The stock per-image assignment and sampling of the proposals
+        (``bboxes`` renamed ``priors``, as the stock ``loss`` does)."""
+        sampling_results = []
+        for i, results in enumerate(results_list):
+            results.priors = results.pop('bboxes')
+            assign_result = assigner.assign(results, batch_gt_instances[i],
+                                            batch_gt_instances_ignore[i])
+            sampling_results.append(
+                sampler.sample(assign_result, results, batch_gt_instances[i],
+                               feats=[lvl[i][None] for lvl in x]))
+        return sampling_results
+
+    def roi_weights(self, sampling_results: List[SamplingResult],
+                    batch_gt_instances: InstanceList, mix_cls: bool,
+                    mix_reg: bool,
+                    pos_only: bool = False) -> Tuple[OptTensor, OptTensor]:
+        """Classification and regression multipliers of the sampled RoIs
+        (:func:`~lossmix_mm.models.utils.sample_weights` of each image).
 
         Args:
-            bbox_head (nn.Module): a ``BBoxHead``.
             sampling_results (list[SamplingResult]): one per image.
-            rcnn_train_cfg (ConfigDict): the (stage's) rcnn train config.
+            batch_gt_instances (InstanceList): the gts they were sampled
+                against (with ``mix_coeff`` in an exact term).
+            mix_cls (bool): the first carries ``loss_weights``.
+            mix_reg (bool): the second carries ``loss_weights``.
+            pos_only (bool): only the positives. Defaults to False.
 
         Returns:
-            tuple or None: (labels, label_weights, bbox_targets,
-            bbox_weights) of the S sampled RoIs, (S, ), (S, ), (S, 4),
-            (S, 4), label / bbox weights multiplied per RoI; None when every
-            multiplier is 1 by construction (the caller takes the stock
-            path).
+            tuple[Tensor | None, Tensor | None]: (S, ) each, in the stock
+            target order (an image's positives, then its negatives); None
+            where every multiplier is 1 by construction.
         """
-        scales = self._sample_scales
-        if scales is not None and not (self.mix_cls or self.mix_reg):
-            scales = [(None, r, c) for _, r, c in scales]
-        if scales is None or all(w is None and r is None and c == 1.0
-                                 for w, r, c in scales):
-            return None
+        parts = []
+        for res, gts in zip(sampling_results, batch_gt_instances):
+            assigned = res.pos_assigned_gt_inds
+            if not pos_only:
+                assigned = torch.cat(
+                    [assigned, assigned.new_full(res.neg_inds.shape, -1)])
+            weights = sample_weights(assigned, gts, mix_cls, mix_reg)
+            parts.append((len(assigned), weights.cls, weights.reg))
+        return (_cat_or_none([(n, w) for n, w, _ in parts]),
+                _cat_or_none([(n, w) for n, _, w in parts]))
+
+    def weighted_bbox_targets(self, bbox_head: nn.Module,
+                              sampling_results: List[SamplingResult],
+                              batch_gt_instances: InstanceList,
+                              rcnn_train_cfg: ConfigType) -> tuple:
+        """``bbox_head.get_targets`` with each RoI's multipliers applied.
+
+        Returns:
+            tuple: (labels, label_weights, bbox_targets, bbox_weights) of
+            the S sampled RoIs, (S, ), (S, ), (S, 4), (S, 4).
+        """
         labels, label_weights, bbox_targets, bbox_weights = \
             bbox_head.get_targets(sampling_results, rcnn_train_cfg)
-        roi_weights = torch.cat([
-            sampled_loss_weights(res, w) * c
-            for res, (w, _, c) in zip(sampling_results, scales)
-        ])
-        # negatives get 1, but their bbox_weights are 0 anyway
-        roi_reg_weights = None if all(r is None for _, r, _ in scales) else \
-            torch.cat([
-                sampled_loss_weights(res, r)
-                for res, (_, r, _) in zip(sampling_results, scales)
-            ])
-        label_weights, bbox_weights = scale_target_weights(
-            label_weights, bbox_weights, roi_weights, self.mix_cls,
-            self.mix_reg, roi_reg_weights)
-        return labels, label_weights, bbox_targets, bbox_weights
+        cls_w, reg_w = self.roi_weights(sampling_results, batch_gt_instances,
+                                        self.mix_cls, self.mix_reg)
+        return labels, times(label_weights, cls_w), bbox_targets, \
+            times(bbox_weights, reg_w)
 
-    def _mask_roi_weights(
-            self, sampling_results: List[SamplingResult]) -> Optional[Tensor]:
-        """Weight of every positive RoI of the batch, in the mask head's
-        order (the images' positives one after the other).
-
-        Returns:
-            Tensor or None: (P, ) the assigned gt's ``loss_weights`` (if
-            ``mix_mask``) times the image's coefficient; None when all are 1.
-            ``reg_weights`` do not reach masks.
-        """
-        scales = self._sample_scales
-        if scales is None:
-            return None
-        parts = []
-        for res, (w, _, c) in zip(sampling_results, scales):
-            inds = res.pos_assigned_gt_inds
-            if w is None or not self.mix_mask:
-                parts.append(torch.full(inds.shape, c, device=inds.device))
-            else:
-                parts.append(positive_loss_weights(inds, w.to(inds.device)) *
-                             c)
-        weights = torch.cat(parts)
-        return None if bool((weights == 1).all()) else weights
-
-    def _weighted_mask_loss(
+    def weighted_mask_loss(
             self, mask_head: nn.Module,
-            sampling_results: List[SamplingResult]) -> ContextManager:
+            sampling_results: List[SamplingResult],
+            batch_gt_instances: InstanceList) -> ContextManager:
         """A context in which ``mask_head.loss_mask`` weights each positive
-        RoI by :meth:`_mask_roi_weights` (no change when all are 1), the
-        normaliser unchanged; see
-        :func:`~lossmix_mm.models.utils.roi_weighted_mean`."""
-        weights = self._mask_roi_weights(sampling_results)
+        RoI by its gt's ``loss_weights`` (with ``mix_mask``) and the
+        image's coefficient, its normaliser unchanged (see
+        :func:`~lossmix_mm.models.utils.roi_weighted_mean`)."""
+        weights = self.roi_weights(sampling_results, batch_gt_instances,
+                                   self.mix_mask, False, pos_only=True)[0]
         if weights is not None and not isinstance(
                 getattr(mask_head, 'loss_mask', None), nn.Module):
             raise TypeError(f'{type(self).__name__} weights the mask loss '
@@ -211,3 +189,46 @@ class LossMixRoIHeadMixin:
                             f'{type(mask_head).__name__} lacks; set '
                             'mix_mask=False to train its masks unweighted')
         return roi_weighted_loss(mask_head, 'loss_mask', weights)
+
+
+def _cat_or_none(parts: List[Tuple[int, OptTensor]]) -> OptTensor:
+    """Concatenate per-image (n, weights or None) parts, None as ones;
+    None when every part is None."""
+    if all(w is None for _, w in parts):
+        return None
+    like = next(w for _, w in parts if w is not None)
+    return torch.cat([like.new_ones(n) if w is None else w for n, w in parts])
+
+
+def check_gt_instances(batch_gt_instances: InstanceList,
+                       batch_img_metas: List[dict], num_classes: int) -> None:
+    """Refuse gts a RoI head cannot train on, naming the image.
+
+    Args:
+        batch_gt_instances (InstanceList): B sets of gts.
+        batch_img_metas (list[dict]): their metainfo.
+        num_classes (int): the box head's classes.
+
+    Raises:
+        ValueError: on a label outside [0, num_classes)
+            (:func:`~lossmix_mm.models.utils.check_gt_labels`), or a box
+            that is not finite or has x2 < x1 or y2 < y1 (mmcv's RoIAlign
+            asserts on it when the sampler adds the gts as proposals).
+    """
+    bad = []
+    for gts, meta in zip(batch_gt_instances, batch_img_metas):
+        check_gt_labels(gts, num_classes, meta)
+        boxes = get_box_tensor(gts.bboxes)
+        bad.append(~((boxes[:, 2] >= boxes[:, 0]) &
+                     (boxes[:, 3] >= boxes[:, 1]) &
+                     torch.isfinite(boxes).all(dim=1)))
+    if not bad or not bool(torch.cat(bad).any()):
+        return
+    for gts, meta, flags in zip(batch_gt_instances, batch_img_metas, bad):
+        if flags.any():
+            k = int(torch.nonzero(flags)[0])
+            raise ValueError(
+                f'gt box {k} {get_box_tensor(gts.bboxes)[k].tolist()} of '
+                f'image {meta.get("img_path", meta.get("img_id"))!r} is not '
+                '(x1, y1, x2, y2) with x1 <= x2, y1 <= y2 and finite: '
+                'convert or drop it (mmcv\'s RoIAlign fails on it)')

@@ -1,5 +1,6 @@
 """LossMixCascadeRoIHead against mmdet's CascadeRoIHead."""
 import copy
+import re
 
 import pytest
 import torch
@@ -210,3 +211,49 @@ def test_exact_modes_of_the_cascade(cascade_cfg):
             r"LossMixCascadeRoIHead exact must be one of False, True, "
             r"'two_pass', got 'single_pass'")):
         build(cascade_cfg, 'LossMixCascadeRoIHead', exact='single_pass')
+
+
+@pytest.mark.parametrize('exact', [True, 'two_pass'])
+def test_exact_mode_with_ignore_band_is_eq14(cascade_mask_cfg, exact):
+    """Every stage with an ignore band (neg_iou_thr 0.1 below its
+    pos_iou_thr) and PseudoSampler, one image with an own and a partner
+    box: every stage's losses are lam * stock(y_i) + (1 - lam) *
+    stock(y_j)."""
+    lam = 0.3
+    cfgs = copy.deepcopy(cascade_mask_cfg)
+    for stage in cfgs[1]:
+        stage.assigner.update(neg_iou_thr=stage.assigner.pos_iou_thr - 0.1)
+    own = make_mask_gts(GT_BOXES[:1], LABELS[:1])
+    partner = make_mask_gts(GT_BOXES[1:], LABELS[1:])
+    mixed = make_mask_gts(GT_BOXES, LABELS, [lam, 1 - lam])
+    mixed.mix_group = torch.tensor([0, 1])
+    stock = build(cfgs, 'CascadeRoIHead', 'PseudoSampler')
+    ref_own = losses(stock, [own], boxes=GT_BOXES)
+    ref_partner = losses(stock, [partner], boxes=GT_BOXES)
+    got = losses(
+        build(cfgs, 'LossMixCascadeRoIHead', 'PseudoSampler', exact=exact),
+        [mixed], [dict(mix_lambda=lam)], boxes=GT_BOXES)
+    for stage in STAGES:
+        for key in ('loss_cls', 'loss_bbox', 'loss_mask'):
+            key = f'{stage}.{key}'
+            assert ref_own[key] > 0 and ref_partner[key] > 0
+            assert got[key] == pytest.approx(
+                lam * ref_own[key] + (1 - lam) * ref_partner[key], rel=1e-5)
+
+
+def test_label_out_of_range_and_mix_group(cascade_cfg):
+    sample = DetDataSample(metainfo=dict(img_shape=(64, 64),
+                                         img_path='c.png', mix_lambda=0.5))
+    sample.gt_instances = make_mask_gts(GT_BOXES, [0, 3])
+    feats = rand_feats(0, strides=(4, 8, 16, 32))
+    with pytest.raises(ValueError, match=re.escape(
+            "gt label 3 of image 'c.png' is out of range: labels must be in "
+            '[0, 3) for a head of num_classes=3')):
+        build(cascade_cfg, 'LossMixCascadeRoIHead').loss(
+            feats, [proposals()], [sample])
+    sample.gt_instances = make_mask_gts(GT_BOXES, LABELS, [0.5, 0.5])
+    sample.gt_instances.mix_group = torch.tensor([0, -1])
+    with pytest.raises(ValueError, match="mix_group of image 'c.png' must "
+                       r'be 0 \(own image\) or 1 \(partner\), got -1'):
+        build(cascade_cfg, 'LossMixCascadeRoIHead', exact=True).loss(
+            feats, [proposals()], [sample])

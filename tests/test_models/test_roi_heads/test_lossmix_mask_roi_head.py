@@ -7,7 +7,7 @@ import torch
 from mmengine.hub import get_config
 from mmengine.structures import InstanceData
 
-from mmdet.registry import MODELS
+from mmdet.registry import MODELS, TASK_UTILS
 from mmdet.structures import DetDataSample
 from mmdet.structures.bbox import HorizontalBoxes
 from mmdet.structures.mask import BitmapMasks
@@ -271,3 +271,52 @@ def test_single_pass_with_masks_equals_two_pass(mask_cfg,
     assert set(single) == {'loss_cls', 'loss_bbox', 'acc', 'loss_mask'}
     assert single['loss_mask'] > 0
     assert single == pytest.approx(two, rel=1e-5)
+
+
+# neg_iou_thr 0.3 < pos_iou_thr 0.5: proposals in the band for one image's
+# boxes are ignored by a joint assignment but negatives of the other term.
+BAND = dict(type='MaxIoUAssigner', pos_iou_thr=0.5, neg_iou_thr=0.3,
+            min_pos_iou=0.5, match_low_quality=False, ignore_iof_thr=-1)
+
+
+@pytest.mark.parametrize('share_roi_extractor', [False, True])
+@pytest.mark.parametrize('exact', [True, 'two_pass'])
+def test_exact_mode_with_masks_and_ignore_band_is_eq14(
+        mask_cfg, exact, share_roi_extractor):
+    """One image, own boxes 0-1 and partner box 2, PseudoSampler: every
+    loss of exact (both modes) is lam * stock(y_i) + (1 - lam) *
+    stock(y_j)."""
+    lam = 0.3
+    props = [proposals(0)]
+    assigner = TASK_UTILS.build(BAND)
+    priors = InstanceData(priors=props[0].bboxes)
+    joint = assigner.assign(priors, make_mask_gts(GT_BOXES, LABELS)).gt_inds
+    own_only = assigner.assign(priors, make_mask_gts(GT_BOXES[:2],
+                                                     LABELS[:2])).gt_inds
+    assert int(((joint < 0) & (own_only == 0)).sum()) > 0
+
+    def head(type_, **kwargs):
+        cfg = copy.deepcopy(mask_cfg.roi_head)
+        train_cfg = copy.deepcopy(mask_cfg.train_cfg.rcnn)
+        train_cfg.update(assigner=BAND, sampler=dict(type='PseudoSampler'))
+        if share_roi_extractor:
+            cfg.pop('mask_roi_extractor')
+            cfg.mask_head.update(num_convs=0)
+            cfg.bbox_roi_extractor.roi_layer.output_size = 14
+            cfg.bbox_head.roi_feat_size = 14
+        cfg.update(type=type_, train_cfg=train_cfg,
+                   test_cfg=mask_cfg.test_cfg.rcnn, **kwargs)
+        torch.manual_seed(0)
+        return MODELS.build(cfg)
+
+    mixed = make_mask_gts(GT_BOXES, LABELS, [lam, lam, 1 - lam])
+    mixed.mix_group = torch.tensor([0, 0, 1])
+    stock = head('StandardRoIHead')
+    own = losses(stock, [make_mask_gts(GT_BOXES[:2], LABELS[:2])], props)
+    partner = losses(stock, [make_mask_gts(GT_BOXES[2:], LABELS[2:])], props)
+    got = losses(head('LossMixRoIHead', exact=exact), [mixed], props,
+                 [dict(mix_lambda=lam)])
+    for key in ('loss_cls', 'loss_bbox', 'loss_mask'):
+        assert own[key] > 0 and partner[key] > 0
+        assert got[key] == pytest.approx(
+            lam * own[key] + (1 - lam) * partner[key], rel=1e-5)

@@ -5,7 +5,7 @@ import pytest
 import torch
 from mmengine.structures import InstanceData
 
-from mmdet.registry import MODELS
+from mmdet.registry import MODELS, TASK_UTILS
 from mmdet.structures import DetDataSample
 from lossmix_test_utils import make_gts, rand_feats
 
@@ -296,7 +296,7 @@ def test_exact_mode_honours_mix_mode(frcnn_cfg, mode):
 
 def test_exact_mode_unknown_mix_mode(frcnn_cfg):
     head = pseudo_sampled(frcnn_cfg, 'LossMixRoIHead', exact=True)
-    with pytest.raises(ValueError, match=r"mix_mode must be one of "
+    with pytest.raises(ValueError, match=r"mode must be one of "
                        r"\('lossmix', 'union', 'noise'\), got 'mixup'"):
         batch_losses(head, [mixed_gts(0.5)],
                      metas=[dict(mix_lambda=0.5, mix_mode='mixup')])
@@ -451,3 +451,102 @@ def test_exact_mode_names_are_checked(frcnn_cfg, bad):
     assert build(frcnn_cfg, 'LossMixRoIHead').exact_mode is None
     assert build(frcnn_cfg, 'LossMixRoIHead',
                  exact='two_pass').exact is True
+
+
+# ------------------------------- exact mode with an assigner ignore band
+# neg_iou_thr 0.3 < pos_iou_thr 0.5: a proposal whose best IoU over the
+# gts of both images lies in [0.3, 0.5) is ignored by a joint assignment,
+# yet it is a negative of the term whose own gts it barely touches.
+BAND = dict(type='MaxIoUAssigner', pos_iou_thr=0.5, neg_iou_thr=0.3,
+            min_pos_iou=0.5, match_low_quality=False, ignore_iof_thr=-1)
+TAKE_ALL = {
+    'pseudo': dict(type='PseudoSampler'),
+    'all_kept': dict(type='RandomSampler', num=1000, pos_fraction=0.5,
+                     neg_pos_ub=-1, add_gt_as_proposals=False),
+}
+
+
+def banded(frcnn_cfg, type_, sampler, **kwargs):
+    cfg = copy.deepcopy(frcnn_cfg.roi_head)
+    train_cfg = copy.deepcopy(frcnn_cfg.train_cfg.rcnn)
+    train_cfg.update(assigner=BAND, sampler=TAKE_ALL[sampler])
+    cfg.update(type=type_, train_cfg=train_cfg,
+               test_cfg=frcnn_cfg.test_cfg.rcnn, **kwargs)
+    torch.manual_seed(0)
+    return MODELS.build(cfg)
+
+
+def band_only_negatives(props, boxes=GT_BOXES):
+    """How many proposals the joint assignment to ``boxes`` ignores but
+    each box's own assignment makes negative (a joint-only sample would
+    miss them)."""
+    assigner = TASK_UTILS.build(BAND)
+    props = InstanceData(priors=props.bboxes)
+    joint = assigner.assign(props, make_gts(boxes, [0] * len(boxes))).gt_inds
+    return [int(((joint < 0) & (assigner.assign(
+        props, make_gts([box], [0])).gt_inds == 0)).sum()) for box in boxes]
+
+
+@pytest.mark.parametrize('sampler', list(TAKE_ALL))
+@pytest.mark.parametrize('exact', [True, 'two_pass'])
+def test_exact_mode_with_ignore_band_is_eq14(frcnn_cfg, sampler, exact):
+    """A sampler that takes every candidate: exact (both modes) equals
+    lam * stock(y_i) + (1 - lam) * stock(y_j), ignore band included."""
+    lam = 0.3
+    assert min(band_only_negatives(proposals(0))) > 0
+    stock = banded(frcnn_cfg, 'StandardRoIHead', sampler)
+    own = batch_losses(stock, [make_gts(GT_BOXES[:1], [0])])
+    partner = batch_losses(stock, [make_gts(GT_BOXES[1:], [2])])
+    got = batch_losses(
+        banded(frcnn_cfg, 'LossMixRoIHead', sampler, exact=exact),
+        [mixed_gts(lam)], lam)
+    for key in ('loss_cls', 'loss_bbox'):
+        assert own[key] > 0 and partner[key] > 0
+        assert got[key] == pytest.approx(
+            lam * own[key] + (1 - lam) * partner[key], rel=1e-5)
+
+
+def test_exact_mode_refuses_other_mix_groups(frcnn_cfg):
+    gts = mixed_gts(0.3)
+    gts.mix_group = torch.tensor([0, 2])
+    sample = DetDataSample(metainfo=dict(img_shape=(64, 64), mix_lambda=0.3,
+                                         img_path='mixed.png'))
+    sample.gt_instances = gts
+    for exact in (True, 'two_pass'):
+        head = build(frcnn_cfg, 'LossMixRoIHead', exact=exact)
+        with pytest.raises(ValueError, match=re.escape(
+                "gt_instances.mix_group of image 'mixed.png' must be 0 (own "
+                "image) or 1 (partner), got 2")):
+            head.loss(rand_feats(0, strides=(4, 8, 16, 32)), [proposals()],
+                      [sample])
+    # outside exact mode the group is not read
+    losses(build(frcnn_cfg, 'LossMixRoIHead'), gts)
+
+
+@pytest.mark.parametrize('label', [3, 7, -1])
+@pytest.mark.parametrize('exact', [False, True, 'two_pass'])
+def test_label_out_of_range_names_image_label_and_classes(
+        frcnn_cfg, label, exact):
+    """num_classes=3: stock mmdet reads label 3 as background silently and
+    fails deep in the loss on 7."""
+    gts = make_gts(GT_BOXES, [0, label], [0.4, 0.6])
+    sample = DetDataSample(metainfo=dict(img_shape=(64, 64), img_id=5))
+    sample.gt_instances = gts
+    head = build(frcnn_cfg, 'LossMixRoIHead', exact=exact)
+    with pytest.raises(ValueError, match=re.escape(
+            f'gt label {label} of image 5 is out of range: labels must be '
+            'in [0, 3) for a head of num_classes=3')):
+        head.loss(rand_feats(0, strides=(4, 8, 16, 32)), [proposals()],
+                  [sample])
+
+
+@pytest.mark.parametrize('box', [[30, 20, 10, 50], [4, 40, 30, 36],
+                                 [4, 4, float('nan'), 36]])
+def test_bad_gt_box_names_image_and_box(frcnn_cfg, box):
+    sample = DetDataSample(metainfo=dict(img_shape=(64, 64),
+                                         img_path='a.png'))
+    sample.gt_instances = make_gts([GT_BOXES[0], box], [0, 1])
+    with pytest.raises(ValueError, match=r"gt box 1 \[.*\] of image "
+                       r"'a.png' is not \(x1, y1, x2, y2\)"):
+        build(frcnn_cfg, 'LossMixRoIHead').loss(
+            rand_feats(0, strides=(4, 8, 16, 32)), [proposals()], [sample])

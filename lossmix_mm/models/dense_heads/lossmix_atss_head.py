@@ -1,49 +1,36 @@
 """ATSS head whose positive anchors carry their gt's LossMix weight."""
 from typing import List, Optional
 
-from mmengine.structures import InstanceData
+import torch
 from torch import Tensor
 
 from mmdet.models.dense_heads import ATSSHead
+from mmdet.models.utils import images_to_levels, multi_apply
 from mmdet.registry import MODELS
-from mmdet.utils import InstanceList, OptInstanceList
-from ..utils import scaled_loss
-from .lossmix_dense_head_mixin import LossMixDenseHeadMixin
+from mmdet.utils import InstanceList, OptInstanceList, reduce_mean
+from ..utils import times
+from .lossmix_dense_head_mixin import (LossMixDenseHeadMixin, pick,
+                                       weights_to_levels)
 
 
 @MODELS.register_module()
 class LossMixATSSHead(LossMixDenseHeadMixin, ATSSHead):
     """``ATSSHead`` trained with LossMix's per-instance loss weights.
 
-    ``ATSSHead.loss_by_feat_single`` reads the label weights of the targets
-    (focal loss) but not the bbox weights: its GIoU loss is weighted by the
-    positives' centerness targets (normalised by their sum over the batch)
-    and its centerness loss is unweighted (normalised by the samplings'
-    ``avg_factor``). A positive anchor's label weight is multiplied by
-    ``gt_instances.loss_weights`` of its gt (``mix_cls``); its GIoU and
-    centerness losses are multiplied by the same (``mix_reg``) through
-    :func:`~lossmix_mm.models.utils.scaled_loss`, the GIoU loss also by
-    ``gt_instances.reg_weights``. The two multipliers ride from
-    ``_get_targets_single`` to ``loss_by_feat_single`` as extra columns of
-    the label weights (:meth:`_pack_label_weights`), because the stock
-    ``loss_by_feat`` passes nothing else on. Negatives and every normaliser
-    (computed from the unweighted centerness targets) are unchanged; without
-    ``loss_weights`` and ``reg_weights`` (or with all-ones weights) the stock
-    losses run on the stock values.
-
-    With ``exact=True`` the loss is Eq. 14 to the letter: the anchors are
-    assigned once to the own image's gts and once to the partner's, the
-    stock loss of each pass is weighted per image by its coefficient and
-    the passes are added (exact for one image; in a batch, images weigh by
-    their normalisers within a pass, as in stock mmdet).
+    A positive anchor's label weight is multiplied by its gt's
+    ``loss_weights`` (``mix_cls``); its GIoU loss (on top of the centerness
+    targets) by the same (``mix_reg``) and by ``reg_weights``; its
+    centerness loss by the loss weight (``mix_reg``). The stock
+    ``loss_by_feat_single`` has no weight for the last two: it takes them as
+    ``reg_weights`` / ``quality_weights``. Negatives and every normaliser
+    are unchanged.
 
     Args:
         mix_cls (bool): weight the focal loss of the positives. Defaults to
             True.
         mix_reg (bool): weight their GIoU and centerness losses. Defaults
             to True.
-        exact (bool): Eq. 14 with one assignment per source image.
-            Defaults to False.
+        exact (bool): Eq. 14 term by term. Defaults to False.
         **kwargs: ``ATSSHead`` arguments.
     """
 
@@ -55,65 +42,123 @@ class LossMixATSSHead(LossMixDenseHeadMixin, ATSSHead):
                      batch_img_metas: List[dict],
                      batch_gt_instances_ignore: OptInstanceList = None
                      ) -> dict:
-        """``ATSSHead.loss_by_feat``, summed over the passes of Eq. 14 in
-        exact mode."""
-        loss_by_feat = super().loss_by_feat
-        if not self.exact:
-            return loss_by_feat(cls_scores, bbox_preds, centernesses,
-                                batch_gt_instances, batch_img_metas,
-                                batch_gt_instances_ignore)
-        return self._loss_by_passes(loss_by_feat,
-                                    (cls_scores, bbox_preds, centernesses),
-                                    batch_gt_instances, batch_img_metas,
-                                    batch_gt_instances_ignore)
+        """``ATSSHead.loss_by_feat`` with each anchor's multipliers (Eq. 14
+        term by term when exact)."""
+        return self._loss_or_terms(self._weighted_loss_by_feat,
+                                   (cls_scores, bbox_preds, centernesses),
+                                   batch_gt_instances, batch_img_metas,
+                                   batch_gt_instances_ignore)
 
-    def loss_by_feat_single(self, anchors: Tensor, cls_score: Tensor,
-                            bbox_pred: Tensor, centerness: Tensor,
-                            labels: Tensor, label_weights: Tensor,
-                            bbox_targets: Tensor, avg_factor: float) -> tuple:
-        """``ATSSHead.loss_by_feat_single`` of one level; ``label_weights``
-        is (B, A_l, 3): the label weights, the GIoU and the centerness
-        multipliers (see :meth:`_get_targets_single`)."""
-        label_weights, (reg_w, quality_w) = self._unpack_label_weights(
-            labels, label_weights)
-        with scaled_loss(self, 'loss_bbox', reg_w), \
-                scaled_loss(self, 'loss_centerness', quality_w):
-            return super().loss_by_feat_single(anchors, cls_score, bbox_pred,
-                                               centerness, labels,
-                                               label_weights, bbox_targets,
-                                               avg_factor)
+    def _weighted_loss_by_feat(self, cls_scores: List[Tensor],
+                               bbox_preds: List[Tensor],
+                               centernesses: List[Tensor],
+                               batch_gt_instances: InstanceList,
+                               batch_img_metas: List[dict],
+                               batch_gt_instances_ignore: OptInstanceList
+                               ) -> dict:
+        """The stock loss on :meth:`weighted_targets`."""
+        device = cls_scores[0].device
+        anchor_list, valid_flag_list = self.get_anchors(
+            [featmap.size()[-2:] for featmap in bbox_preds], batch_img_metas,
+            device=device)
+        (anchor_list, labels_list, label_weights_list, bbox_targets_list,
+         reg_list, quality_list, avg_factor) = self.weighted_targets(
+             anchor_list, valid_flag_list, batch_gt_instances,
+             batch_img_metas, batch_gt_instances_ignore)
+        avg_factor = reduce_mean(
+            torch.tensor(avg_factor, dtype=torch.float, device=device)).item()
+        losses_cls, losses_bbox, loss_centerness, bbox_avg_factor = [
+            list(each) for each in zip(*[
+                self.loss_by_feat_single(*level[:7], avg_factor,
+                                         reg_weights=level[7],
+                                         quality_weights=level[8])
+                for level in zip(anchor_list, cls_scores, bbox_preds,
+                                 centernesses, labels_list,
+                                 label_weights_list, bbox_targets_list,
+                                 reg_list, quality_list)
+            ])
+        ]
+        bbox_avg_factor = reduce_mean(sum(bbox_avg_factor)).clamp_(
+            min=1).item()
+        losses_bbox = [loss / bbox_avg_factor for loss in losses_bbox]
+        return dict(loss_cls=losses_cls, loss_bbox=losses_bbox,
+                    loss_centerness=loss_centerness)
 
-    def _get_targets_single(self,
-                            flat_anchors: Tensor,
-                            valid_flags: Tensor,
-                            num_level_anchors: List[int],
-                            gt_instances: InstanceData,
-                            img_meta: dict,
-                            gt_instances_ignore: Optional[InstanceData] = None,
-                            unmap_outputs: bool = True) -> tuple:
-        """``ATSSHead._get_targets_single`` with weighted positives.
+    def weighted_targets(self, anchor_list: List[List[Tensor]],
+                         valid_flag_list: List[List[Tensor]],
+                         batch_gt_instances: InstanceList,
+                         batch_img_metas: List[dict],
+                         batch_gt_instances_ignore: OptInstanceList = None
+                         ) -> tuple:
+        """``ATSSHead.get_targets`` with each anchor's multipliers.
 
-        Returns the parent's tuple, except that ``label_weights`` is
-        (S, 3): the label weights times the classification multipliers of
-        :meth:`_sample_multipliers`, then the regression and the centerness
-        multipliers (ones for every anchor of an unweighted image).
+        Returns:
+            tuple: per level the anchors, labels, label weights (times the
+            classification multipliers), bbox targets, regression and
+            quality multipliers ((B, A_l) or None for ones), then the
+            ``avg_factor`` sum.
         """
-        targets = super()._get_targets_single(flat_anchors, valid_flags,
-                                              num_level_anchors, gt_instances,
-                                              img_meta, gt_instances_ignore,
-                                              unmap_outputs)
-        (anchors, labels, label_weights, bbox_targets, bbox_weights,
-         pos_inds, neg_inds, sampling_result) = targets
-        cls_w = reg_w = quality_w = None
-        if self._is_weighted(gt_instances):
-            gt_inds = self._anchor_gt_inds(flat_anchors, valid_flags,
-                                           img_meta, sampling_result,
-                                           unmap_outputs)
-            cls_w, reg_w, quality_w = self._sample_multipliers(
-                gt_inds, gt_instances)
-        if cls_w is not None:
-            label_weights = label_weights * cls_w.to(label_weights)
-        label_weights = self._pack_label_weights(label_weights,
-                                                 (reg_w, quality_w))
-        return (anchors, labels, label_weights, bbox_targets, bbox_weights,
-                pos_inds, neg_inds, sampling_result)
+        num_level_anchors = [anchors.size(0) for anchors in anchor_list[0]]
+        flat_anchors = [torch.cat(anchors) for anchors in anchor_list]
+        flat_flags = [torch.cat(flags) for flags in valid_flag_list]
+        ignores = batch_gt_instances_ignore or [None] * len(flat_anchors)
+        (anchors, labels, label_weights, bbox_targets, _, _, _,
+         results) = multi_apply(self._get_targets_single, flat_anchors,
+                                flat_flags,
+                                [num_level_anchors] * len(flat_anchors),
+                                batch_gt_instances, batch_img_metas, ignores)
+        cls_w, reg_w, quality_w = multi_apply(self._anchor_weights,
+                                              flat_anchors, flat_flags,
+                                              batch_img_metas,
+                                              batch_gt_instances, results)
+        label_weights = [times(*each) for each in zip(label_weights, cls_w)]
+        return tuple(
+            images_to_levels(each, num_level_anchors)
+            for each in (anchors, labels, label_weights, bbox_targets)) + (
+                weights_to_levels(reg_w, num_level_anchors),
+                weights_to_levels(quality_w, num_level_anchors),
+                sum(result.avg_factor for result in results))
+
+    def loss_by_feat_single(self,
+                            anchors: Tensor,
+                            cls_score: Tensor,
+                            bbox_pred: Tensor,
+                            centerness: Tensor,
+                            labels: Tensor,
+                            label_weights: Tensor,
+                            bbox_targets: Tensor,
+                            avg_factor: float,
+                            reg_weights: Optional[Tensor] = None,
+                            quality_weights: Optional[Tensor] = None
+                            ) -> tuple:
+        """``ATSSHead.loss_by_feat_single`` of one level, the GIoU and
+        centerness losses of each positive times ``reg_weights`` /
+        ``quality_weights`` ((B, A_l), None for ones)."""
+        anchors = anchors.reshape(-1, 4)
+        cls_score = cls_score.permute(0, 2, 3, 1).reshape(
+            -1, self.cls_out_channels).contiguous()
+        bbox_pred = bbox_pred.permute(0, 2, 3, 1).reshape(-1, 4)
+        centerness = centerness.permute(0, 2, 3, 1).reshape(-1)
+        bbox_targets = bbox_targets.reshape(-1, 4)
+        labels = labels.reshape(-1)
+        loss_cls = self.loss_cls(cls_score, labels, label_weights.reshape(-1),
+                                 avg_factor=avg_factor)
+        pos_inds = ((labels >= 0) & (labels < self.num_classes)).nonzero(
+        ).squeeze(1)
+        if len(pos_inds) == 0:
+            return (loss_cls, bbox_pred.sum() * 0, centerness.sum() * 0,
+                    bbox_targets.new_tensor(0.))
+        pos_anchors = anchors[pos_inds]
+        centerness_targets = self.centerness_target(pos_anchors,
+                                                    bbox_targets[pos_inds])
+        loss_bbox = self.loss_bbox(
+            self.bbox_coder.decode(pos_anchors, bbox_pred[pos_inds]),
+            bbox_targets[pos_inds],
+            weight=times(centerness_targets, pick(reg_weights,
+                                                        pos_inds)),
+            avg_factor=1.0)
+        loss_centerness = self.loss_centerness(
+            centerness[pos_inds], centerness_targets,
+            pick(quality_weights, pos_inds), avg_factor=avg_factor)
+        return loss_cls, loss_bbox, loss_centerness, centerness_targets.sum()
+

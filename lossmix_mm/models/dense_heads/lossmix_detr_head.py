@@ -1,7 +1,7 @@
 """DETR head whose matched queries carry their gt's LossMix weight."""
 import copy
 import inspect
-from typing import Optional, Tuple
+from typing import List, Optional, Tuple
 
 import torch
 from mmengine.structures import InstanceData
@@ -9,43 +9,32 @@ from torch import Tensor
 
 from mmdet.models.dense_heads import DETRHead
 from mmdet.registry import MODELS
-from mmdet.utils import ConfigType
-from ..utils import cls_reg_sample_weights, recorded_assignments
+from mmdet.structures.bbox import bbox_cxcywh_to_xyxy, bbox_xyxy_to_cxcywh
+from mmdet.utils import ConfigType, InstanceList, OptInstanceList
+from ..utils import check_gt_labels, times
+from .lossmix_dense_head_mixin import LossMixDenseHeadMixin
 
 
-class LossMixQueryTargetsMixin:
+class LossMixQueryTargetsMixin(LossMixDenseHeadMixin):
     """Weighted Hungarian targets for ``DETRHead`` and its subclasses.
 
-    Put it before the stock head in the bases. ``_get_targets_single`` runs
-    the stock method unchanged, reads the query -> gt matching off the
-    assigner's ``AssignResult`` (:func:`recorded_assignments`) and scales
-    the targets of every matched query by its gt's weights:
-    ``label_weights`` by ``gt_instances.loss_weights`` (if ``mix_cls``),
-    ``bbox_weights`` by ``loss_weights`` (if ``mix_reg``) and by
-    ``gt_instances.reg_weights``. Unmatched queries and the normalisers
-    (``num_total_pos``, ``cls_avg_factor`` with its ``bg_cls_weight`` part)
-    are untouched. The stock head computes every decoder layer's (and the
-    encoder proposals') loss through ``_get_targets_single``, so the rule
-    holds in every layer.
+    Put it before the stock head in the bases. ``_get_targets_single`` is
+    the stock one with each query's multipliers: a matched query takes its
+    gt's ``loss_weights`` in ``label_weights`` (``mix_cls``) and
+    ``bbox_weights`` (``mix_reg``, times ``reg_weights``). Unmatched queries
+    and the normalisers are untouched. The stock head computes every decoder
+    layer's (and the encoder proposals') loss through it, so the rule holds
+    in every layer. Hungarian matching takes every query, so ``exact=True``
+    (each label set matched on its own) is Eq. 14 exactly.
 
     Args:
         mix_cls (bool): weight the classification loss of matched queries.
             Defaults to True.
         mix_reg (bool): weight their box losses (L1 and IoU). Defaults to
             True.
+        exact (bool): Eq. 14 term by term. Defaults to False.
         *args, **kwargs: the stock head's arguments.
     """
-
-    reads_loss_weights = True
-
-    def __init__(self,
-                 *args,
-                 mix_cls: bool = True,
-                 mix_reg: bool = True,
-                 **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.mix_cls = mix_cls
-        self.mix_reg = mix_reg
 
     def _get_targets_single(self, cls_score: Tensor, bbox_pred: Tensor,
                             gt_instances: InstanceData,
@@ -60,54 +49,37 @@ class LossMixQueryTargetsMixin:
             img_meta (dict): the image's meta information.
 
         Returns:
-            tuple: the stock tuple ``(labels, label_weights, bbox_targets,
-            bbox_weights, pos_inds, neg_inds)``, weights (Q, ) and (Q, 4)
-            scaled for the matched queries.
-        """
-        with recorded_assignments(self) as assign_results:
-            targets = super()._get_targets_single(cls_score, bbox_pred,
-                                                  gt_instances, img_meta)
-        if len(assign_results) != 1:
-            raise RuntimeError(
-                f'{type(self).__name__}: expected one assignment per image, '
-                f'the stock targets made {len(assign_results)}')
-        # AssignResult.gt_inds: 0 unmatched, -1 ignored, k + 1 for gt k
-        matched_gt = assign_results[0].gt_inds - 1
-        return scale_query_targets(targets, matched_gt, gt_instances,
-                                   self.mix_cls, self.mix_reg)
-
-
-def scale_query_targets(targets: tuple, query_gt_inds: Tensor,
-                        gt_instances: InstanceData, mix_cls: bool,
-                        mix_reg: bool) -> tuple:
-    """Scale a DETR-style target tuple by the weights of each query's gt.
-
-    Args:
-        targets (tuple): ``(labels, label_weights (Q, ), bbox_targets,
+            tuple: ``(labels, label_weights (Q, ), bbox_targets,
             bbox_weights (Q, 4), pos_inds, neg_inds)``.
-        query_gt_inds (Tensor): (Q, ) long, the gt each query answers for,
-            < 0 for none (weight 1).
-        gt_instances (InstanceData): the image's gts.
-        mix_cls (bool): ``label_weights`` take ``loss_weights``.
-        mix_reg (bool): ``bbox_weights`` take ``loss_weights``
-            (``reg_weights`` always).
-
-    Returns:
-        tuple: the same tuple with new ``label_weights`` / ``bbox_weights``;
-        the input tuple itself when the gts carry no weights.
-    """
-    cls_w, reg_w = cls_reg_sample_weights(query_gt_inds, gt_instances, mix_cls,
-                                          mix_reg)
-    if cls_w is None and reg_w is None:
-        return targets
-    (labels, label_weights, bbox_targets, bbox_weights, pos_inds,
-     neg_inds) = targets
-    if cls_w is not None:
-        label_weights = label_weights * cls_w.to(label_weights)
-    if reg_w is not None:
-        bbox_weights = bbox_weights * reg_w[:, None].to(bbox_weights)
-    return (labels, label_weights, bbox_targets, bbox_weights, pos_inds,
-            neg_inds)
+        """
+        check_gt_labels(gt_instances, self.num_classes, img_meta)
+        img_h, img_w = img_meta['img_shape']
+        factor = bbox_pred.new_tensor([img_w, img_h, img_w, img_h])[None]
+        bbox_pred = bbox_cxcywh_to_xyxy(bbox_pred) * factor
+        assign_result = self.assigner.assign(
+            pred_instances=InstanceData(scores=cls_score, bboxes=bbox_pred),
+            gt_instances=gt_instances,
+            img_meta=img_meta)
+        gt_bboxes = gt_instances.bboxes
+        pos_inds = torch.nonzero(
+            assign_result.gt_inds > 0, as_tuple=False).squeeze(-1).unique()
+        neg_inds = torch.nonzero(
+            assign_result.gt_inds == 0, as_tuple=False).squeeze(-1).unique()
+        pos_assigned_gt_inds = assign_result.gt_inds[pos_inds] - 1
+        labels = gt_bboxes.new_full((bbox_pred.size(0), ),
+                                    self.num_classes,
+                                    dtype=torch.long)
+        labels[pos_inds] = gt_instances.labels[pos_assigned_gt_inds]
+        bbox_targets = torch.zeros_like(bbox_pred, dtype=gt_bboxes.dtype)
+        bbox_weights = torch.zeros_like(bbox_pred, dtype=gt_bboxes.dtype)
+        bbox_weights[pos_inds] = 1.0
+        bbox_targets[pos_inds] = bbox_xyxy_to_cxcywh(
+            gt_bboxes[pos_assigned_gt_inds.long(), :] / factor)
+        weights = self._sample_weights(assign_result.gt_inds - 1,
+                                       gt_instances, img_meta)
+        return (labels, times(gt_bboxes.new_ones(bbox_pred.size(0)),
+                              weights.cls), bbox_targets,
+                times(bbox_weights, weights.reg), pos_inds, neg_inds)
 
 
 def detr_class_weight(loss_cls: ConfigType,
@@ -154,8 +126,8 @@ class LossMixDETRHead(LossMixQueryTargetsMixin, DETRHead):
     (``mix_reg``) terms, in every decoder layer; ``reg_weights`` multiply
     its box terms only. Unmatched queries and every normaliser are
     unchanged, so without weights (or with all-ones weights) every loss
-    equals ``DETRHead``'s exactly. ``exact`` (Eq. 14 with one assignment
-    per source image) is not supported.
+    equals ``DETRHead``'s exactly. ``exact=True``: Eq. 14 term by term,
+    the queries matched to each label set on its own.
 
     ``loss_cls`` is prepared as ``DETRHead`` prepares it for itself (float
     ``class_weight`` and ``bg_cls_weight`` to a class-weight tensor, see
@@ -167,10 +139,9 @@ class LossMixDETRHead(LossMixQueryTargetsMixin, DETRHead):
         loss_cls (dict, optional): ``DETRHead``'s; None: its default.
         mix_cls (bool): weight the classification loss. Defaults to True.
         mix_reg (bool): weight the box losses. Defaults to True.
+        exact (bool): Eq. 14 term by term. Defaults to False.
         **kwargs: the other ``DETRHead`` arguments.
     """
-
-    reads_loss_weights = True
 
     def __init__(self,
                  num_classes: int,
@@ -183,3 +154,18 @@ class LossMixDETRHead(LossMixQueryTargetsMixin, DETRHead):
         loss_cls, bg_cls_weight = detr_class_weight(loss_cls, num_classes)
         super().__init__(num_classes, *args, loss_cls=loss_cls, **kwargs)
         self.bg_cls_weight = bg_cls_weight
+
+    def loss_by_feat(self,
+                     all_layers_cls_scores: Tensor,
+                     all_layers_bbox_preds: Tensor,
+                     batch_gt_instances: InstanceList,
+                     batch_img_metas: List[dict],
+                     batch_gt_instances_ignore: OptInstanceList = None
+                     ) -> dict:
+        """``DETRHead.loss_by_feat``; Eq. 14 term by term when exact (the
+        layer outputs (L, B, ...) hold the images on dim 1)."""
+        return self._loss_or_terms(
+            super().loss_by_feat,
+            (all_layers_cls_scores, all_layers_bbox_preds),
+            batch_gt_instances, batch_img_metas, batch_gt_instances_ignore,
+            image_dims=(1, 1))

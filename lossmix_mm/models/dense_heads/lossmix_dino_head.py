@@ -1,5 +1,5 @@
 """DINO head whose matched and denoising queries carry their gt's weight."""
-from typing import Dict, Optional
+from typing import Dict, Optional, Union
 
 import torch
 from mmengine.structures import InstanceData
@@ -7,7 +7,8 @@ from torch import Tensor
 
 from mmdet.models.dense_heads import DINOHead
 from mmdet.registry import MODELS
-from .lossmix_detr_head import LossMixQueryTargetsMixin, scale_query_targets
+from ..utils import times
+from .lossmix_detr_head import LossMixQueryTargetsMixin
 
 
 def denoising_source_gt_inds(num_queries: int,
@@ -19,8 +20,7 @@ def denoising_source_gt_inds(num_queries: int,
     ``CdnQueryGenerator`` lays out every group of ``2 * M`` queries (M: the
     batch's most gts in one image) as M positive queries, query t made from
     gt t, then M negative queries, query M + t made from gt t; rows of gts
-    an image lacks are padding. ``DINOHead._get_dn_targets_single`` returns
-    the indices of the real positive and negative queries.
+    an image lacks are padding.
 
     Args:
         num_queries (int): denoising queries of the image, Q.
@@ -50,24 +50,17 @@ def denoising_source_gt_inds(num_queries: int,
 class LossMixDINOHead(LossMixQueryTargetsMixin, DINOHead):
     """``DINOHead`` trained with LossMix's per-instance loss weights.
 
-    - Matching queries, every decoder layer: a query matched to a gt takes
-      its ``loss_weights`` / ``reg_weights``
-      (:class:`LossMixQueryTargetsMixin`).
-    - Encoder proposals: DINO matches them to the gts themselves (with
-      their labels), through the same ``_get_targets_single``: a proposal
-      matched to a gt takes its weights.
+    - Matching queries and encoder proposals, every decoder layer: a query
+      matched to a gt takes its weights (:class:`LossMixQueryTargetsMixin`).
     - Denoising queries, every decoder layer: a query takes the weights of
-      the gt it was made from (:func:`denoising_source_gt_inds`). A negative
-      denoising query (a far-noised copy of gt g, trained as background)
-      exists only because g does, so under Eq. 14 its background term
-      belongs to g's image: with ``mix_dn_negatives`` (default) its
-      classification weight is g's ``loss_weights`` too; its box weight is
-      0 anyway.
+      the gt it was made from (:func:`denoising_source_gt_inds`); a negative
+      one (a far-noised copy of gt g, trained as background) exists only
+      because g does, so with ``mix_dn_negatives`` its classification
+      weight is g's too.
 
-    Unmatched queries, padding denoising queries and every normaliser are
-    unchanged: without weights (or all ones) every loss equals
-    ``DINOHead``'s exactly. ``exact`` (Eq. 14 with one assignment per
-    source image) is not supported.
+    Unmatched queries, padding and every normaliser are unchanged. ``exact``
+    is refused: the denoising queries are built from both images' boxes
+    before the head, so Eq. 14 would need one decoder pass per label set.
 
     Args:
         mix_cls (bool): weight the classification losses. Defaults to True.
@@ -77,9 +70,17 @@ class LossMixDINOHead(LossMixQueryTargetsMixin, DINOHead):
         **kwargs: ``DINOHead`` arguments.
     """
 
-    reads_loss_weights = True
-
-    def __init__(self, *args, mix_dn_negatives: bool = True, **kwargs) -> None:
+    def __init__(self,
+                 *args,
+                 mix_dn_negatives: bool = True,
+                 exact: Union[bool, str] = False,
+                 **kwargs) -> None:
+        if exact is not False:
+            raise ValueError(
+                f'{type(self).__name__} exact must be False, got {exact!r}: '
+                "DINO's denoising queries are made from both images' boxes "
+                'before the head, so Eq. 14 term by term needs one decoder '
+                'pass per label set')
         super().__init__(*args, **kwargs)
         self.mix_dn_negatives = mix_dn_negatives
 
@@ -88,25 +89,19 @@ class LossMixDINOHead(LossMixQueryTargetsMixin, DINOHead):
                                                              int]) -> tuple:
         """``DINOHead._get_dn_targets_single`` with weighted queries.
 
-        Args:
-            gt_instances (InstanceData): the image's N gts, optional
-                ``loss_weights`` / ``reg_weights`` (N, ).
-            img_meta (dict): the image's meta information.
-            dn_meta (dict): ``num_denoising_queries`` and
-                ``num_denoising_groups``.
-
         Returns:
             tuple: the stock ``(labels, label_weights, bbox_targets,
-            bbox_weights, pos_inds, neg_inds)``, weights scaled by the
-            source gt of each denoising query.
+            bbox_weights, pos_inds, neg_inds)``, weights times the
+            multipliers of each query's source gt.
         """
-        targets = super()._get_dn_targets_single(gt_instances, img_meta,
-                                                 dn_meta)
+        (labels, label_weights, bbox_targets, bbox_weights, pos_inds,
+         neg_inds) = super()._get_dn_targets_single(gt_instances, img_meta,
+                                                    dn_meta)
         num_queries = dn_meta['num_denoising_queries']
-        per_group = int(num_queries / dn_meta['num_denoising_groups'])
-        pos_inds, neg_inds = targets[4], targets[5]
         source = denoising_source_gt_inds(
-            num_queries, per_group, pos_inds,
+            num_queries,
+            int(num_queries / dn_meta['num_denoising_groups']), pos_inds,
             neg_inds if self.mix_dn_negatives else None)
-        return scale_query_targets(targets, source, gt_instances, self.mix_cls,
-                                   self.mix_reg)
+        weights = self._sample_weights(source, gt_instances, img_meta)
+        return (labels, times(label_weights, weights.cls), bbox_targets,
+                times(bbox_weights, weights.reg), pos_inds, neg_inds)

@@ -1,53 +1,36 @@
 """FCOS head whose positive points carry their gt's LossMix weight."""
-from contextlib import ExitStack
 from typing import Dict, List
 
 import torch
 from torch import Tensor
 
 from mmdet.models.dense_heads import FCOSHead
+from mmdet.models.utils import multi_apply
 from mmdet.registry import MODELS
-from mmdet.utils import InstanceList, OptInstanceList
-from ..utils import scaled_loss
-from .lossmix_dense_head_mixin import LossMixDenseHeadMixin, ones_to_none
+from mmdet.structures.bbox import get_box_tensor
+from mmdet.utils import InstanceList, OptInstanceList, reduce_mean
+from ..utils import SampleWeights, has_sample_weights, times
+from .lossmix_dense_head_mixin import (LossMixDenseHeadMixin, pick,
+                                       weights_to_levels)
 
 
 @MODELS.register_module()
 class LossMixFCOSHead(LossMixDenseHeadMixin, FCOSHead):
     """``FCOSHead`` trained with LossMix's per-instance loss weights.
 
-    FCOS assigns a point to the smallest gt that holds it (within the
-    level's regression range) and has no target weights: its losses are
-    called with the focal loss over all points, the IoU loss of the
-    positives weighted by their centerness targets, and the centerness loss
-    of the positives. A positive point takes the weight of its gt in each:
-    ``gt_instances.loss_weights`` in the focal loss (``mix_cls``), in the IoU
-    and centerness losses (``mix_reg``), ``gt_instances.reg_weights`` in the
-    IoU loss only; negatives keep 1. The multipliers reach the stock losses
-    through :func:`~lossmix_mm.models.utils.scaled_loss`, in the flattened
-    order of ``FCOSHead.loss_by_feat``; its normalisers (positive count,
-    sum of the centerness targets) are unchanged. Without ``loss_weights``
-    and ``reg_weights`` (or with all-ones weights) the stock code runs.
-
-    The assigned gt of each point is read from ``FCOSHead.get_targets``
-    itself, called with the gt labels replaced by -(k + 1) for gt k of the
-    batch (it only copies labels, and writes ``num_classes`` for
-    background), so the assignment is FCOS's own, whatever its settings
-    (center sampling, regression ranges).
-
-    With ``exact=True`` the loss is Eq. 14 to the letter: the points are
-    assigned once to the own image's gts and once to the partner's, the
-    stock loss of each pass is weighted per image by its coefficient and
-    the passes are added (exact for one image; in a batch, images weigh by
-    their positive counts within a pass, as in stock mmdet).
+    FCOS has no target weights: :meth:`loss_by_feat` is the stock one with
+    each point's multipliers passed as ``weight=`` to the focal loss
+    (``mix_cls``), the IoU loss (on top of the centerness targets; also
+    ``reg_weights``) and the centerness loss (``mix_reg``). The normalisers
+    are the stock ones. A positive's gt is read off FCOS's own targets
+    (:meth:`point_assigned_gt_inds`).
 
     Args:
         mix_cls (bool): weight the focal loss of the positives. Defaults to
             True.
         mix_reg (bool): weight their IoU and centerness losses. Defaults to
             True.
-        exact (bool): Eq. 14 with one assignment per source image.
-            Defaults to False.
+        exact (bool): Eq. 14 term by term. Defaults to False.
         **kwargs: ``FCOSHead`` arguments.
     """
 
@@ -60,17 +43,12 @@ class LossMixFCOSHead(LossMixDenseHeadMixin, FCOSHead):
             batch_img_metas: List[dict],
             batch_gt_instances_ignore: OptInstanceList = None
     ) -> Dict[str, Tensor]:
-        """``FCOSHead.loss_by_feat`` with weighted positives (summed over
-        the passes of Eq. 14 in exact mode)."""
-        if self.exact:
-            return self._loss_by_passes(
-                self._weighted_loss_by_feat,
-                (cls_scores, bbox_preds, centernesses), batch_gt_instances,
-                batch_img_metas, batch_gt_instances_ignore)
-        return self._weighted_loss_by_feat(cls_scores, bbox_preds,
-                                           centernesses, batch_gt_instances,
-                                           batch_img_metas,
-                                           batch_gt_instances_ignore)
+        """``FCOSHead.loss_by_feat`` with each point's multipliers (Eq. 14
+        term by term when exact)."""
+        return self._loss_or_terms(self._weighted_loss_by_feat,
+                                   (cls_scores, bbox_preds, centernesses),
+                                   batch_gt_instances, batch_img_metas,
+                                   batch_gt_instances_ignore)
 
     def _weighted_loss_by_feat(
             self,
@@ -81,94 +59,135 @@ class LossMixFCOSHead(LossMixDenseHeadMixin, FCOSHead):
             batch_img_metas: List[dict],
             batch_gt_instances_ignore: OptInstanceList = None
     ) -> Dict[str, Tensor]:
-        """The stock loss, its three loss modules scaled per point."""
-        loss_args = (cls_scores, bbox_preds, centernesses, batch_gt_instances,
-                     batch_img_metas, batch_gt_instances_ignore)
-        if not any(self._is_weighted(gt) for gt in batch_gt_instances):
-            return super().loss_by_feat(*loss_args)
+        """The stock loss, each term given its ``weight=``."""
         featmap_sizes = [featmap.size()[-2:] for featmap in cls_scores]
         points = self.prior_generator.grid_priors(
             featmap_sizes, dtype=bbox_preds[0].dtype,
             device=bbox_preds[0].device)
-        cls_w, reg_w, quality_w = self._point_multipliers(
-            points, batch_gt_instances)
-        with ExitStack() as stack:
-            for name, scale in (('loss_cls', cls_w), ('loss_bbox', reg_w),
-                                ('loss_centerness', quality_w)):
-                stack.enter_context(scaled_loss(self, name, scale))
-            return super().loss_by_feat(*loss_args)
+        labels, bbox_targets = self.get_targets(points, batch_gt_instances)
+        weights = self._point_weights(points, labels, bbox_targets,
+                                      batch_gt_instances, batch_img_metas)
+        num_imgs = cls_scores[0].size(0)
+        flatten_cls_scores = _flatten(cls_scores, self.cls_out_channels)
+        flatten_bbox_preds = _flatten(bbox_preds, 4)
+        flatten_centerness = _flatten(centernesses, 1).reshape(-1)
+        flatten_labels = torch.cat(labels)
+        flatten_bbox_targets = torch.cat(bbox_targets)
+        flatten_points = torch.cat(
+            [each.repeat(num_imgs, 1) for each in points])
+        losses = dict()
+        pos_inds = ((flatten_labels >= 0) & (flatten_labels < self.num_classes)
+                    ).nonzero().reshape(-1)
+        num_pos = max(reduce_mean(flatten_labels.new_tensor(
+            len(pos_inds), dtype=torch.float)), 1.0)
+        losses['loss_cls'] = self.loss_cls(
+            flatten_cls_scores, flatten_labels, weights.cls,
+            avg_factor=num_pos)
+        if getattr(self.loss_cls, 'custom_accuracy', False):
+            losses.update(self.loss_cls.get_accuracy(flatten_cls_scores,
+                                                     flatten_labels))
+        pos_bbox_preds = flatten_bbox_preds[pos_inds]
+        pos_centerness = flatten_centerness[pos_inds]
+        pos_bbox_targets = flatten_bbox_targets[pos_inds]
+        pos_centerness_targets = self.centerness_target(pos_bbox_targets)
+        centerness_denorm = max(
+            reduce_mean(pos_centerness_targets.sum().detach()), 1e-6)
+        if len(pos_inds) > 0:
+            pos_points = flatten_points[pos_inds]
+            losses['loss_bbox'] = self.loss_bbox(
+                self.bbox_coder.decode(pos_points, pos_bbox_preds),
+                self.bbox_coder.decode(pos_points, pos_bbox_targets),
+                weight=times(pos_centerness_targets, pick(weights.reg,
+                                                         pos_inds)),
+                avg_factor=centerness_denorm)
+            losses['loss_centerness'] = self.loss_centerness(
+                pos_centerness, pos_centerness_targets,
+                pick(weights.quality, pos_inds), avg_factor=num_pos)
+        else:
+            losses['loss_bbox'] = pos_bbox_preds.sum()
+            losses['loss_centerness'] = pos_centerness.sum()
+        return losses
 
-    def _point_multipliers(self, points: List[Tensor],
-                           batch_gt_instances: InstanceList) -> tuple:
-        """Multipliers in ``FCOSHead.loss_by_feat``'s flattened order.
+    def _point_weights(self, points: List[Tensor], labels: List[Tensor],
+                       bbox_targets: List[Tensor],
+                       batch_gt_instances: InstanceList,
+                       batch_img_metas: List[dict]) -> SampleWeights:
+        """Each point's multipliers in ``loss_by_feat``'s flattened order
+        (levels, then images, then positions); None where all are 1.
 
         Args:
-            points (list[Tensor]): per level (P_l, 2) points.
+            points (list[Tensor]): per level (P_l, 2).
+            labels (list[Tensor]): per level (B * P_l, ), ``get_targets``'.
+            bbox_targets (list[Tensor]): per level (B * P_l, 4), the same.
+            batch_gt_instances (InstanceList): B sets of gts.
+            batch_img_metas (list[dict]): B image metas.
+        """
+        num_imgs = len(batch_gt_instances)
+        gt_inds = [None] * num_imgs
+        if any(has_sample_weights(gt) for gt in batch_gt_instances):
+            per_level = [
+                self.point_assigned_gt_inds(*args, batch_gt_instances)
+                for args in zip(points, labels, bbox_targets, self.strides)
+            ]
+            gt_inds = [torch.cat([level[i] for level in per_level])
+                       for i in range(num_imgs)]
+        per_img = multi_apply(self._sample_weights, gt_inds,
+                              batch_gt_instances, batch_img_metas)
+        sizes = [len(each) for each in points]
+        flat = []
+        for term in per_img:  # per level (B, P_l), flattened in turn
+            levels = weights_to_levels(term, sizes)
+            flat.append(None if levels[0] is None else torch.cat(
+                [level.reshape(-1) for level in levels]))
+        return SampleWeights(*flat)
+
+    def point_assigned_gt_inds(self, points: Tensor, labels: Tensor,
+                               bbox_targets: Tensor, stride: int,
+                               batch_gt_instances: InstanceList
+                               ) -> List[Tensor]:
+        """The gt of each point of one level, read off FCOS's targets.
+
+        A positive point's target is its distances to the sides of its gt;
+        the gt is the smallest (FCOS's rule; the first of equal ones) whose
+        distances, computed as ``FCOSHead._get_targets_single`` computes
+        them, equal the target exactly.
+
+        Args:
+            points (Tensor): (P_l, 2) points of the level.
+            labels (Tensor): (B * P_l, ) the level's labels.
+            bbox_targets (Tensor): (B * P_l, 4) its targets.
+            stride (int): the level's stride (``norm_on_bbox`` divides).
             batch_gt_instances (InstanceList): B sets of gts.
 
         Returns:
-            tuple[Tensor or None, ...]: the classification multiplier of
-            every point (S = B * sum_l P_l, level-major, then image, then
-            position), the regression and the centerness multipliers of the
-            positives, in that order (P, ); None where all are 1.
+            list[Tensor]: per image (P_l, ) long, the gt index, -1 for
+            background.
         """
-        gt_inds = self.point_assigned_gt_inds(points, batch_gt_instances)
-        num_points = [len(each) for each in points]
-        per_img = [
-            self._sample_multipliers(inds, gt)
-            for inds, gt in zip(gt_inds, batch_gt_instances)
-        ]
-        pos = torch.cat([
-            level.reshape(-1) for level in _to_levels(
-                [(inds >= 0) for inds in gt_inds], num_points)
-        ])
-        multipliers = []
-        for term in range(3):
-            weights = [
-                torch.ones(len(inds), device=inds.device) if w[term] is None
-                else w[term] for w, inds in zip(per_img, gt_inds)
-            ]
-            flat = torch.cat([
-                level.reshape(-1) for level in _to_levels(weights, num_points)
-            ])
-            multipliers.append(ones_to_none(flat if term == 0 else flat[pos]))
-        return tuple(multipliers)
-
-    def point_assigned_gt_inds(
-            self, points: List[Tensor],
-            batch_gt_instances: InstanceList) -> List[Tensor]:
-        """The gt each point is assigned to, by ``self.get_targets``.
-
-        Args:
-            points (list[Tensor]): per level (P_l, 2) points.
-            batch_gt_instances (InstanceList): B sets of N_b gts.
-
-        Returns:
-            list[Tensor]: per image, (sum_l P_l, ) long, level-major: the
-            index (into the image's gts) of the gt each point is assigned
-            to, -1 for background.
-        """
-        offsets, encoded, start = [], [], 0
-        for gt in batch_gt_instances:
-            codes = -(start + torch.arange(
-                len(gt), device=gt.bboxes.device) + 1)
-            encoded.append(gt.new(bboxes=gt.bboxes, labels=codes))
-            offsets.append(start)
-            start += len(gt)
-        labels, _ = self.get_targets(points, encoded)
         num_imgs = len(batch_gt_instances)
-        # per level (B * P_l, ) -> (B, sum_l P_l)
-        codes = torch.cat([level.view(num_imgs, -1) for level in labels],
-                          dim=1)
+        labels = labels.view(num_imgs, -1)
+        bbox_targets = bbox_targets.view(num_imgs, -1, 4)
         gt_inds = []
-        for img, offset in enumerate(offsets):
-            row = codes[img]
-            gt_inds.append(torch.where(row < 0, -row - 1 - offset,
-                                       torch.full_like(row, -1)))
+        for img, gts in enumerate(batch_gt_instances):
+            pos = labels[img] < self.num_classes
+            inds = labels.new_full(labels[img].shape, -1)
+            if pos.any():
+                boxes = get_box_tensor(gts.bboxes)[None]
+                xs, ys = points[pos, 0, None], points[pos, 1, None]
+                dist = torch.stack((xs - boxes[..., 0], ys - boxes[..., 1],
+                                    boxes[..., 2] - xs, boxes[..., 3] - ys),
+                                   -1)
+                if self.norm_on_bbox:
+                    dist = dist / stride
+                same = (dist == bbox_targets[img][pos][:, None]).all(-1)
+                areas = (boxes[..., 2] - boxes[..., 0]) * (
+                    boxes[..., 3] - boxes[..., 1])
+                inds[pos] = areas.expand_as(same).masked_fill(
+                    ~same, float('inf')).argmin(1)
+            gt_inds.append(inds)
         return gt_inds
 
 
-def _to_levels(per_img: List[Tensor], num_points: List[int]) -> List[Tensor]:
-    """Per image (sum_l P_l, ) -> per level (B, P_l), FCOS's layout."""
-    stacked = torch.stack(per_img)
-    return list(stacked.split(num_points, dim=1))
+def _flatten(outs: List[Tensor], channels: int) -> Tensor:
+    """Per level (B, channels, H, W) -> (S, channels), FCOS's order."""
+    return torch.cat(
+        [out.permute(0, 2, 3, 1).reshape(-1, channels) for out in outs])

@@ -11,27 +11,18 @@ class LossMixRetinaHead(LossMixAnchorHeadMixin, RetinaHead):
     ``RetinaHead`` is an ``AnchorHead``: its focal and box losses read the
     per-anchor label and bbox weights of ``_get_targets_single``, so only
     those change (:class:`LossMixAnchorHeadMixin`). A positive anchor's
-    label weight is multiplied by ``gt_instances.loss_weights`` of its gt
-    (``mix_cls``), its bbox weights by the same (``mix_reg``) and by
-    ``gt_instances.reg_weights`` (always); negatives and the normaliser (the
-    samplings' ``avg_factor``: the positive count with RetinaNet's
-    ``PseudoSampler``) are unchanged. Without ``loss_weights`` and
-    ``reg_weights`` (or with all-ones weights) every loss equals
-    ``RetinaHead``'s.
+    label weight is multiplied by its gt's ``loss_weights`` (``mix_cls``),
+    its bbox weights by the same (``mix_reg``) and by ``reg_weights``;
+    negatives and the normaliser (the positive count) are unchanged.
 
-    With ``exact=True`` the loss is Eq. 14 to the letter: the anchors are
-    assigned once to the own image's gts (``mix_group`` 0) and once to the
-    partner's, the stock loss of each pass is weighted per image by its
-    coefficient and the passes are added. With ``PseudoSampler`` a pass
-    normalises by its own positive count, so a one-image batch gets
-    lam * L(y_i) + (1 - lam) * L(y_j) exactly; in a larger batch images
-    weigh by their positive counts within a pass, as in stock mmdet.
+    ``exact=True``: Eq. 14 term by term, the anchors assigned once to the
+    own image's gts and once to the partner's
+    (:func:`~lossmix_mm.models.utils.loss_by_terms`).
 
     Args:
         mix_cls (bool): weight the focal loss of the positives. Defaults to
             True.
         mix_reg (bool): weight their box-regression loss. Defaults to True.
-        exact (bool): Eq. 14 with one assignment per source image.
-            Defaults to False.
+        exact (bool): Eq. 14 term by term. Defaults to False.
         **kwargs: ``RetinaHead`` arguments.
     """

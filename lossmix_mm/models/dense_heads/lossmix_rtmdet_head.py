@@ -1,47 +1,33 @@
 """RTMDet head whose positive priors carry their gt's LossMix weight."""
 from typing import List, Optional
 
-from mmengine.structures import InstanceData
+import torch
 from torch import Tensor
 
 from mmdet.models.dense_heads import RTMDetSepBNHead
 from mmdet.registry import MODELS
-from mmdet.utils import InstanceList, OptInstanceList
-from ..utils import scaled_loss
-from .lossmix_dense_head_mixin import LossMixDenseHeadMixin
+from mmdet.structures.bbox import distance2bbox
+from mmdet.utils import InstanceList, OptInstanceList, reduce_mean
+from ..utils import check_gt_labels, times
+from .lossmix_dense_head_mixin import (LossMixDenseHeadMixin, pick,
+                                       weights_to_levels)
 
 
 @MODELS.register_module()
 class LossMixRTMDetSepBNHead(LossMixDenseHeadMixin, RTMDetSepBNHead):
     """``RTMDetSepBNHead`` trained with LossMix's per-instance loss weights.
 
-    RTMDet assigns priors with ``DynamicSoftLabelAssigner`` (which reads the
-    gt labels and the predictions). Its quality focal loss reads the label
-    weights of the targets and is normalised by the sum of the positives'
-    assign metrics (IoUs); its GIoU loss is weighted by those metrics and
-    normalised by the same sum. A positive prior's label weight is
-    multiplied by ``gt_instances.loss_weights`` of its gt (``mix_cls``), its
-    GIoU loss by the same (``mix_reg``, through
-    :func:`~lossmix_mm.models.utils.scaled_loss`) and by
-    ``gt_instances.reg_weights``. The regression multiplier rides from
-    ``_get_targets_single`` to ``loss_by_feat_single`` as a second column of
-    the label weights (:meth:`_pack_label_weights`); the assign metrics, and
-    so both normalisers, are the stock ones. Without ``loss_weights`` and
-    ``reg_weights`` (or with all-ones weights) the stock losses run on the
-    stock values.
-
-    With ``exact=True`` the loss is Eq. 14 to the letter: the priors are
-    assigned once to the own image's gts and once to the partner's, the
-    stock loss of each pass is weighted per image by its coefficient and
-    the passes are added (exact for one image; in a batch, images weigh by
-    their assign-metric sums within a pass, as in stock mmdet).
+    A positive prior's label weight (quality focal loss) is multiplied by
+    its gt's ``loss_weights`` (``mix_cls``); its GIoU loss (on top of the
+    assign metrics) by the same (``mix_reg``) and by ``reg_weights``, which
+    the stock ``loss_by_feat_single`` takes as ``reg_weights``. The assign
+    metrics, and so both normalisers, are the stock ones.
 
     Args:
         mix_cls (bool): weight the quality focal loss of the positives.
             Defaults to True.
         mix_reg (bool): weight their GIoU loss. Defaults to True.
-        exact (bool): Eq. 14 with one assignment per source image.
-            Defaults to False.
+        exact (bool): Eq. 14 term by term. Defaults to False.
         **kwargs: ``RTMDetSepBNHead`` arguments.
     """
 
@@ -52,63 +38,100 @@ class LossMixRTMDetSepBNHead(LossMixDenseHeadMixin, RTMDetSepBNHead):
                      batch_img_metas: List[dict],
                      batch_gt_instances_ignore: OptInstanceList = None
                      ) -> dict:
-        """``RTMDetHead.loss_by_feat``, summed over the passes of Eq. 14 in
-        exact mode."""
-        loss_by_feat = super().loss_by_feat
-        if not self.exact:
-            return loss_by_feat(cls_scores, bbox_preds, batch_gt_instances,
-                                batch_img_metas, batch_gt_instances_ignore)
-        return self._loss_by_passes(loss_by_feat, (cls_scores, bbox_preds),
-                                    batch_gt_instances, batch_img_metas,
-                                    batch_gt_instances_ignore)
+        """``RTMDetHead.loss_by_feat`` with each prior's multipliers (Eq. 14
+        term by term when exact)."""
+        return self._loss_or_terms(self._weighted_loss_by_feat,
+                                   (cls_scores, bbox_preds),
+                                   batch_gt_instances, batch_img_metas,
+                                   batch_gt_instances_ignore)
 
-    def loss_by_feat_single(self, cls_score: Tensor, bbox_pred: Tensor,
-                            labels: Tensor, label_weights: Tensor,
-                            bbox_targets: Tensor, assign_metrics: Tensor,
-                            stride: List[int]) -> tuple:
-        """``RTMDetHead.loss_by_feat_single`` of one level;
-        ``label_weights`` is (B, A_l, 2): the label weights and the GIoU
-        multipliers (see :meth:`_get_targets_single`)."""
-        label_weights, (reg_w, ) = self._unpack_label_weights(
-            labels, label_weights)
-        with scaled_loss(self, 'loss_bbox', reg_w):
-            return super().loss_by_feat_single(cls_score, bbox_pred, labels,
-                                               label_weights, bbox_targets,
-                                               assign_metrics, stride)
+    def _weighted_loss_by_feat(self, cls_scores: List[Tensor],
+                               bbox_preds: List[Tensor],
+                               batch_gt_instances: InstanceList,
+                               batch_img_metas: List[dict],
+                               batch_gt_instances_ignore: OptInstanceList
+                               ) -> dict:
+        """The stock loss, the targets' weights times the multipliers."""
+        num_imgs = len(batch_img_metas)
+        for gts, meta in zip(batch_gt_instances, batch_img_metas):
+            check_gt_labels(gts, self.num_classes, meta)  # the assigner
+        anchor_list, valid_flag_list = self.get_anchors(
+            [featmap.size()[-2:] for featmap in cls_scores], batch_img_metas,
+            device=cls_scores[0].device)
+        sizes = [len(anchors) for anchors in anchor_list[0]]
+        flat_anchors = [torch.cat(anchors) for anchors in anchor_list]
+        flat_flags = [torch.cat(flags) for flags in valid_flag_list]
+        flatten_cls_scores = torch.cat([
+            score.permute(0, 2, 3, 1).reshape(num_imgs, -1,
+                                              self.cls_out_channels)
+            for score in cls_scores
+        ], 1)
+        decoded_bboxes = [
+            distance2bbox(anchor.reshape(-1, 4),
+                          pred.permute(0, 2, 3, 1).reshape(num_imgs, -1, 4))
+            for anchor, pred in zip(anchor_list[0], bbox_preds)
+        ]
+        (_, labels_list, label_weights_list, bbox_targets_list,
+         assign_metrics_list, sampling_results) = self.get_targets(
+             flatten_cls_scores, torch.cat(decoded_bboxes, 1), anchor_list,
+             valid_flag_list, batch_gt_instances, batch_img_metas,
+             batch_gt_instances_ignore)
+        weights = [
+            self._anchor_weights(*args) for args in zip(
+                flat_anchors, flat_flags, batch_img_metas,
+                batch_gt_instances, sampling_results)
+        ]
+        cls_list = weights_to_levels([w.cls for w in weights], sizes)
+        reg_list = weights_to_levels([w.reg for w in weights], sizes)
+        losses_cls, losses_bbox, cls_avg_factors, bbox_avg_factors = [
+            list(each) for each in zip(*[
+                self.loss_by_feat_single(
+                    score, bboxes, labels, times(label_w, cls_w), targets,
+                    metrics, stride, reg_weights=reg_w)
+                for score, bboxes, labels, label_w, targets, metrics, stride,
+                cls_w, reg_w in zip(
+                    cls_scores, decoded_bboxes, labels_list,
+                    label_weights_list, bbox_targets_list,
+                    assign_metrics_list, self.prior_generator.strides,
+                    cls_list, reg_list)
+            ])
+        ]
+        cls_avg_factor = reduce_mean(sum(cls_avg_factors)).clamp_(
+            min=1).item()
+        bbox_avg_factor = reduce_mean(sum(bbox_avg_factors)).clamp_(
+            min=1).item()
+        return dict(
+            loss_cls=[loss / cls_avg_factor for loss in losses_cls],
+            loss_bbox=[loss / bbox_avg_factor for loss in losses_bbox])
 
-    def _get_targets_single(self,
-                            cls_scores: Tensor,
-                            bbox_preds: Tensor,
-                            flat_anchors: Tensor,
-                            valid_flags: Tensor,
-                            gt_instances: InstanceData,
-                            img_meta: dict,
-                            gt_instances_ignore: Optional[InstanceData] = None,
-                            unmap_outputs: bool = True) -> tuple:
-        """``RTMDetHead._get_targets_single`` with weighted positives.
-
-        Returns the parent's tuple, except that ``label_weights`` is
-        (S, 2): the label weights times the classification multipliers of
-        :meth:`_sample_multipliers`, then the regression multipliers (ones
-        for every prior of an unweighted image).
-        """
-        targets = super()._get_targets_single(cls_scores, bbox_preds,
-                                              flat_anchors, valid_flags,
-                                              gt_instances, img_meta,
-                                              gt_instances_ignore,
-                                              unmap_outputs)
-        if targets[1] is None:  # no prior inside the image
-            return targets
-        (anchors, labels, label_weights, bbox_targets, assign_metrics,
-         sampling_result) = targets
-        cls_w = reg_w = None
-        if self._is_weighted(gt_instances):
-            gt_inds = self._anchor_gt_inds(flat_anchors, valid_flags,
-                                           img_meta, sampling_result,
-                                           unmap_outputs)
-            cls_w, reg_w, _ = self._sample_multipliers(gt_inds, gt_instances)
-        if cls_w is not None:
-            label_weights = label_weights * cls_w.to(label_weights)
-        label_weights = self._pack_label_weights(label_weights, (reg_w, ))
-        return (anchors, labels, label_weights, bbox_targets, assign_metrics,
-                sampling_result)
+    def loss_by_feat_single(self,
+                            cls_score: Tensor,
+                            bbox_pred: Tensor,
+                            labels: Tensor,
+                            label_weights: Tensor,
+                            bbox_targets: Tensor,
+                            assign_metrics: Tensor,
+                            stride: List[int],
+                            reg_weights: Optional[Tensor] = None) -> tuple:
+        """``RTMDetHead.loss_by_feat_single`` of one level, each positive's
+        GIoU loss times ``reg_weights`` ((B, A_l), None for ones)."""
+        assert stride[0] == stride[1], 'h stride is not equal to w stride!'
+        cls_score = cls_score.permute(0, 2, 3, 1).reshape(
+            -1, self.cls_out_channels).contiguous()
+        bbox_pred = bbox_pred.reshape(-1, 4)
+        bbox_targets = bbox_targets.reshape(-1, 4)
+        labels = labels.reshape(-1)
+        assign_metrics = assign_metrics.reshape(-1)
+        loss_cls = self.loss_cls(cls_score, (labels, assign_metrics),
+                                 label_weights.reshape(-1), avg_factor=1.0)
+        pos_inds = ((labels >= 0) & (labels < self.num_classes)).nonzero(
+        ).squeeze(1)
+        if len(pos_inds) == 0:
+            return (loss_cls, bbox_pred.sum() * 0, assign_metrics.sum(),
+                    bbox_targets.new_tensor(0.))
+        pos_bbox_weight = assign_metrics[pos_inds]
+        loss_bbox = self.loss_bbox(
+            bbox_pred[pos_inds], bbox_targets[pos_inds],
+            weight=times(pos_bbox_weight, pick(reg_weights, pos_inds)),
+            avg_factor=1.0)
+        return loss_cls, loss_bbox, assign_metrics.sum(), pos_bbox_weight.sum()

@@ -49,10 +49,10 @@ def build(kind, stock=False, **kwargs):
     return MODELS.build(cfg)
 
 
-def samples(batch_gts):
+def samples(batch_gts, meta=None):
     out = []
     for gts, shape in zip(batch_gts, SHAPES):
-        sample = DetDataSample(metainfo=dict(img_shape=shape))
+        sample = DetDataSample(metainfo=dict(meta or {}, img_shape=shape))
         sample.gt_instances = gts
         out.append(sample)
     return out
@@ -65,13 +65,14 @@ def dn_meta(batch_gts, groups=2):
                 num_denoising_groups=groups)
 
 
-def loss(kind, head, batch_gts, seed=1):
-    """``head.loss`` on seeded random decoder states (forward included)."""
+def loss(kind, head, batch_gts, seed=1, meta=None):
+    """``head.loss`` on seeded random decoder states (forward included);
+    ``meta``: metainfo of every image besides its shape."""
     g = torch.Generator().manual_seed(seed)
     bs = len(batch_gts)
     if kind == 'detr':
         out = head.loss(torch.randn(L, bs, Q, D, generator=g),
-                        samples(batch_gts))
+                        samples(batch_gts, meta))
     else:
         extra = (dn_meta(batch_gts), ) if kind == 'dino' else ()
         total = Q + (extra[0]['num_denoising_queries'] if extra else 0)
@@ -82,8 +83,8 @@ def loss(kind, head, batch_gts, seed=1):
         ]
         enc_cls = torch.randn(bs, K, C, generator=g)
         enc_coord = torch.rand(bs, K, 4, generator=g) * 0.6 + 0.2
-        out = head.loss(hidden, refs, enc_cls, enc_coord, samples(batch_gts),
-                        *extra)
+        out = head.loss(hidden, refs, enc_cls, enc_coord,
+                        samples(batch_gts, meta), *extra)
     return {k: v.detach() for k, v in out.items()}
 
 
@@ -119,7 +120,6 @@ def test_equals_stock_head_exactly(kind):
         assert got.keys() == ref.keys()
         for key in ref:
             assert torch.equal(got[key], ref[key]), key
-    assert 'assign' not in vars(ours.assigner)  # recorder restored
 
 
 @pytest.mark.parametrize('kind', KINDS)
@@ -258,7 +258,6 @@ def test_hand_derived_matched_query_losses(kind):
             ref[prefix + 'loss_cls'] - (1 - w) * matched_term.item(), rel=1e-5)
         l1 = 5.0 * w * (boxes[layer, 0, 0] - gt[0]).abs().sum()
         assert got[prefix + 'loss_bbox'] == pytest.approx(l1.item(), rel=1e-5)
-    assert 'assign' not in vars(head.assigner)
 
 
 # ------------------------------------------------------- DINO denoising
@@ -287,3 +286,36 @@ def test_dino_dn_queries_take_their_source_gt_weight(negatives):
     assert (bbox_w[0] == bbox_w[0][:, :1]).all()
     # normalisers: positives and negatives counted as in the stock head
     assert targets[4:] == (6, 6)
+
+
+# ------------------------------------------------------------- exact mode
+@pytest.mark.parametrize('kind', ['detr', 'deformable'])
+def test_exact_mode_is_eq14(kind):
+    """Hungarian matching takes every query: exact=True is lam *
+    stock(y_i) + (1 - lam) * stock(y_j) in every layer and the encoder."""
+    lam = 0.3
+    stock, exact = build(kind, stock=True), build(kind, exact=True)
+    exact.load_state_dict(stock.state_dict())
+    own = loss(kind, stock, [make_gts(BOXES[:1], [0])])
+    partner = loss(kind, stock, [make_gts(BOXES[1:], [2])])
+    mixed = make_gts(BOXES, [0, 2], [lam, 1 - lam])
+    mixed.mix_group = torch.tensor([0, 1])
+    got = loss(kind, exact, [mixed], meta=dict(mix_lambda=lam))
+    assert got.keys() == own.keys()
+    for key in got:
+        assert got[key].item() == pytest.approx(
+            lam * own[key].item() + (1 - lam) * partner[key].item(),
+            rel=1e-5), key
+    # the weighted (one matching) loss is another one
+    weighted = loss(kind, build(kind), [mixed], meta=dict(mix_lambda=lam))
+    assert weighted['loss_cls'].item() != pytest.approx(
+        got['loss_cls'].item())
+
+
+def test_dino_refuses_exact():
+    with pytest.raises(ValueError, match='LossMixDINOHead exact must be '
+                       'False, got True: .* one decoder pass per label set'):
+        build('dino', exact=True)
+    with pytest.raises(ValueError, match=r"LossMixDETRHead exact must be one "
+                       r"of False, True, 'two_pass', got 'single_pass'"):
+        build('detr', exact='single_pass')

@@ -66,18 +66,44 @@ def test_focal_loss_by_hand_and_assigned_gts():
     sample_w[weighted] = w.double()[labels[weighted]]
     assert got.item() == pytest.approx(
         (terms * sample_w).sum().item() / num_pos, rel=1e-5)
-    # the assignment the head reads: gt k of image 0 <=> label k
-    gt_inds = head.point_assigned_gt_inds(points, [gts(), one_gt(1)])
-    levels = [len(p) for p in points]
-    img0_labels = torch.cat([
-        level[:n] for level, n in zip(
-            torch.cat(stock.get_targets(points, [gts(), one_gt(1)])[0])
-            .split([2 * n for n in levels]), levels)
-    ])
-    assert torch.equal(gt_inds[0],
-                       torch.where(img0_labels < NUM_CLASSES, img0_labels,
-                                   -1))
-    assert set(gt_inds[1].tolist()) == {-1, 0}
+    # the assignment the head reads off the targets: gt k <=> label k
+    labels, targets = stock.get_targets(points, [gts(), one_gt(1)])
+    for level, stride in enumerate(stock.strides):
+        gt_inds = head.point_assigned_gt_inds(
+            points[level], labels[level], targets[level], stride,
+            [gts(), one_gt(1)])
+        for img, inds in enumerate(gt_inds):
+            level_labels = labels[level].view(2, -1)[img]
+            expected = torch.where(level_labels < NUM_CLASSES,
+                                   level_labels, -1)
+            if img == 1:  # its one gt is gt 0, label 1
+                expected = torch.where(expected == 1, 0, expected)
+            assert torch.equal(inds, expected)
+
+
+def test_duplicate_boxes_take_the_first_smallest_gt():
+    """Two identical boxes of different weights and a larger one around
+    them: FCOS assigns the first identical box (its minimum), so do the
+    weights."""
+    stock, head = build_pair(KIND, TYPE)
+    boxes = [[0, 0, 64, 64], [10, 10, 40, 40], [10, 10, 40, 40]]
+    plain = gts(boxes=boxes, labels=[0, 1, 2])
+    outs = head(feats(head))
+    sizes = [s.shape[-2:] for s in outs[0]]
+    points = stock.prior_generator.grid_priors(sizes, device='cpu')
+    labels, targets = stock.get_targets(points, [plain])
+    found = set()
+    for level, stride in enumerate(stock.strides):
+        inds = head.point_assigned_gt_inds(points[level], labels[level],
+                                           targets[level], stride,
+                                           [plain])[0]
+        assert torch.equal(inds, torch.where(labels[level] < NUM_CLASSES,
+                                             labels[level], -1))
+        found |= set(inds.tolist())
+    assert {0, 1} <= found and 2 not in found  # the duplicate: never
+    ref = losses(head, [gts([0.5, 0.4, 1.0], boxes=boxes, labels=[0, 1, 2])])
+    dup = losses(head, [gts([0.5, 0.4, 0.9], boxes=boxes, labels=[0, 1, 2])])
+    assert ref == dup
 
 
 def test_empty_gts():
@@ -126,3 +152,21 @@ def test_tiny_fcos_trains():
     assert all(math.isfinite(t) and t > 0 for t in totals)
     assert totals[1] != totals[0]
     assert train_two_iters(KIND, TYPE, weights=None)[0] > totals[0]
+
+
+@pytest.mark.parametrize('norm_on_bbox,center_sampling',
+                         [(True, False), (False, True), (True, True)])
+def test_assignment_read_with_norm_on_bbox_and_center_sampling(
+        norm_on_bbox, center_sampling):
+    """Targets divided by the stride, positives in the gt's centre region:
+    every positive still finds its gt (all gts at weight w: the box and
+    centerness losses are w x stock exactly)."""
+    stock, head = build_pair(KIND, TYPE)
+    for each in (stock, head):
+        each.norm_on_bbox = norm_on_bbox
+        each.center_sampling = center_sampling
+    ref = losses(stock, [gts(), one_gt(1)])
+    got = losses(head, [gts([0.4, 0.4]), one_gt(1, [0.4])])
+    assert ref['loss_bbox'] > 0
+    for key in ('loss_bbox', 'loss_centerness'):
+        assert got[key] == pytest.approx(0.4 * ref[key], rel=1e-6)

@@ -146,14 +146,18 @@ def batch_losses(head, gts_list, metas, seeds=None):
     return {k: sum(v).item() for k, v in out.items()}
 
 
-# exact modes, and the heads whose loss is Eq. 14 term by term in them:
-# two-pass on any sampler; single pass where it samples every anchor and the
-# assigner has no ignore band (else the shared sample is another one)
+# exact modes, and samplers that take every candidate (nothing random):
+# Eq. 14 term by term in every mode, ignore bands ('pseudo', 'band')
+# included
 EXACT_CASES = [('two_pass', 'pseudo'), ('two_pass', 'all'),
-               ('single_pass', 'all'), (True, 'all')]
+               ('single_pass', 'all'), (True, 'all'), (True, 'pseudo'),
+               ('single_pass', 'pseudo'), (True, 'band'),
+               ('two_pass', 'band')]
 
 
 def sampled_head(frcnn_cfg, sampling, type_, **kwargs):
+    if sampling == 'band':
+        return all_sampled(frcnn_cfg, type_, ignore_band=True, **kwargs)
     builder = dict(pseudo=pseudo_sampled, all=all_sampled)[sampling]
     return builder(frcnn_cfg, type_, **kwargs)
 
@@ -282,15 +286,17 @@ def test_bad_reg_weights_raise(frcnn_cfg, bad):
 
 
 # ------------------------------------------- exact mode: batches and modes
-def all_sampled(frcnn_cfg, type_, **kwargs):
+def all_sampled(frcnn_cfg, type_, ignore_band=False, **kwargs):
     """A head that trains on every anchor with the same normaliser in every
-    image and pass: no ignore band between the IoU thresholds, and a
-    RandomSampler that takes all candidates, so ``avg_factor`` (positives +
-    negatives) is the anchor count, 1023 for a 64x64 image. (PseudoSampler's
-    ``avg_factor`` counts positives only: it differs between images.)"""
+    image and pass: no ignore band between the IoU thresholds (unless
+    ``ignore_band``: mmdet's 0.3 / 0.7), and a RandomSampler that takes all
+    candidates, so ``avg_factor`` (positives + negatives) is the anchor
+    count, 1023 for a 64x64 image. (PseudoSampler's ``avg_factor`` counts
+    positives only: it differs between images.)"""
     cfg = copy.deepcopy(frcnn_cfg.rpn_head)
     train_cfg = copy.deepcopy(frcnn_cfg.train_cfg.rpn)
-    train_cfg.assigner.neg_iou_thr = train_cfg.assigner.pos_iou_thr
+    if not ignore_band:
+        train_cfg.assigner.neg_iou_thr = train_cfg.assigner.pos_iou_thr
     train_cfg.sampler = dict(type='RandomSampler', num=4096, pos_fraction=1.0,
                              neg_pos_ub=-1, add_gt_as_proposals=False)
     cfg.update(type=type_, train_cfg=train_cfg,
@@ -349,7 +355,7 @@ def test_exact_mode_honours_mix_mode(frcnn_cfg, mode, exact):
 @pytest.mark.parametrize('exact', ['two_pass', 'single_pass'])
 def test_exact_mode_unknown_mix_mode(frcnn_cfg, exact):
     head = all_sampled(frcnn_cfg, 'LossMixRPNHead', exact=exact)
-    with pytest.raises(ValueError, match=r"mix_mode must be one of "
+    with pytest.raises(ValueError, match=r"mode must be one of "
                        r"\('lossmix', 'union', 'noise'\), got 'mixup'"):
         batch_losses(head, [mixed_gts(0.5)],
                      [dict(IMG_META, mix_lambda=0.5, mix_mode='mixup')])
@@ -393,24 +399,37 @@ def test_exact_pass_coefficient_shortcut_equals_gt_lookup(frcnn_cfg, exact):
 
 
 # ------------------------------------------------- exact mode: single pass
-def test_single_pass_equals_two_pass_when_every_anchor_is_sampled(
-        frcnn_cfg):
-    """Every anchor sampled, no ignore band: the shared sample is every
-    anchor, so the two modes agree on a batch of two mixed images (lam 0.3
-    and 0.8, the second image's partner box a pseudo-box) and an unmixed
-    one, with anchors outside the image (allowed_border=0)."""
-    gts = [mixed_gts(0.3), mixed_gts(0.8, [1.0, 0.0]),
-           make_gts(GT_BOXES[1:], [0])]
-    metas = [dict(IMG_META, mix_lambda=0.3), dict(IMG_META, mix_lambda=0.8),
-             dict(IMG_META, mix_lambda=1.0)]
+@pytest.mark.parametrize('sampling', ['pseudo', 'band'])
+def test_single_pass_is_eq14_where_every_candidate_is_sampled(
+        frcnn_cfg, sampling):
+    """A sampler that takes every candidate and mmdet's ignore band (IoU
+    0.3 to 0.7): anchors the joint assignment ignores for the partner's box
+    are negatives of the own term; exact=True gives lam * stock(y_i) +
+    (1 - lam) * stock(y_j), as 'two_pass' does, bit for bit, on a batch of
+    two mixed images (lam 0.3 and 0.8, the second image's partner box a
+    pseudo-box), with anchors outside the image (allowed_border=0)."""
+    lam = 0.3
+    stock = sampled_head(frcnn_cfg, sampling, 'RPNHead')
+    own = batch_losses(stock, [make_gts(GT_BOXES[:1], [0])], [IMG_META])
+    partner = batch_losses(stock, [make_gts(GT_BOXES[1:], [0])], [IMG_META])
+    head = sampled_head(frcnn_cfg, sampling, 'LossMixRPNHead', exact=True)
+    got = batch_losses(head, [mixed_gts(lam)],
+                       [dict(IMG_META, mix_lambda=lam)])
+    for key in got:
+        assert got[key] == pytest.approx(
+            lam * own[key] + (1 - lam) * partner[key], rel=1e-6)
+    gts = [mixed_gts(0.3), mixed_gts(0.8, [1.0, 0.0])]
+    metas = [dict(IMG_META, mix_lambda=0.3), dict(IMG_META, mix_lambda=0.8)]
     heads = {}
     for exact in ('two_pass', 'single_pass'):
-        heads[exact] = all_sampled(frcnn_cfg, 'LossMixRPNHead', exact=exact)
+        heads[exact] = sampled_head(frcnn_cfg, sampling, 'LossMixRPNHead',
+                                    exact=exact)
         heads[exact].train_cfg.allowed_border = 0
+    torch.manual_seed(0)
     two = batch_losses(heads['two_pass'], gts, metas)
-    one = batch_losses(heads['single_pass'], gts, metas)
-    assert one == pytest.approx(two, rel=1e-5)
-    assert one['loss_rpn_bbox'] > 0
+    torch.manual_seed(0)
+    assert batch_losses(heads['single_pass'], gts, metas) == two
+    assert two['loss_rpn_bbox'] > 0
 
 
 def test_single_pass_unmixed_equals_stock_random_sampler(frcnn_cfg):
@@ -467,3 +486,24 @@ def test_single_pass_refuses_gts_as_proposals(frcnn_cfg):
     with pytest.raises(ValueError, match='add_gt_as_proposals=False'):
         batch_losses(head, [mixed_gts(0.5)],
                      [dict(IMG_META, mix_lambda=0.5)])
+
+
+def test_samples_every_candidate_by_hand():
+    """Which samplers keep every candidate of an image of 1023 anchors."""
+    from mmdet.registry import TASK_UTILS
+    from lossmix_mm.models.dense_heads.rpn_single_pass import \
+        samples_every_candidate
+
+    def sampler(**kwargs):
+        return TASK_UTILS.build(dict(type='RandomSampler', **kwargs))
+
+    assert samples_every_candidate(
+        TASK_UTILS.build(dict(type='PseudoSampler')), 1023)
+    assert samples_every_candidate(
+        sampler(num=1023, pos_fraction=1.0, neg_pos_ub=-1), 1023)
+    assert not samples_every_candidate(
+        sampler(num=1023, pos_fraction=0.5, neg_pos_ub=-1), 1023)
+    assert not samples_every_candidate(
+        sampler(num=4096, pos_fraction=1.0, neg_pos_ub=3), 1023)
+    assert not samples_every_candidate(
+        sampler(num=256, pos_fraction=0.5, neg_pos_ub=-1), 1023)

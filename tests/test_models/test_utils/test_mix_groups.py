@@ -94,3 +94,12 @@ def test_sum_pass_losses_scales_losses_not_metrics():
     assert [v.item() for v in total['loss_bbox']] == [2.0, 6.0]
     assert total['acc'].item() == 70.0
     assert sum_pass_losses([a, b])['loss_cls'].item() == 6.0
+
+
+@pytest.mark.parametrize('groups', [[0, 2], [-1, 1]])
+def test_passes_refuse_mix_groups_other_than_0_1(groups):
+    gt = mixed_gts(groups)
+    with pytest.raises(ValueError, match=r"mix_group of image 'x\.png' must "
+                       r'be 0 \(own image\) or 1 \(partner\), got ' +
+                       str(groups[0] if groups[0] else groups[1])):
+        mix_group_passes([gt], [dict(mix_lambda=0.5, img_path='x.png')])

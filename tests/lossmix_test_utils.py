@@ -12,7 +12,10 @@ import torch
 from mmengine.config import Config
 from mmengine.structures import InstanceData
 
+from mmdet.registry import MODELS
+from mmdet.structures.bbox import HorizontalBoxes
 from mmdet.structures.mask import BitmapMasks
+from lossmix_mm.datasets.transforms import PackLossMixInputs
 
 
 def make_gts(boxes, labels, weights=None):
@@ -257,3 +260,35 @@ def toy_da_options(source, target, max_iters, warmup):
         # a lower threshold so that an untrained teacher yields some boxes
         'model.semi_train_cfg.cls_pseudo_thr=0.05',
     ]
+
+
+# three tiny images of different sizes for the batch mixers' tests: image
+# i is BATCH_SIZES[i] (h, w) with the boxes BATCH_BOXES[i]
+BATCH_SIZES = [(4, 6), (2, 10), (6, 4)]
+BATCH_BOXES = [[[1, 1, 3, 3]], [[0, 0, 4, 2], [5, 0, 9, 2]], []]
+
+
+def batch_raw(i):
+    """Loaded results of image ``i``: seeded uint8 pixels, plain boxes of
+    labels 0, 1, ..."""
+    h, w = BATCH_SIZES[i]
+    rng = np.random.RandomState(i)
+    boxes = np.array(BATCH_BOXES[i], np.float32).reshape(-1, 4)
+    return dict(
+        img=rng.randint(0, 255, (h, w, 3)).astype(np.uint8),
+        img_id=i, img_path=f'{i}.png', ori_shape=(h, w), img_shape=(h, w),
+        scale_factor=(1.0, 1.0), flip=False, flip_direction=None,
+        gt_bboxes=HorizontalBoxes(boxes),
+        gt_bboxes_labels=np.arange(len(boxes), dtype=np.int64),
+        gt_ignore_flags=np.zeros(len(boxes), dtype=bool))
+
+
+def preprocess_batch(indices, **kwargs):
+    """Raw samples through PackDetInputs-style packing and the stock
+    DetDataPreprocessor (no normalisation, so 0 padding = black pixels)."""
+    pre = MODELS.build(dict(type='DetDataPreprocessor', pad_size_divisor=1,
+                            **kwargs))
+    packed = [PackLossMixInputs()(batch_raw(i)) for i in indices]
+    data = pre(dict(inputs=[p['inputs'] for p in packed],
+                    data_samples=[p['data_samples'] for p in packed]), True)
+    return data['inputs'], data['data_samples']

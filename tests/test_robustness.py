@@ -29,6 +29,7 @@ from lossmix_mm.models.data_preprocessors import BatchLossMix
 from lossmix_mm.mixing import check_mix_args, update_mix_args
 from lossmix_mm.mixing.across import mix_across, mix_batch
 from lossmix_mm.models.utils import group_coefficients, mix_group_passes
+from lossmix_mm.structures import LossMixBoxes
 
 register_all_modules()
 
@@ -441,15 +442,22 @@ def test_wrong_length_weight_field_raises():
     with pytest.raises(ValueError, match=r'loss_weights must have one entry '
                        r'per box, shape \(2,\), got shape \(3,\)'):
         results['gt_bboxes'].loss_weights = np.ones(3, np.float32)
-    # as keys of hand-built results with plain boxes: checked at packing
+    # hand-built boxes: wrong lengths and shapes refused when built
+    boxes = results['gt_bboxes'].tensor
+    with pytest.raises(ValueError, match=r'loss_weights must have one entry '
+                       r'per box, shape \(2,\), got shape \(3,\)'):
+        LossMixBoxes(boxes, loss_weights=np.ones(3, np.float32),
+                     mix_group=np.array([0, 1]))
+    with pytest.raises(ValueError, match=r'loss_weights must have one entry '
+                       r'per box, shape \(2,\), got shape \(2, 1\)'):
+        LossMixBoxes(boxes, loss_weights=np.ones((2, 1), np.float32))
+    # as keys of results with plain boxes (the old way): refused at packing
     results['gt_bboxes'] = results['gt_bboxes'].to_hbox()
-    results['gt_loss_weights'] = np.ones(3, np.float32)
+    results['gt_loss_weights'] = np.ones(2, np.float32)
     results['gt_mix_group'] = np.array([0, 1])
-    with pytest.raises(ValueError, match='gt_loss_weights has 3 entries, '
-                       'gt_mix_group has 2 entries for 2 boxes'):
-        pack(results)
-    results['gt_loss_weights'] = np.ones((2, 1), np.float32)
-    with pytest.raises(ValueError, match=r'must be 1-D.*\(2, 1\)'):
+    with pytest.raises(ValueError, match=r"\['gt_loss_weights', "
+                       r"'gt_mix_group'\] given as results keys.*"
+                       r'gt_bboxes=LossMixBoxes\(boxes, loss_weights='):
         pack(results)
     # an InstanceData cannot hold a wrong-length field (mmengine checks)
     gt = InstanceData(bboxes=torch.zeros(2, 4), labels=torch.zeros(2))
@@ -462,8 +470,8 @@ def test_wrong_length_weight_field_raises():
 def test_bad_weight_raises_at_packing(bad):
     results = pair_results(own(), partner())
     results['gt_bboxes'].loss_weights = np.array([LAM, bad], np.float32)
-    with pytest.raises(ValueError, match=r'gt_loss_weights must be finite '
-                       r'and > 0.*' + str(bad).replace('.', r'\.')):
+    with pytest.raises(ValueError, match=r'LossMixBoxes loss_weights must be '
+                       r'finite and > 0.*' + str(bad).replace('.', r'\.')):
         pack(results)
 
 
@@ -581,9 +589,9 @@ def test_bool_mixing_arguments_raise(kwargs, match):
 @pytest.mark.parametrize('dtype', [np.int64, np.float64])
 def test_packing_casts_weights_to_float32(dtype):
     results = pair_results(own(), partner())
-    results['gt_bboxes'] = results['gt_bboxes'].to_hbox()
-    results.update(gt_loss_weights=np.array([1, 2], dtype),
-                   gt_mix_group=np.array([0, 1], dtype))
+    results['gt_bboxes'] = LossMixBoxes(
+        results['gt_bboxes'].tensor, loss_weights=np.array([1, 2], dtype),
+        mix_group=np.array([0, 1], dtype))
     gt = gt_of(pack(results))
     assert gt.loss_weights.dtype == torch.float32
     assert gt.loss_weights.tolist() == [1.0, 2.0]
@@ -837,5 +845,5 @@ def test_already_weighted_sample_raises(side):
     other = partner(path='third.png')
     args = (mixed, other) if side == 'own' else (other, mixed)
     with pytest.raises(ValueError, match=rf"the {side} image '.*' is already "
-                       'weighted'):
+                       'mixed'):
         pair_results(*args)

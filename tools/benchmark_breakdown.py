@@ -202,10 +202,9 @@ def instrument(trainer, timer=time.perf_counter, sync=None):
                after_sample)
     clock.wrap(roi, '_bbox_forward', 'RoI forward (RoIAlign, box head)')
     clock.wrap(roi, 'loss', 'RoI head: assignment, forward, loss')
-    # the LossMix-only steps of the RPN's targets (absent from stock heads)
-    for name in ('_anchor_gt_inds', '_sample_multipliers'):
-        if hasattr(rpn, name):
-            clock.wrap(rpn, name, 'RPN LossMix weights')
+    # the LossMix-only step of the RPN's targets (absent from stock heads)
+    if hasattr(rpn, '_anchor_weights'):
+        clock.wrap(rpn, '_anchor_weights', 'RPN LossMix weights')
     extractor = roi.bbox_roi_extractor
     for layer in extractor.roi_layers:
         clock.wrap(layer, 'forward', 'RoIAlign forward')

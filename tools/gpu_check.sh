@@ -36,7 +36,8 @@ mkdir -p "$OUT"
 CONFIG=configs/toy/faster-rcnn_r18_fpn_lossmix_1xb4-800it_toy.py
 # The heads' and mixers' tests.
 TESTS="tests/test_models/test_dense_heads tests/test_models/test_roi_heads \
-tests/test_models/test_data_preprocessors tests/test_models/test_utils"
+tests/test_models/test_data_preprocessors tests/test_models/test_utils \
+tests/test_mixing"
 
 if [ "$DRY" = 1 ]; then
   DEVICE=cpu; ITERS=2; BENCH_ARGS="--iters 1 --warmup 0 --variants inbatch --no-memory --pipeline-samples 2"

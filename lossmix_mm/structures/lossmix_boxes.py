@@ -42,8 +42,12 @@ class BoxField:
             field = torch.full(shape, self.default, dtype=self.dtype,
                                device=obj.device)
         else:
-            field = torch.as_tensor(value).to(
-                dtype=self.dtype, device=obj.device).clone()
+            raw = torch.as_tensor(value)
+            field = raw.to(dtype=self.dtype, device=obj.device).clone()
+            if raw.is_floating_point() and not self.dtype.is_floating_point \
+                    and not torch.equal(field.to(raw), raw.to(obj.device)):
+                raise ValueError(f'{self.name} must hold integers, got '
+                                 f'{raw.tolist()}')
             if field.shape != shape:
                 raise ValueError(
                     f'{self.name} must have one entry per box, shape '

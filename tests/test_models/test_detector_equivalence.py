@@ -8,6 +8,7 @@ import torch
 from mmdet.registry import MODELS
 from mmdet.structures.bbox import HorizontalBoxes
 from lossmix_mm.datasets.transforms import PackLossMixInputs
+from lossmix_mm.structures import LossMixBoxes
 
 
 def tiny_detector(frcnn_cfg, lossmix):
@@ -37,8 +38,10 @@ def batch(weights):
             gt_ignore_flags=np.zeros(n, dtype=bool))
         if weights is not None:
             results.update(
-                gt_loss_weights=np.array(weights[i], np.float32),
-                gt_mix_group=np.arange(n, dtype=np.int64),
+                gt_bboxes=LossMixBoxes(
+                    np.array(boxes, np.float32),
+                    loss_weights=np.array(weights[i], np.float32),
+                    mix_group=np.arange(n, dtype=np.int64)),
                 mix_lambda=float(weights[i][0]))
         samples.append(PackLossMixInputs()(results))
     return dict(inputs=[s['inputs'] for s in samples],

@@ -225,3 +225,11 @@ def test_repr_names_fields():
     text = repr(boxes())
     assert text.startswith('LossMixBoxes(') and 'loss_weights=' in text
     assert 'mix_group=tensor([0, 1, 1])' in text
+
+
+def test_non_integer_mix_group_refused():
+    """A group of 0.5 is neither image: refused, not truncated to 0."""
+    with pytest.raises(ValueError, match=r'mix_group must hold integers'):
+        LossMixBoxes(torch.zeros(3, 4), mix_group=[0, 0.5, 1])
+    boxes = LossMixBoxes(torch.zeros(2, 4), mix_group=np.array([0., 1.]))
+    assert boxes.mix_group.tolist() == [0, 1]

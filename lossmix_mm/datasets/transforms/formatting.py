@@ -9,13 +9,12 @@ from ...mixing.args import check_mix_lambda, check_mix_mode
 from ...structures import LossMixBoxes
 from .lossmix_pair import check_finite_pixels
 
-# the per-box fields of LossMixBoxes and the results keys they are staged
-# in for PackDetInputs' split between gt and ignored instances
+# the per-box fields of LossMixBoxes and the results keys the packer
+# stages them in for PackDetInputs' split between gt and ignored instances
 BOX_FIELD_KEYS = dict(
     loss_weights='gt_loss_weights',
     mix_group='gt_mix_group',
     reg_weights='gt_reg_weights')
-MIX_INSTANCE_KEYS = tuple(BOX_FIELD_KEYS.values())
 # the metainfo LossMix keys, always packed
 MIX_META_KEYS = ('mix_lambda', 'mix_mode')
 
@@ -37,18 +36,18 @@ class PackLossMixInputs(PackDetInputs):
     become ``gt_instances.loss_weights`` (float32), ``gt_instances.mix_group``
     (int64) and, only when some box has a regression weight other than 1,
     ``gt_instances.reg_weights`` (float32; absent means all ones), split
-    with the boxes between ``gt_instances`` and ``ignored_instances``.
-    Hand-built results with plain boxes may give the fields as the keys
-    ``gt_loss_weights``, ``gt_mix_group``, ``gt_reg_weights`` instead, one
-    entry per box. ``mix_lambda`` (coefficient of the sample's own image)
-    and ``mix_mode`` go to the metainfo, whatever ``meta_keys`` says. On
-    results without any of these it packs exactly what ``PackDetInputs``
-    packs.
+    with the boxes between ``gt_instances`` and ``ignored_instances``. The
+    boxes are the only way in: results keys ``gt_loss_weights``,
+    ``gt_mix_group`` or ``gt_reg_weights`` are refused. ``mix_lambda``
+    (coefficient of the sample's own image) and ``mix_mode`` go to the
+    metainfo, whatever ``meta_keys`` says. On results without any of these
+    it packs exactly what ``PackDetInputs`` packs.
 
     Checks (each raises one ``ValueError`` naming the bad value):
 
+    - no per-box field given as a results key (put it on the boxes).
     - a mixed sample (``mix_lambda`` present) whose boxes lost their fields
-      (plain boxes, no field keys): load with ``box_type='lossmix_hbox'``.
+      (plain boxes): load with ``box_type='lossmix_hbox'``.
     - weights finite and > 0, regression weights finite and >= 0, groups
       0 or 1, ``mix_lambda`` a number in [0, 1] (not a string),
       ``mix_mode`` a known mode, and ``mix_lambda`` present when a gt has
@@ -57,7 +56,7 @@ class PackLossMixInputs(PackDetInputs):
       read).
 
     Required Keys: as ``PackDetInputs``; optional ``mix_lambda``,
-    ``mix_mode``, ``gt_loss_weights``, ``gt_mix_group``, ``gt_reg_weights``.
+    ``mix_mode``.
 
     Added Keys: ``inputs``, ``data_samples``.
 
@@ -90,110 +89,113 @@ class PackLossMixInputs(PackDetInputs):
             dict: ``inputs`` and ``data_samples``, as ``PackDetInputs``.
         """
         check_finite_pixels(results, 'PackLossMixInputs: image')
+        check_no_field_keys(results)
         results = unpack_box_fields(results)
-        if any(k in results for k in MIX_INSTANCE_KEYS + MIX_META_KEYS):
-            results = check_mix_fields(results)
+        if any(k in results for k in MIX_META_KEYS):
+            results = check_mix_meta(results)
         return super().transform(results)
 
 
-def unpack_box_fields(results: dict) -> dict:
-    """Stage the fields of ``LossMixBoxes`` as results keys.
+def check_no_field_keys(results: dict) -> None:
+    """Refuse per-box fields given as results keys instead of on the boxes.
 
     Args:
         results (dict): the pipeline's results.
 
+    Raises:
+        ValueError: naming the keys and the way to give the fields.
+    """
+    given = [k for k in BOX_FIELD_KEYS.values() if k in results]
+    if given:
+        raise ValueError(
+            f'{given} given as results keys of {results.get("img_path")!r}: '
+            'PackLossMixInputs takes the per-box fields only on the boxes, '
+            'gt_bboxes=LossMixBoxes(boxes, loss_weights=..., mix_group=..., '
+            "reg_weights=...) (or LoadAnnotations(box_type='lossmix_hbox') "
+            'and LossMixPair)')
+
+
+def unpack_box_fields(results: dict) -> dict:
+    """Check the fields of ``LossMixBoxes`` and stage them as results keys.
+
+    Args:
+        results (dict): the pipeline's results, without field keys.
+
     Returns:
-        dict: ``results`` itself when there is nothing to unpack, else a
-        shallow copy with plain ``HorizontalBoxes`` and the field keys
-        (``gt_reg_weights`` only when a regression weight is not 1).
+        dict: ``results`` itself when the boxes are not ``LossMixBoxes``,
+        else a shallow copy with plain ``HorizontalBoxes`` and the field
+        keys (``gt_reg_weights`` only when a regression weight is not 1).
 
     Raises:
-        ValueError: when a mixed sample's boxes lost their fields, or the
-            fields are given both on the boxes and as keys.
+        ValueError: when a mixed sample's boxes lost their fields, or a
+            field's values are invalid.
     """
     boxes = results.get('gt_bboxes')
-    given = [k for k in MIX_INSTANCE_KEYS if k in results]
     if not isinstance(boxes, LossMixBoxes):
-        if 'mix_lambda' in results and boxes is not None and not given:
+        if 'mix_lambda' in results and boxes is not None:
             raise ValueError(
                 f'the mixed sample {results.get("img_path")!r} (mix_lambda '
                 f'{results["mix_lambda"]!r}) reached PackLossMixInputs with '
                 f'plain gt_bboxes ({type(boxes).__name__}): '
                 f'{LOST_FIELDS_HINT}')
         return results
-    if given:
-        raise ValueError(f'{given} given as keys and on the LossMixBoxes '
-                         'gt_bboxes: give the per-box fields one way')
-    results = dict(results, gt_bboxes=boxes.to_hbox())
-    for field, key in BOX_FIELD_KEYS.items():
-        value = getattr(boxes, field).cpu().numpy()
-        if len(value) != len(boxes):
-            raise ValueError(f'{field} has {len(value)} entries for '
-                             f'{len(boxes)} boxes')
-        if field != 'reg_weights' or (value != 1).any():
-            results[key] = value
-    return results
-
-
-def check_mix_fields(results: dict) -> dict:
-    """Check the values of the LossMix keys and cast them.
-
-    Args:
-        results (dict): optional ``gt_loss_weights``, ``gt_mix_group``,
-            ``gt_reg_weights``, ``mix_lambda``, ``mix_mode``.
-
-    Returns:
-        dict: a shallow copy: weights float32, groups int64 (1-D, one per
-        box), ``mix_lambda`` a float.
-
-    Raises:
-        ValueError: naming the bad values.
-    """
-    results = dict(results, **{
-        key: _per_box(results, key, dtype)
-        for key, dtype in zip(MIX_INSTANCE_KEYS,
-                              (np.float32, np.int64, np.float32))
-        if key in results
-    })
-    for key, low in (('gt_loss_weights', 'and > 0 (drop instances of '
-                      'weight 0)'), ('gt_reg_weights', 'and >= 0')):
-        if key not in results:
-            continue
-        values = results[key].astype(np.float64)
-        ok = values > 0 if key == 'gt_loss_weights' else values >= 0
-        if not (np.isfinite(values) & ok).all():
-            raise ValueError(f'{key} must be finite {low}, got '
-                             f'{values.tolist()}')
-    groups = results.get('gt_mix_group')
-    if groups is not None and not np.isin(groups, (0, 1)).all():
-        raise ValueError('gt_mix_group must be 0 (own image) or 1 '
-                         f'(partner), got {groups.tolist()}')
-    if 'mix_lambda' in results:
-        results['mix_lambda'] = check_mix_lambda(results['mix_lambda'])
-    elif groups is not None and (groups == 1).any():
+    fields = {k: v.cpu().numpy() for k, v in boxes.fields().items()}
+    check_field_values(fields, len(boxes))
+    groups = fields['mix_group']
+    if 'mix_lambda' not in results and (groups == 1).any():
         raise ValueError(f'{int((groups == 1).sum())} gts of mix_group 1 '
                          '(partner image) but no mix_lambda in the results '
                          f'of {results.get("img_path")!r}')
-    if 'mix_mode' in results:
-        check_mix_mode(results['mix_mode'], 'mix_mode')
+    results = dict(results, gt_bboxes=boxes.to_hbox())
+    for field, key in BOX_FIELD_KEYS.items():
+        if field != 'reg_weights' or (fields[field] != 1).any():
+            results[key] = fields[field]
     return results
 
 
-def _per_box(results: dict, key: str, dtype: type) -> np.ndarray:
-    """``results[key]`` as a 1-D ``dtype`` array, one entry per box."""
-    value = np.asarray(results[key])
-    if value.ndim != 1:
-        raise ValueError(f'{key} must be 1-D, one entry per box, got shape '
-                         f'{value.shape}')
-    num = len(results['gt_bboxes_labels']) if 'gt_bboxes_labels' in \
-        results else len(results.get('gt_bboxes', ()))
-    if len(value) != num:
-        given = ', '.join(f'{k} has {len(np.asarray(results[k]).reshape(-1))}'
-                          ' entries' for k in MIX_INSTANCE_KEYS
-                          if k in results)
-        raise ValueError(f'{given} for {num} boxes: the LossMix fields need '
-                         'one entry per box (give them on LossMixBoxes, '
-                         'which keep them aligned)')
-    if dtype is np.int64 and not np.all(np.mod(value, 1) == 0):
-        raise ValueError(f'{key} must hold integers, got {value.tolist()}')
-    return value.astype(dtype)
+def check_field_values(fields: dict, num_boxes: int) -> None:
+    """Check the values of the per-box fields of ``LossMixBoxes``.
+
+    Args:
+        fields (dict): ``loss_weights``, ``mix_group``, ``reg_weights`` as
+            arrays.
+        num_boxes (int): the number of boxes.
+
+    Raises:
+        ValueError: naming the field and its bad values.
+    """
+    for field, value in fields.items():
+        if len(value) != num_boxes:
+            raise ValueError(f'{field} has {len(value)} entries for '
+                             f'{num_boxes} boxes')
+    for field, low in (('loss_weights', 'and > 0 (drop instances of '
+                        'weight 0)'), ('reg_weights', 'and >= 0')):
+        values = fields[field].astype(np.float64)
+        ok = values > 0 if field == 'loss_weights' else values >= 0
+        if not (np.isfinite(values) & ok).all():
+            raise ValueError(f'LossMixBoxes {field} must be finite {low}, '
+                             f'got {values.tolist()}')
+    groups = fields['mix_group']
+    if not np.isin(groups, (0, 1)).all():
+        raise ValueError('LossMixBoxes mix_group must be 0 (own image) or 1 '
+                         f'(partner), got {groups.tolist()}')
+
+
+def check_mix_meta(results: dict) -> dict:
+    """Check ``mix_lambda`` and ``mix_mode`` and cast ``mix_lambda``.
+
+    Args:
+        results (dict): optional ``mix_lambda``, ``mix_mode``.
+
+    Returns:
+        dict: a shallow copy with ``mix_lambda`` a float.
+
+    Raises:
+        ValueError: naming the bad value.
+    """
+    results = dict(results)
+    if 'mix_lambda' in results:
+        results['mix_lambda'] = check_mix_lambda(results['mix_lambda'])
+    if 'mix_mode' in results:
+        check_mix_mode(results['mix_mode'], 'mix_mode')
+    return results

@@ -288,13 +288,11 @@ def check_pair(results: dict, partner: Optional[dict]) -> None:
         raise ValueError('gt_masks on only one of the two images: load '
                          'masks for every image or for none')
     for which, res in (('own', results), ('partner', partner or {})):
-        mixed = [k for k in ('mix_lambda', 'gt_loss_weights', 'gt_mix_group')
-                 if k in res]
-        if mixed:
+        if 'mix_lambda' in res:
             raise ValueError(
                 f'the {which} image {res.get("img_path")!r} is already '
-                f'weighted ({", ".join(mixed)}): LossMixPair mixes unmixed '
-                'samples; run it once per sample')
+                'mixed (mix_lambda): LossMixPair mixes unmixed samples; run '
+                'it once per sample')
 
 
 def image_gts(results: dict, offset: Tuple[int, int],

@@ -10,7 +10,7 @@ from lossmix_mm.structures import LossMixBoxes
 BOXES = np.array([[0, 0, 2, 2], [1, 1, 3, 3], [2, 2, 4, 4]], np.float32)
 
 
-def results(with_lossmix=True, reg_weights=None, as_keys=False):
+def results(with_lossmix=True, reg_weights=None):
     r = dict(
         img=np.zeros((6, 8, 3), dtype=np.float32),
         img_id=1,
@@ -27,18 +27,13 @@ def results(with_lossmix=True, reg_weights=None, as_keys=False):
         return r
     fields = dict(loss_weights=[0.25, 0.25, 0.75], mix_group=[0, 0, 1],
                   reg_weights=reg_weights)
-    if as_keys:  # hand-built results: the fields as keys, plain boxes
-        r.update(gt_loss_weights=np.array(fields['loss_weights']),
-                 gt_mix_group=np.array(fields['mix_group']))
-    else:
-        r['gt_bboxes'] = LossMixBoxes(BOXES, **fields)
+    r['gt_bboxes'] = LossMixBoxes(BOXES, **fields)
     r.update(mix_lambda=0.25, mix_mode='union')
     return r
 
 
-@pytest.mark.parametrize('as_keys', [False, True])
-def test_packs_weights_groups_and_lambda(as_keys):
-    sample = PackLossMixInputs()(results(as_keys=as_keys))['data_samples']
+def test_packs_weights_groups_and_lambda():
+    sample = PackLossMixInputs()(results())['data_samples']
     gt = sample.gt_instances
     assert gt.loss_weights.dtype == torch.float32
     assert gt.mix_group.dtype == torch.int64
@@ -88,15 +83,12 @@ def test_equals_pack_det_inputs_without_lossmix_keys():
 
 
 @pytest.mark.parametrize('dtype', [np.int64, np.float64, np.float16])
-@pytest.mark.parametrize('as_keys', [False, True])
-def test_weights_of_any_dtype_pack_as_float32(dtype, as_keys):
-    r = results(as_keys=as_keys)
-    weights = np.array([1, 2, 3], dtype=dtype)
-    if as_keys:
-        r['gt_loss_weights'] = weights
-        r['gt_mix_group'] = np.array([0.0, 0.0, 1.0])  # float groups
-    else:
-        r['gt_bboxes'].loss_weights = weights
+@pytest.mark.parametrize('float_groups', [False, True])
+def test_weights_of_any_dtype_pack_as_float32(dtype, float_groups):
+    r = results()
+    r['gt_bboxes'].loss_weights = np.array([1, 2, 3], dtype=dtype)
+    if float_groups:
+        r['gt_bboxes'].mix_group = np.array([0.0, 0.0, 1.0])
     gt = PackLossMixInputs()(r)['data_samples'].gt_instances
     assert gt.loss_weights.dtype == torch.float32
     assert gt.loss_weights.tolist() == [1.0, 3.0]
@@ -136,21 +128,31 @@ def test_mixed_sample_with_plain_boxes_raises(plain):
         PackLossMixInputs()(r)
 
 
-def test_fields_given_twice_raise():
+@pytest.mark.parametrize('key', [
+    'gt_loss_weights', 'gt_mix_group', 'gt_reg_weights'])
+@pytest.mark.parametrize('boxes', [LossMixBoxes, HorizontalBoxes])
+def test_fields_given_as_keys_raise(key, boxes):
+    """The boxes are the only way in: an old pipeline's keys fail loudly,
+    on plain boxes and beside the fields on LossMixBoxes alike."""
     r = results()
-    r['gt_loss_weights'] = np.ones(3, np.float32)
-    with pytest.raises(ValueError, match=r"\['gt_loss_weights'\] given as "
-                       'keys and on the LossMixBoxes'):
+    r['gt_bboxes'] = boxes(BOXES)
+    r[key] = np.ones(3, np.float32)
+    with pytest.raises(ValueError, match=rf"\['{key}'\] given as results "
+                       r"keys of 'a\.jpg'.*only on the boxes, "
+                       r'gt_bboxes=LossMixBoxes\(boxes, loss_weights=\.\.\., '
+                       r'mix_group=\.\.\.'):
         PackLossMixInputs()(r)
 
 
 @pytest.mark.parametrize('field,value,match', [
-    ('loss_weights', [0.5, 0.0, 1.0], r'gt_loss_weights must be finite and '
-     r'> 0 .*\[0\.5, 0\.0, 1\.0\]'),
-    ('loss_weights', [0.5, np.nan, 1.0], 'gt_loss_weights must be finite'),
-    ('reg_weights', [0.5, -1.0, 1.0], r'gt_reg_weights must be finite and '
-     r'>= 0, got \[0\.5, -1\.0, 1\.0\]'),
-    ('mix_group', [0, 2, 1], r'gt_mix_group must be 0 .* got \[0, 2, 1\]'),
+    ('loss_weights', [0.5, 0.0, 1.0], r'LossMixBoxes loss_weights must be '
+     r'finite and > 0 .*\[0\.5, 0\.0, 1\.0\]'),
+    ('loss_weights', [0.5, np.nan, 1.0],
+     'LossMixBoxes loss_weights must be finite'),
+    ('reg_weights', [0.5, -1.0, 1.0], r'LossMixBoxes reg_weights must be '
+     r'finite and >= 0, got \[0\.5, -1\.0, 1\.0\]'),
+    ('mix_group', [0, 2, 1],
+     r'LossMixBoxes mix_group must be 0 .* got \[0, 2, 1\]'),
 ])
 def test_bad_field_values_raise(field, value, match):
     r = results()
@@ -159,16 +161,20 @@ def test_bad_field_values_raise(field, value, match):
         PackLossMixInputs()(r)
 
 
-def test_hand_built_keys_of_wrong_length_raise():
-    r = results(as_keys=True)
-    r['gt_loss_weights'] = np.ones(2)
-    with pytest.raises(ValueError, match='gt_loss_weights has 2 entries, '
-                       'gt_mix_group has 3 entries for 3 boxes'):
+def test_partner_group_without_mix_lambda_raises():
+    r = results()
+    del r['mix_lambda']
+    with pytest.raises(ValueError, match=r"1 gts of mix_group 1 \(partner "
+                       r"image\) but no mix_lambda in the results of "
+                       r"'a\.jpg'"):
         PackLossMixInputs()(r)
-    r['gt_loss_weights'] = np.ones((3, 1))
-    with pytest.raises(ValueError, match=r'must be 1-D.*\(3, 1\)'):
-        PackLossMixInputs()(r)
-    r = results(as_keys=True)
-    r['gt_mix_group'] = np.array([0, 0.5, 1])
-    with pytest.raises(ValueError, match='gt_mix_group must hold integers'):
+
+
+def test_boxes_whose_tensor_was_replaced_raise():
+    """A field that no longer has one entry per box is refused, never
+    packed against the wrong boxes."""
+    r = results()
+    r['gt_bboxes'].tensor = r['gt_bboxes'].tensor[:2]
+    with pytest.raises(ValueError, match='loss_weights has 3 entries for 2 '
+                       'boxes'):
         PackLossMixInputs()(r)

@@ -12,6 +12,7 @@ from mmengine.hub import get_config
 from mmdet.registry import MODELS
 from mmdet.structures.bbox import HorizontalBoxes
 from lossmix_mm.datasets.transforms import PackLossMixInputs
+from lossmix_mm.structures import LossMixBoxes
 from lossmix_test_utils import make_gts
 
 SIZE = 64
@@ -163,8 +164,10 @@ def detector_batch(weights):
             gt_ignore_flags=np.zeros(n, dtype=bool))
         if weights is not None:
             results.update(
-                gt_loss_weights=np.array(weights[i], np.float32),
-                gt_mix_group=np.arange(n, dtype=np.int64),
+                gt_bboxes=LossMixBoxes(
+                    np.array(boxes, np.float32),
+                    loss_weights=np.array(weights[i], np.float32),
+                    mix_group=np.arange(n, dtype=np.int64)),
                 mix_lambda=float(weights[i][0]))
         samples.append(PackLossMixInputs()(results))
     return dict(inputs=[s['inputs'] for s in samples],

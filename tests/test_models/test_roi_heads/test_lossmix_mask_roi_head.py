@@ -12,6 +12,7 @@ from mmdet.structures import DetDataSample
 from mmdet.structures.bbox import HorizontalBoxes
 from mmdet.structures.mask import BitmapMasks
 from lossmix_mm.datasets.transforms import PackLossMixInputs
+from lossmix_mm.structures import LossMixBoxes
 from lossmix_test_utils import make_mask_gts, rand_feats
 
 GT_BOXES = [[4, 4, 30, 36], [30, 20, 60, 50], [8, 40, 28, 62]]
@@ -202,8 +203,11 @@ def batch(weighted):
             gt_ignore_flags=np.zeros(n, dtype=bool))
         if weighted:
             results.update(
-                gt_loss_weights=np.array([0.7, 0.3][:n], np.float32),
-                gt_mix_group=np.arange(n, dtype=np.int64), mix_lambda=0.7)
+                gt_bboxes=LossMixBoxes(
+                    np.array(boxes, np.float32),
+                    loss_weights=np.array([0.7, 0.3][:n], np.float32),
+                    mix_group=np.arange(n, dtype=np.int64)),
+                mix_lambda=0.7)
         samples.append(PackLossMixInputs()(results))
     return dict(inputs=[s['inputs'] for s in samples],
                 data_samples=[s['data_samples'] for s in samples])

@@ -3,8 +3,7 @@
 Importing the package registers its transforms, heads and hooks into mmdet's
 registries (configs do it through ``custom_imports``).
 """
-from . import compat  # noqa: F401  (must run before checkpoints are loaded)
-from . import datasets, engine, models, visualization  # noqa: F401
+from . import datasets, engine, models, structures, visualization  # noqa: F401
 from .version import __version__
 
 __all__ = ['__version__']

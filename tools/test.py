@@ -6,14 +6,16 @@
 
 Metrics (``CocoMetric`` / ``VOCMetric`` of the config's test_evaluator) are
 printed and written to ``<work_dir>/<timestamp>/<timestamp>.json``.
+The checkpoint loads through ``LossMixRunner`` (unless the config names
+another ``runner_type``): ``weights_only=True`` with only the globals of
+mmengine's own checkpoints allowed.
 """
 import argparse
 
 from mmengine.config import DictAction
-from mmengine.runner import Runner
 
 import lossmix_mm  # noqa: F401
-from lossmix_mm.engine.launch import load_cfg
+from lossmix_mm.engine.launch import build_runner, load_cfg
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -51,7 +53,7 @@ def main(argv=None) -> dict:
         cfg.test_evaluator = list(evaluators) + [
             dict(type='DumpDetResults', out_file_path=args.out)
         ]
-    return Runner.from_cfg(cfg).test()
+    return build_runner(cfg).test()
 
 
 if __name__ == '__main__':

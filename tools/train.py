@@ -4,17 +4,17 @@
                                  [--amp] [--cfg-options key=value ...]
     bash tools/dist_train.sh CONFIG NUM_GPUS [same options]
 
-Behaves like mmdet's training entry point (which ``mim train mmdet`` runs);
-importing lossmix_mm first puts its registrations and its checkpoint-loading
-fix for torch >= 2.6 in place even for configs without custom_imports.
+Behaves like mmdet's training entry point (which ``mim train mmdet`` runs),
+with the config's ``runner_type`` or else ``LossMixRunner`` (checkpoints load
+with ``weights_only=True``; the Union guard runs), and lossmix_mm registered
+even for configs without custom_imports.
 """
 import argparse
 
 from mmengine.config import DictAction
-from mmengine.runner import Runner
 
 import lossmix_mm  # noqa: F401
-from lossmix_mm.engine.launch import load_cfg
+from lossmix_mm.engine.launch import build_runner, load_cfg
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -67,7 +67,7 @@ def main(argv=None) -> None:
     elif args.resume is not None:
         cfg.resume = True
         cfg.load_from = args.resume
-    Runner.from_cfg(cfg).train()
+    build_runner(cfg).train()
 
 
 if __name__ == '__main__':

@@ -7,6 +7,8 @@
 # schedule, pipeline and optimiser are mmdet's stock ones.
 _base_ = 'mmdet::cascade_rcnn/cascade-rcnn_r50_fpn_1x_coco.py'
 custom_imports = dict(imports=['lossmix_mm'], allow_failed_imports=False)
+# loads checkpoints with weights_only=True; runs the Union guard
+runner_type = 'mmdet.LossMixRunner'
 
 # the LossMix heads take every argument of the stock ones: only the type
 # changes, the rest of the head is merged on purpose

@@ -5,6 +5,8 @@
 # every row runs the same model code.
 _base_ = 'mmdet::fcos/fcos_r50-caffe_fpn_gn-head_1x_coco.py'
 custom_imports = dict(imports=['lossmix_mm'], allow_failed_imports=False)
+# loads checkpoints with weights_only=True; runs the Union guard
+runner_type = 'mmdet.LossMixRunner'
 
 # the LossMix heads take every argument of the stock ones: only the type
 # changes, the rest of the head is merged on purpose

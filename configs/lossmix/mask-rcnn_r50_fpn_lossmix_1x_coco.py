@@ -8,6 +8,8 @@
 # ones.
 _base_ = 'mmdet::mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py'
 custom_imports = dict(imports=['lossmix_mm'], allow_failed_imports=False)
+# loads checkpoints with weights_only=True; runs the Union guard
+runner_type = 'mmdet.LossMixRunner'
 
 # the LossMix heads take every argument of the stock ones: only the type
 # changes, the rest of the head is merged on purpose

@@ -4,6 +4,8 @@
 # rows run the same model code.
 _base_ = 'mmdet::retinanet/retinanet_r50_fpn_1x_coco.py'
 custom_imports = dict(imports=['lossmix_mm'], allow_failed_imports=False)
+# loads checkpoints with weights_only=True; runs the Union guard
+runner_type = 'mmdet.LossMixRunner'
 
 # the LossMix heads take every argument of the stock ones: only the type
 # changes, the rest of the head is merged on purpose

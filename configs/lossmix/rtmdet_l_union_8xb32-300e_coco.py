@@ -3,6 +3,8 @@
 # of RTMDet's CachedMixUp) with the gts of both images kept with weight 1.
 _base_ = 'mmdet::rtmdet/rtmdet_l_8xb32-300e_coco.py'
 custom_imports = dict(imports=['lossmix_mm'], allow_failed_imports=False)
+# loads checkpoints with weights_only=True; runs the Union guard
+runner_type = 'mmdet.LossMixRunner'
 
 train_pipeline = [
     t for t in _base_.train_pipeline if t['type'] != 'CachedMixUp'

@@ -7,6 +7,8 @@
 # is kept.
 _base_ = 'mmdet::rtmdet/rtmdet_s_8xb32-300e_coco.py'
 custom_imports = dict(imports=['lossmix_mm'], allow_failed_imports=False)
+# loads checkpoints with weights_only=True; runs the Union guard
+runner_type = 'mmdet.LossMixRunner'
 
 train_pipeline = [
     t for t in _base_.train_pipeline if t['type'] != 'CachedMixUp'

@@ -65,6 +65,8 @@ _base_ = [
     'mmdet::_base_/default_runtime.py'
 ]
 custom_imports = dict(imports=['lossmix_mm'], allow_failed_imports=False)
+# loads checkpoints with weights_only=True; runs the Union guard
+runner_type = 'mmdet.LossMixRunner'
 
 detector = _base_.model
 detector.backbone.depth = 101

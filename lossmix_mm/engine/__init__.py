@@ -1,7 +1,7 @@
 from .hooks import *  # noqa: F401,F403
 from .hooks import __all__ as _hooks_all
-from .union_guard import LossMixWeightsIgnoredError, install
+from .runner import *  # noqa: F401,F403
+from .runner import __all__ as _runner_all
+from .union_guard import LossMixWeightsIgnoredError
 
-install()  # the no-silent-Union check, see union_guard.py
-
-__all__ = _hooks_all + ['LossMixWeightsIgnoredError']
+__all__ = _hooks_all + _runner_all + ['LossMixWeightsIgnoredError']

@@ -6,6 +6,10 @@ from typing import Optional
 import torch
 import torch.distributed as dist
 from mmengine.config import Config
+from mmengine.runner import Runner
+
+from mmdet.registry import RUNNERS
+from .runner import LossMixRunner
 
 
 def load_cfg(config: str,
@@ -22,7 +26,7 @@ def load_cfg(config: str,
         launcher (str): ``'none'``, ``'pytorch'``, ``'slurm'`` or ``'mpi'``.
 
     Returns:
-        Config: the config, ready for ``Runner.from_cfg``.
+        Config: the config, ready for :func:`build_runner`.
     """
     if not osp.isfile(config):
         raise FileNotFoundError(f'config file not found: {config}')
@@ -38,6 +42,21 @@ def load_cfg(config: str,
     if launcher != 'none' and not torch.cuda.is_available():
         init_cpu_distributed(cfg)
     return cfg
+
+
+def build_runner(cfg: Config) -> Runner:
+    """The config's ``runner_type`` (as mmdet's tools build it), else
+    :class:`LossMixRunner`.
+
+    Args:
+        cfg (Config): a config from :func:`load_cfg`.
+
+    Returns:
+        Runner: the runner, not yet started.
+    """
+    if 'runner_type' in cfg:
+        return RUNNERS.build(cfg)
+    return LossMixRunner.from_cfg(cfg)
 
 
 def init_cpu_distributed(cfg: Config) -> None:

@@ -1,31 +1,19 @@
-"""No silent Union: LossMix weights must reach a head that reads them.
+"""No silent Union: the checks behind :class:`UnionGuardHook`.
 
 Every stock mmdet head ignores ``gt_instances.loss_weights``. A config that
 puts ``LossMixPair`` or ``BatchLossMix`` in front of a stock detector would
-train Union mixing (every box weighs 1) without a word. Importing
-``lossmix_mm`` (which every LossMix config does through ``custom_imports``)
-installs two global module hooks of PyTorch: one notes the last training
-output of a data preprocessor, one checks it when its detector's ``forward``
-starts. A detector none of whose modules reads the weights (class attribute
-``reads_loss_weights = True`` on the LossMix heads) that receives a training
-batch with a weight other than 1 raises :class:`LossMixWeightsIgnoredError`
-at that iteration, naming the heads to swap in. This works under any launcher
-or entry point (``tools/train.py``, ``mim train``, a notebook) because it does
-not depend on the runner or the config's hooks. Detectors that read the
-weights are recognised once and never checked again; for the others the
-check is a scan of the batch's instance fields.
+train Union mixing (every box weighs 1) without a word. These functions tell
+whether a model reads the weights (class attribute
+``reads_loss_weights = True`` on the LossMix heads), find weights other than
+1 in a batch, and name the heads to swap in.
 """
-import weakref
 from typing import List, Optional
 
 import torch
-from mmengine.model import BaseDataPreprocessor
 from torch import nn
-from torch.nn.modules.module import (register_module_forward_hook,
-                                     register_module_forward_pre_hook)
 
-from mmdet.models.detectors import BaseDetector
 from mmdet.registry import MODELS
+from ..models.data_preprocessors import BatchLossMix
 
 README_SECTION = "README.md, section 'Supported detectors'"
 # stock head -> its LossMix subclass, where the name is not 'LossMix' + stock
@@ -50,6 +38,22 @@ def reads_loss_weights(model: nn.Module) -> bool:
         for module in model.modules())
 
 
+def weighting_batch_augments(model: nn.Module) -> List[nn.Module]:
+    """The ``BatchLossMix`` modules of ``model`` that write weights other
+    than 1 (mode ``'lossmix'``; ``'union'`` and ``'noise'`` write ones).
+
+    Args:
+        model (nn.Module): a detector (its data preprocessor included).
+
+    Returns:
+        list[nn.Module]: those batch augments.
+    """
+    return [
+        module for module in model.modules()
+        if isinstance(module, BatchLossMix) and module.mode == 'lossmix'
+    ]
+
+
 def suggested_heads(model: nn.Module) -> List[str]:
     """'attribute: Stock -> LossMixStock' for every head with a LossMix
     subclass registered; 'attribute: Stock (no LossMix head)' for the
@@ -69,6 +73,27 @@ def suggested_heads(model: nn.Module) -> List[str]:
     return lines
 
 
+def batch_samples(data_batch) -> list:
+    """The data samples of a training batch: ``data_samples`` as a list, or
+    the lists of its branches (``MultiBranch`` pipelines).
+
+    Args:
+        data_batch: what the train dataloader yields (a dict), or None.
+
+    Returns:
+        list: the data samples.
+    """
+    if not isinstance(data_batch, dict):
+        return []
+    samples = data_batch.get('data_samples')
+    if isinstance(samples, dict):
+        return [
+            s for branch in samples.values()
+            if isinstance(branch, (list, tuple)) for s in branch
+        ]
+    return list(samples) if isinstance(samples, (list, tuple)) else []
+
+
 def weights_other_than_one(data_samples) -> Optional[float]:
     """The first LossMix weight != 1 of a batch, or None.
 
@@ -83,83 +108,27 @@ def weights_other_than_one(data_samples) -> Optional[float]:
     for sample in data_samples or ():
         gts = getattr(sample, 'gt_instances', None)
         if gts is not None and 'loss_weights' in gts:
-            found.append(gts.loss_weights.reshape(-1).float())
+            found.append(torch.as_tensor(gts.loss_weights).reshape(-1))
     if not found:
         return None
     weights = torch.cat(found)
-    other = weights[weights != 1]
-    return float(other[0]) if other.numel() else None
+    other = weights != 1
+    return float(weights[other][0]) if other.any() else None
 
 
-def _batch_samples(output) -> list:
-    """The data samples of a data preprocessor's output (one level of
-    branches, as ``MultiBranchDataPreprocessor`` returns, included)."""
-    if not isinstance(output, dict):
-        return []
-    if 'data_samples' in output:
-        samples = output['data_samples']
-        return list(samples) if isinstance(samples, (list, tuple)) else []
-    samples = []
-    for value in output.values():
-        if isinstance(value, dict) and isinstance(
-                value.get('data_samples'), (list, tuple)):
-            samples.extend(value['data_samples'])
-    return samples
+def ignored_weights_message(model: nn.Module, found: str) -> str:
+    """The error message: what was found, the heads to swap in.
 
+    Args:
+        model (nn.Module): the detector whose heads ignore the weights.
+        found (str): what carries the weights, e.g. ``'a training batch
+            carries LossMix weights (e.g. 0.3)'``.
 
-class _Guard:
-    """State of the two global hooks (one instance per process)."""
-
-    def __init__(self) -> None:
-        # detector -> whether it reads the weights (weak: tests build many)
-        self.reads = weakref.WeakKeyDictionary()
-        self.last_preprocessor = None
-        self.last_samples: list = []
-
-    def after_preprocessor(self, module, args, output) -> None:
-        if not isinstance(module, BaseDataPreprocessor):
-            return
-        # ``(data, True)`` from BaseModel.train_step; DDP passes
-        # ``training=True`` as a keyword, which global hooks do not see:
-        # the module's mode says the same there
-        training = args[1] if len(args) > 1 else module.training
-        if training:
-            self.last_preprocessor = weakref.ref(module)
-            self.last_samples = _batch_samples(output)
-
-    def before_forward(self, module, args) -> None:
-        if not isinstance(module, BaseDetector) or not module.training:
-            return
-        # take (and forget) the batch the preprocessor just produced
-        last, samples = self.last_preprocessor, self.last_samples
-        self.last_preprocessor, self.last_samples = None, []
-        reads = self.reads.get(module)
-        if reads is None:
-            reads = self.reads[module] = reads_loss_weights(module)
-        if reads or last is None or \
-                last() is not getattr(module, 'data_preprocessor', None):
-            return
-        weight = weights_other_than_one(samples)
-        if weight is None:
-            return
-        heads = '\n  '.join(suggested_heads(module)) or '(no heads found)'
-        raise LossMixWeightsIgnoredError(
-            f'a training batch carries LossMix weights (e.g. {weight:.4g}) '
-            f'but no head of {type(module).__name__} reads '
-            'gt_instances.loss_weights: it would train Union mixing '
-            '(every box weight 1) without telling. Swap in the LossMix '
-            f'heads (only the type changes):\n  {heads}\nSee '
-            f'{README_SECTION}.')
-
-
-GUARD = _Guard()
-_HANDLES = []
-
-
-def install() -> None:
-    """Install the two global hooks once per process (import does it)."""
-    if not _HANDLES:
-        _HANDLES.append(
-            register_module_forward_hook(GUARD.after_preprocessor))
-        _HANDLES.append(
-            register_module_forward_pre_hook(GUARD.before_forward))
+    Returns:
+        str: the message of :class:`LossMixWeightsIgnoredError`.
+    """
+    heads = '\n  '.join(suggested_heads(model)) or '(no heads found)'
+    return (f'{found} but no head of {type(model).__name__} reads '
+            'gt_instances.loss_weights: it would train Union mixing (every '
+            'box weight 1) without telling. Swap in the LossMix heads (only '
+            f'the type changes):\n  {heads}\nSee {README_SECTION}.')

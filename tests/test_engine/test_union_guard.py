@@ -1,18 +1,20 @@
 """No silent Union: LossMix weights fed to a detector whose heads ignore
-them fail the first training iteration, under tools/train.py and mim."""
+them fail the training (UnionGuardHook, which LossMixRunner adds), under
+tools/train.py and mim; importing lossmix_mm changes nothing global."""
 import copy
 import os.path as osp
 import subprocess
 import sys
+from types import SimpleNamespace
 
 import pytest
 import torch
-from mmengine.optim import OptimWrapper
 
 from mmdet.registry import MODELS
+from mmdet.structures import DetDataSample
 from mmdet.utils import register_all_modules
-from lossmix_mm.engine import LossMixWeightsIgnoredError
-from lossmix_mm.engine.union_guard import (reads_loss_weights,
+from lossmix_mm.engine import LossMixWeightsIgnoredError, UnionGuardHook
+from lossmix_mm.engine.union_guard import (batch_samples, reads_loss_weights,
                                            suggested_heads,
                                            weights_other_than_one)
 from lossmix_test_utils import make_gts, toy_config
@@ -21,6 +23,8 @@ from lossmix_test_utils import toy_options as options
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, osp.join(ROOT, 'tests', 'test_models'))
 from test_detector_equivalence import batch, tiny_detector  # noqa: E402
+
+register_all_modules()
 
 
 @pytest.fixture(scope='module')
@@ -36,20 +40,20 @@ def frcnn_cfg():
     return model
 
 
-register_all_modules()
-
-
-def train_step(model, data):
-    optim = OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.0))
-    model.train()
-    return model.train_step(copy.deepcopy(data), optim)
+def guard_run(model, data_batch):
+    """UnionGuardHook's training calls on a runner holding ``model``."""
+    runner = SimpleNamespace(model=model)
+    hook = UnionGuardHook()
+    hook.before_train(runner)
+    hook.before_train_iter(runner, 0, data_batch)
+    return hook
 
 
 def test_stock_detector_with_lossmix_weights_fails(frcnn_cfg):
     model = tiny_detector(frcnn_cfg, lossmix=False)
     assert not reads_loss_weights(model)
     with pytest.raises(LossMixWeightsIgnoredError) as err:
-        train_step(model, batch(([0.3, 0.7], [1.0])))
+        guard_run(model, batch(([0.3, 0.7], [1.0])))
     message = str(err.value)
     assert '0.3' in message
     assert 'rpn_head: RPNHead -> LossMixRPNHead' in message
@@ -61,15 +65,18 @@ def test_stock_detector_with_lossmix_weights_fails(frcnn_cfg):
 def test_stock_detector_without_weights_or_ones_trains(frcnn_cfg, weights):
     """Union data (all ones) and plain data are fine on stock heads."""
     model = tiny_detector(frcnn_cfg, lossmix=False)
-    losses = train_step(model, batch(weights))
-    assert torch.isfinite(losses['loss'])
+    hook = guard_run(model, batch(weights))
+    assert hook.model_reads is False  # scanned, nothing found
 
 
-def test_lossmix_detector_is_not_checked(frcnn_cfg):
+def test_lossmix_detector_is_not_checked(frcnn_cfg, monkeypatch):
     model = tiny_detector(frcnn_cfg, lossmix=True)
     assert reads_loss_weights(model)
-    losses = train_step(model, batch(([0.3, 0.7], [1.0])))
-    assert torch.isfinite(losses['loss'])
+    scanned = []
+    monkeypatch.setattr('lossmix_mm.engine.hooks.union_guard_hook.'
+                        'batch_samples', scanned.append)
+    hook = guard_run(model, batch(([0.3, 0.7], [1.0])))
+    assert hook.model_reads is True and scanned == []
 
 
 def test_one_reading_head_is_enough(frcnn_cfg):
@@ -79,35 +86,47 @@ def test_one_reading_head_is_enough(frcnn_cfg):
     cfg.backbone.update(depth=18, base_channels=8, init_cfg=None)
     cfg.neck.update(in_channels=[8, 16, 32, 64], out_channels=8)
     cfg.rpn_head.type = 'LossMixRPNHead'
-    model = MODELS.build(cfg)
-    assert torch.isfinite(
-        train_step(model, batch(([0.3, 0.7], [1.0])))['loss'])
+    assert guard_run(MODELS.build(cfg), batch(([0.3, 0.7], [1.0])))
 
 
-def test_batch_lossmix_on_stock_detector_fails(frcnn_cfg):
-    """In-batch mixing writes the weights inside the data preprocessor."""
+def _batch_lossmix_detector(frcnn_cfg, mode):
     cfg = copy.deepcopy(frcnn_cfg)
     cfg.data_preprocessor.batch_augments = [
-        dict(type='BatchLossMix', mode='lossmix', alpha=1.0)
+        dict(type='BatchLossMix', mode=mode, alpha=1.0)
     ]
     cfg.backbone.update(depth=18, base_channels=8, init_cfg=None)
     cfg.neck.update(in_channels=[8, 16, 32, 64], out_channels=8)
-    torch.manual_seed(0)
-    model = MODELS.build(cfg)
-    with pytest.raises(LossMixWeightsIgnoredError):
-        train_step(model, batch(None))
+    return MODELS.build(cfg)
+
+
+def test_batch_lossmix_on_stock_detector_fails(frcnn_cfg):
+    """In-batch mixing writes the weights inside the data preprocessor:
+    caught before the first iteration."""
+    model = _batch_lossmix_detector(frcnn_cfg, 'lossmix')
+    with pytest.raises(LossMixWeightsIgnoredError) as err:
+        UnionGuardHook().before_train(SimpleNamespace(model=model))
+    assert "BatchLossMix (mode 'lossmix')" in str(err.value)
+    assert 'rpn_head: RPNHead -> LossMixRPNHead' in str(err.value)
+
+
+@pytest.mark.parametrize('mode', ['union', 'noise'])
+def test_batch_union_or_noise_on_stock_detector_trains(frcnn_cfg, mode):
+    """Those modes write weights of 1: stock heads train them exactly."""
+    model = _batch_lossmix_detector(frcnn_cfg, mode)
+    assert guard_run(model, batch(None)).model_reads is False
 
 
 def test_eval_mode_is_not_checked(frcnn_cfg):
+    """Nothing watches inference: no module hooks anywhere."""
     model = tiny_detector(frcnn_cfg, lossmix=False)
     model.eval()
     data = model.data_preprocessor(batch(([0.3, 0.7], [1.0])), False)
     with torch.no_grad():
-        model(**data, mode='predict')
+        results = model(**data, mode='predict')
+    assert len(results) == 2
 
 
 def test_weights_other_than_one():
-    from mmdet.structures import DetDataSample
     samples = []
     for weights in ([1.0, 1.0], None, [1.0, 0.25]):
         sample = DetDataSample()
@@ -116,6 +135,14 @@ def test_weights_other_than_one():
     assert weights_other_than_one(samples) == 0.25
     assert weights_other_than_one(samples[:2]) is None
     assert weights_other_than_one([]) is None
+
+
+def test_batch_samples_of_plain_and_branched_batches():
+    a, b, c = DetDataSample(), DetDataSample(), DetDataSample()
+    assert batch_samples(dict(inputs=[], data_samples=[a, b])) == [a, b]
+    branched = dict(data_samples=dict(sup=[a], unsup_student=[b, c]))
+    assert batch_samples(branched) == [a, b, c]
+    assert batch_samples(None) == [] and batch_samples([a]) == []
 
 
 def test_suggested_heads(frcnn_cfg):
@@ -136,11 +163,18 @@ def test_suggested_heads_for_a_head_without_lossmix_subclass():
     ]
 
 
-def _stock_options(toy_root, max_iters=1):
+def _stock_options(toy_root, max_iters=1, nested=True):
     # the toy LossMix config with the stock heads a user might forget to swap
-    return options(toy_root, max_iters=max_iters) + [
+    return options(toy_root, max_iters=max_iters, nested=nested) + [
         'model.rpn_head.type=RPNHead', 'model.roi_head.type=StandardRoIHead'
     ]
+
+
+def _train(config, work_dir, opts):
+    return subprocess.run(
+        [sys.executable, osp.join(ROOT, 'tools/train.py'), config,
+         '--work-dir', str(work_dir), '--cfg-options'] + opts,
+        capture_output=True, text=True, cwd=ROOT, timeout=600)
 
 
 def test_tools_train_fails_on_stock_retinanet(toy_root, tmp_path):
@@ -149,11 +183,8 @@ def test_tools_train_fails_on_stock_retinanet(toy_root, tmp_path):
     config = toy_config('lossmix').replace(
         'faster-rcnn_r18_fpn_lossmix', 'retinanet_r18_fpn_lossmix')
     assert osp.isfile(config)
-    proc = subprocess.run(
-        [sys.executable, osp.join(ROOT, 'tools/train.py'), config,
-         '--work-dir', str(tmp_path), '--cfg-options'] +
-        options(toy_root, max_iters=1) + ['model.bbox_head.type=RetinaHead'],
-        capture_output=True, text=True, cwd=ROOT, timeout=600)
+    proc = _train(config, tmp_path, options(toy_root, max_iters=1) +
+                  ['model.bbox_head.type=RetinaHead'])
     log = proc.stdout + proc.stderr
     assert proc.returncode != 0
     assert 'LossMixWeightsIgnoredError' in log
@@ -161,17 +192,42 @@ def test_tools_train_fails_on_stock_retinanet(toy_root, tmp_path):
     assert not osp.isfile(osp.join(tmp_path, 'iter_1.pth'))
 
 
+def test_tools_train_fails_on_stock_heads_behind_batch_lossmix(
+        toy_root, tmp_path):
+    """The toy in-batch config (BatchLossMix) with stock heads."""
+    proc = _train(toy_config('lossmix-inbatch'), tmp_path,
+                  _stock_options(toy_root, nested=False))
+    log = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert 'LossMixWeightsIgnoredError' in log
+    assert "BatchLossMix (mode 'lossmix')" in log
+    assert 'roi_head: StandardRoIHead -> LossMixRoIHead' in log
+    assert not osp.isfile(osp.join(tmp_path, 'iter_1.pth'))
+
+
 def test_tools_train_runs_lossmix_retinanet(toy_root, tmp_path):
     """The same config with its LossMix head trains (no false alarm)."""
     config = toy_config('lossmix').replace(
         'faster-rcnn_r18_fpn_lossmix', 'retinanet_r18_fpn_lossmix')
-    proc = subprocess.run(
-        [sys.executable, osp.join(ROOT, 'tools/train.py'), config,
-         '--work-dir', str(tmp_path), '--cfg-options'] +
-        options(toy_root, max_iters=1) + ['train_cfg.val_interval=100'],
-        capture_output=True, text=True, cwd=ROOT, timeout=600)
+    proc = _train(config, tmp_path, options(toy_root, max_iters=1) +
+                  ['train_cfg.val_interval=100'])
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
     assert osp.isfile(osp.join(tmp_path, 'iter_1.pth'))
+
+
+def test_runner_adds_the_guard_once(tmp_path):
+    """LossMixRunner adds UnionGuardHook; one listed in custom_hooks is not
+    doubled."""
+    from lossmix_mm.engine.launch import build_runner, load_cfg
+    for custom in ([], [dict(type='UnionGuardHook')]):
+        cfg = load_cfg(toy_config('lossmix'), work_dir=str(tmp_path))
+        cfg.merge_from_dict(
+            dict(custom_hooks=custom,
+                 visualizer=dict(name=f'guard_once_{len(custom)}')))
+        runner = build_runner(cfg)
+        assert type(runner).__name__ == 'LossMixRunner'
+        guards = [h for h in runner.hooks if isinstance(h, UnionGuardHook)]
+        assert len(guards) == 1
 
 
 def test_mim_train_fails_on_stock_heads(toy_root, tmp_path):
@@ -186,3 +242,36 @@ def test_mim_train_fails_on_stock_heads(toy_root, tmp_path):
     assert proc.returncode != 0
     assert 'LossMixWeightsIgnoredError' in log
     assert 'roi_head: StandardRoIHead -> LossMixRoIHead' in log
+
+
+IMPORT_CHANGES_NOTHING = '''
+import torch
+import torch.nn.modules.module as module
+from mmengine.runner.checkpoint import CheckpointLoader
+
+
+def snapshot():
+    hooks = {name: dict(getattr(module, name)) for name in dir(module)
+             if name.startswith('_global_') and name.endswith('hooks')}
+    return (hooks, dict(CheckpointLoader._schemes),
+            set(torch.serialization.get_safe_globals()))
+
+
+before = snapshot()
+assert before[0], 'torch keeps its global module hooks in _global_*hooks'
+import lossmix_mm  # noqa: E402
+after = snapshot()
+assert after == before, (before, after)
+print('unchanged', sorted(before[0]))
+'''
+
+
+def test_import_changes_no_global_state():
+    """torch's global module hooks, mmengine's checkpoint loaders and
+    torch's safe globals are the same before and after the import."""
+    proc = subprocess.run([sys.executable, '-c', IMPORT_CHANGES_NOTHING],
+                          capture_output=True, text=True, cwd=ROOT,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr[-3000:]
+    assert '_global_forward_hooks' in proc.stdout
+    assert '_global_forward_pre_hooks' in proc.stdout

@@ -21,6 +21,7 @@ import sys
 import pytest
 import torch
 
+from lossmix_mm.engine import mmengine_checkpoint_globals
 from lossmix_test_utils import toy_config, toy_da_options, toy_options
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -55,7 +56,8 @@ def train(config, work_dir, opts, resume=None):
 
 
 def weights(path):
-    return torch.load(path, weights_only=False)['state_dict']
+    with mmengine_checkpoint_globals():
+        return torch.load(path)['state_dict']
 
 
 def assert_same_weights(path_a, path_b):

@@ -1,5 +1,6 @@
 """tools/train.py and tools/test.py end to end on a tiny toy dataset, with
-resume on torch >= 2.6 (mmengine 0.10.7 loads with a plain torch.load)."""
+resume on torch >= 2.6: LossMixRunner loads mmengine's checkpoints with
+weights_only=True and only their own globals allowed."""
 import copy
 import os
 import os.path as osp
@@ -12,6 +13,7 @@ import torch
 from mmengine.hooks import Hook
 
 from mmdet.registry import HOOKS
+from lossmix_mm.engine import mmengine_checkpoint_globals
 from lossmix_test_utils import toy_config
 from lossmix_test_utils import toy_options as options
 
@@ -52,9 +54,12 @@ def test_train_resume_and_test(toy_root, tmp_path, record_hook):
     ckpt4 = osp.join(work_dir, 'iter_4.pth')
     assert osp.isfile(ckpt2) and osp.isfile(ckpt4)
 
-    # what torch >= 2.6 does to mmengine's own checkpoints without the fix
-    with pytest.raises(pickle.UnpicklingError):
+    # what torch >= 2.6 does to mmengine's own checkpoints without the
+    # allowlist; with it they load
+    with pytest.raises(pickle.UnpicklingError, match='HistoryBuffer'):
         torch.load(ckpt2)
+    with mmengine_checkpoint_globals():
+        saved = torch.load(ckpt2)
 
     # resume from iteration 2 (explicit path), train on to 4
     SEEN.clear()
@@ -62,7 +67,6 @@ def test_train_resume_and_test(toy_root, tmp_path, record_hook):
         CONFIG, '--work-dir', str(tmp_path / 'resumed'), '--resume', ckpt2,
         '--cfg-options'
     ] + options(toy_root, max_iters=4))
-    saved = torch.load(ckpt2, weights_only=False)
     assert SEEN['iter'] == 2 == saved['meta']['iter']
     # the config's RandomStateHook (tests/test_tools/test_resume_exact.py)
     assert sorted(saved['random_states']) == [
@@ -77,9 +81,9 @@ def test_train_resume_and_test(toy_root, tmp_path, record_hook):
         assert torch.equal(state['state'][k]['momentum_buffer'],
                            ref['state'][k]['momentum_buffer'])
     assert SEEN['lr'] == pytest.approx(ref['param_groups'][0]['lr'])
-    assert torch.load(
-        osp.join(tmp_path, 'resumed', 'iter_4.pth'),
-        weights_only=False)['meta']['iter'] == 4
+    with mmengine_checkpoint_globals():
+        resumed = torch.load(osp.join(tmp_path, 'resumed', 'iter_4.pth'))
+    assert resumed['meta']['iter'] == 4
 
     # --resume without a path: latest checkpoint of the work dir (iter 4),
     # then two more iterations
@@ -101,7 +105,8 @@ def test_train_resume_and_test(toy_root, tmp_path, record_hook):
 
 def test_mim_train_resumes(toy_root, tmp_path):
     """`mim train mmdet <config>` (mmdet's own train.py) reaches lossmix_mm
-    through custom_imports, checkpoint fix included."""
+    through custom_imports and builds the config's LossMixRunner, which
+    resumes from mmengine's checkpoint (mmengine's Runner refuses it)."""
     mim = osp.join(osp.dirname(sys.executable), 'mim')
     if not osp.isfile(mim):
         pytest.skip('openmim is not installed (tools/setup_cpu.sh does it)')

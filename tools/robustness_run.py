@@ -4,9 +4,9 @@
 
 Trains the toy Faster R-CNN (``configs/toy/``) ``--iters`` iterations with
 each mixing variant -- no-mix, LossMix pair, LossMix in-batch, LossMix exact
-(pair), Union (pair) -- through mmengine's ``Runner`` (the configs' own
-pipelines, heads, optimizer and warmup; the LR steps scaled to ``--iters``;
-no validation, no checkpoint). A hook reads every iteration's losses and
+(pair), Union (pair) -- through the configs' runner (``LossMixRunner``,
+their own pipelines, heads, optimizer and warmup; the LR steps scaled to
+``--iters``; no validation, no checkpoint). A hook reads every iteration's losses and
 stops the variant at the first value that is not finite; an exception
 (one of lossmix_mm's checks, say) also ends only that variant. Prints a
 table per variant: iterations done, time, first / last-50 mean / max of the
@@ -27,11 +27,11 @@ import traceback
 import torch
 from mmengine.config import Config
 from mmengine.hooks import Hook
-from mmengine.runner import Runner
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, osp.join(ROOT, 'tools'))
 import generate_toy_data  # noqa: E402
+from lossmix_mm.engine.launch import build_runner  # noqa: E402
 
 TOY = osp.join(ROOT, 'configs', 'toy')
 VARIANTS = {
@@ -129,7 +129,7 @@ def run_variant(variant, args):
     status = 'ok'
     with tempfile.TemporaryDirectory() as work_dir:
         try:
-            runner = Runner.from_cfg(build_cfg(variant, args, work_dir))
+            runner = build_runner(build_cfg(variant, args, work_dir))
             runner.register_hook(hook)
             runner.train()
         except Exception as e:  # reported in the table, the others go on

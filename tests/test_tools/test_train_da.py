@@ -115,7 +115,7 @@ def test_warmup_adapt_resume(toy_root, toy_clipart_root, tmp_path,
     train_tool.main([
         CONFIG, '--work-dir',
         str(tmp_path / 'resumed'), '--resume', ckpt3, '--cfg-options'
-    ] + opts[1:] + [f'visualizer.name=vis_{id(tmp_path)}_resumed'])
+    ] + opts + [f'visualizer.name=vis_{id(tmp_path)}_resumed'])
     assert SEEN['iter'] == 3 and SEEN['phase'] == 'adapt'
     assert SEEN['teacher'].keys() == teacher.keys()
     for key, value in teacher.items():

@@ -1,10 +1,9 @@
 import pytest
 from mmengine.hooks import Hook
-from mmengine.runner import Runner
 
 from mmdet.registry import HOOKS
 from lossmix_mm.engine.hooks import MixingScheduleHook
-from lossmix_mm.engine.launch import load_cfg
+from lossmix_mm.engine.launch import build_runner, load_cfg
 from lossmix_test_utils import toy_config, toy_options
 
 LAMBDAS = []
@@ -35,7 +34,7 @@ def run(toy_root, work_dir, max_iters, schedule, resume=None, workers=2):
     if resume:
         cfg.resume, cfg.load_from = True, resume
     LAMBDAS.clear()
-    Runner.from_cfg(cfg).train()
+    build_runner(cfg).train()
     return [list(lams) for lams in LAMBDAS]
 
 

@@ -9,8 +9,8 @@ from mmdet.models.utils import images_to_levels, multi_apply
 from mmdet.registry import MODELS
 from mmdet.utils import InstanceList, OptInstanceList, reduce_mean
 from ..utils import times
-from .lossmix_dense_head_mixin import (LossMixDenseHeadMixin, pick,
-                                       weights_to_levels)
+from .lossmix_dense_head_mixin import (LossMixDenseHeadMixin,
+                                       exact_loss_terms, pick)
 
 
 @MODELS.register_module()
@@ -21,9 +21,9 @@ class LossMixATSSHead(LossMixDenseHeadMixin, ATSSHead):
     ``loss_weights`` (``mix_cls``); its GIoU loss (on top of the centerness
     targets) by the same (``mix_reg``) and by ``reg_weights``; its
     centerness loss by the loss weight (``mix_reg``). The stock
-    ``loss_by_feat_single`` has no weight for the last two: it takes them as
-    ``reg_weights`` / ``quality_weights``. Negatives and every normaliser
-    are unchanged.
+    ``loss_by_feat_single`` has no weight for the last two: this one takes
+    each level's multipliers as ``cls_weights`` / ``reg_weights`` /
+    ``quality_weights``. Negatives and every normaliser are unchanged.
 
     Args:
         mix_cls (bool): weight the focal loss of the positives. Defaults to
@@ -34,6 +34,7 @@ class LossMixATSSHead(LossMixDenseHeadMixin, ATSSHead):
         **kwargs: ``ATSSHead`` arguments.
     """
 
+    @exact_loss_terms
     def loss_by_feat(self,
                      cls_scores: List[Tensor],
                      bbox_preds: List[Tensor],
@@ -42,40 +43,25 @@ class LossMixATSSHead(LossMixDenseHeadMixin, ATSSHead):
                      batch_img_metas: List[dict],
                      batch_gt_instances_ignore: OptInstanceList = None
                      ) -> dict:
-        """``ATSSHead.loss_by_feat`` with each anchor's multipliers (Eq. 14
+        """``ATSSHead.loss_by_feat`` on :meth:`weighted_targets` (Eq. 14
         term by term when exact)."""
-        return self._loss_or_terms(self._weighted_loss_by_feat,
-                                   (cls_scores, bbox_preds, centernesses),
-                                   batch_gt_instances, batch_img_metas,
-                                   batch_gt_instances_ignore)
-
-    def _weighted_loss_by_feat(self, cls_scores: List[Tensor],
-                               bbox_preds: List[Tensor],
-                               centernesses: List[Tensor],
-                               batch_gt_instances: InstanceList,
-                               batch_img_metas: List[dict],
-                               batch_gt_instances_ignore: OptInstanceList
-                               ) -> dict:
-        """The stock loss on :meth:`weighted_targets`."""
         device = cls_scores[0].device
         anchor_list, valid_flag_list = self.get_anchors(
             [featmap.size()[-2:] for featmap in bbox_preds], batch_img_metas,
             device=device)
         (anchor_list, labels_list, label_weights_list, bbox_targets_list,
-         reg_list, quality_list, avg_factor) = self.weighted_targets(
+         weights, avg_factor) = self.weighted_targets(
              anchor_list, valid_flag_list, batch_gt_instances,
              batch_img_metas, batch_gt_instances_ignore)
         avg_factor = reduce_mean(
             torch.tensor(avg_factor, dtype=torch.float, device=device)).item()
         losses_cls, losses_bbox, loss_centerness, bbox_avg_factor = [
             list(each) for each in zip(*[
-                self.loss_by_feat_single(*level[:7], avg_factor,
-                                         reg_weights=level[7],
-                                         quality_weights=level[8])
+                self.loss_by_feat_single(*level[:7], avg_factor, *level[7:])
                 for level in zip(anchor_list, cls_scores, bbox_preds,
                                  centernesses, labels_list,
                                  label_weights_list, bbox_targets_list,
-                                 reg_list, quality_list)
+                                 *weights)
             ])
         ]
         bbox_avg_factor = reduce_mean(sum(bbox_avg_factor)).clamp_(
@@ -93,10 +79,10 @@ class LossMixATSSHead(LossMixDenseHeadMixin, ATSSHead):
         """``ATSSHead.get_targets`` with each anchor's multipliers.
 
         Returns:
-            tuple: per level the anchors, labels, label weights (times the
-            classification multipliers), bbox targets, regression and
-            quality multipliers ((B, A_l) or None for ones), then the
-            ``avg_factor`` sum.
+            tuple: as ``get_targets``, the bbox weights replaced by the
+            multipliers (:class:`SampleWeights` of per-level (B, A_l), or
+            None for ones): per level the anchors, labels, label weights,
+            bbox targets, then the multipliers and the ``avg_factor`` sum.
         """
         num_level_anchors = [anchors.size(0) for anchors in anchor_list[0]]
         flat_anchors = [torch.cat(anchors) for anchors in anchor_list]
@@ -107,17 +93,13 @@ class LossMixATSSHead(LossMixDenseHeadMixin, ATSSHead):
                                 flat_flags,
                                 [num_level_anchors] * len(flat_anchors),
                                 batch_gt_instances, batch_img_metas, ignores)
-        cls_w, reg_w, quality_w = multi_apply(self._anchor_weights,
-                                              flat_anchors, flat_flags,
-                                              batch_img_metas,
-                                              batch_gt_instances, results)
-        label_weights = [times(*each) for each in zip(label_weights, cls_w)]
+        weights = self._level_weights(flat_anchors, flat_flags,
+                                      batch_img_metas, batch_gt_instances,
+                                      results, num_level_anchors)
         return tuple(
             images_to_levels(each, num_level_anchors)
             for each in (anchors, labels, label_weights, bbox_targets)) + (
-                weights_to_levels(reg_w, num_level_anchors),
-                weights_to_levels(quality_w, num_level_anchors),
-                sum(result.avg_factor for result in results))
+                weights, sum(result.avg_factor for result in results))
 
     def loss_by_feat_single(self,
                             anchors: Tensor,
@@ -128,12 +110,14 @@ class LossMixATSSHead(LossMixDenseHeadMixin, ATSSHead):
                             label_weights: Tensor,
                             bbox_targets: Tensor,
                             avg_factor: float,
+                            cls_weights: Optional[Tensor] = None,
                             reg_weights: Optional[Tensor] = None,
                             quality_weights: Optional[Tensor] = None
                             ) -> tuple:
-        """``ATSSHead.loss_by_feat_single`` of one level, the GIoU and
-        centerness losses of each positive times ``reg_weights`` /
-        ``quality_weights`` ((B, A_l), None for ones)."""
+        """``ATSSHead.loss_by_feat_single`` of one level, each anchor's label
+        weight times ``cls_weights`` and each positive's GIoU and centerness
+        losses times ``reg_weights`` / ``quality_weights`` ((B, A_l), None
+        for ones)."""
         anchors = anchors.reshape(-1, 4)
         cls_score = cls_score.permute(0, 2, 3, 1).reshape(
             -1, self.cls_out_channels).contiguous()
@@ -141,7 +125,8 @@ class LossMixATSSHead(LossMixDenseHeadMixin, ATSSHead):
         centerness = centerness.permute(0, 2, 3, 1).reshape(-1)
         bbox_targets = bbox_targets.reshape(-1, 4)
         labels = labels.reshape(-1)
-        loss_cls = self.loss_cls(cls_score, labels, label_weights.reshape(-1),
+        label_weights = times(label_weights, cls_weights).reshape(-1)
+        loss_cls = self.loss_cls(cls_score, labels, label_weights,
                                  avg_factor=avg_factor)
         pos_inds = ((labels >= 0) & (labels < self.num_classes)).nonzero(
         ).squeeze(1)

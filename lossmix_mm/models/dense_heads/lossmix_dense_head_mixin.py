@@ -5,8 +5,12 @@ A dense head's adapter reads its stock assignment as the gt of each sample
 multipliers with :meth:`LossMixDenseHeadMixin._sample_weights` and hands
 them to the stock losses (see :mod:`lossmix_mm.models.utils.sample_weights`).
 :class:`LossMixAnchorHeadMixin` is the whole adapter for heads whose losses
-read ``AnchorHead``'s label and bbox weights (``RPNHead``, ``RetinaHead``).
+read ``AnchorHead``'s label and bbox weights (``RPNHead``, ``RetinaHead``);
+a head that restates its ``loss_by_feat`` with weights decorates it with
+:func:`exact_loss_terms`.
 """
+import functools
+import inspect
 from typing import Callable, List, Optional, Sequence, Tuple, Union
 
 import torch
@@ -15,7 +19,7 @@ from torch import Tensor
 
 from mmdet.models.task_modules.prior_generators import anchor_inside_flags
 from mmdet.models.task_modules.samplers import SamplingResult
-from mmdet.models.utils import unmap
+from mmdet.models.utils import multi_apply, unmap
 from mmdet.utils import InstanceList, OptInstanceList
 from ..utils import (SampleWeights, check_gt_labels, has_sample_weights,
                      loss_by_terms, resolve_exact_mode, sample_weights,
@@ -70,6 +74,35 @@ def weights_to_levels(per_img: List[Optional[Tensor]],
         torch.ones(total, device=device) if w is None else w for w in per_img
     ])
     return list(stacked.split(num_level_anchors, dim=1))
+
+
+def exact_loss_terms(loss_by_feat: Callable[..., dict],
+                     image_dims: Optional[Sequence[int]] = None) -> Callable:
+    """Wrap a head's weighted ``loss_by_feat``: Eq. 14 term by term when
+    the head is exact (:meth:`LossMixDenseHeadMixin._loss_or_terms`).
+
+    Args:
+        loss_by_feat (Callable): ``(self, *outs, batch_gt_instances,
+            batch_img_metas, batch_gt_instances_ignore=None)``.
+        image_dims (Sequence[int], optional): the image dimension of each
+            output; None: 0 for all.
+
+    Returns:
+        Callable: the method, with the same signature.
+    """
+    signature = inspect.signature(loss_by_feat)
+    num_outs = list(signature.parameters).index('batch_gt_instances') - 1
+
+    @functools.wraps(loss_by_feat)
+    def loss_or_terms(self, *args, **kwargs) -> dict:
+        bound = signature.bind(self, *args, **kwargs)
+        bound.apply_defaults()
+        values = list(bound.arguments.values())[1:]
+        return self._loss_or_terms(
+            functools.partial(loss_by_feat, self), values[:num_outs],
+            *values[num_outs:], image_dims=image_dims)
+
+    return loss_or_terms
 
 
 class LossMixDenseHeadMixin:
@@ -134,6 +167,34 @@ class LossMixDenseHeadMixin:
         gt_inds = anchor_assigned_gt_inds(sampling_result, inside_flags,
                                           unmap_outputs)
         return self._sample_weights(gt_inds, gt_instances, img_meta)
+
+    def _level_weights(self, flat_anchors: List[Tensor],
+                       flat_flags: List[Tensor], batch_img_metas: List[dict],
+                       batch_gt_instances: InstanceList,
+                       sampling_results: List[SamplingResult],
+                       num_level_anchors: List[int]) -> SampleWeights:
+        """:meth:`_anchor_weights` of a batch, split per level as the
+        targets are (``images_to_levels``).
+
+        Args:
+            flat_anchors (list[Tensor]): B (A, 4) anchors, levels joined.
+            flat_flags (list[Tensor]): B (A, ) valid flags.
+            batch_img_metas (list[dict]): B image metas.
+            batch_gt_instances (InstanceList): B sets of gts.
+            sampling_results (list[SamplingResult]): B samplings.
+            num_level_anchors (list[int]): A_l of each level.
+
+        Returns:
+            SampleWeights: each field a per-level list of (B, A_l)
+            multipliers, or of Nones where all are 1.
+        """
+        per_field = multi_apply(self._anchor_weights, flat_anchors,
+                                flat_flags, batch_img_metas,
+                                batch_gt_instances, sampling_results)
+        return SampleWeights(*[
+            weights_to_levels(field, num_level_anchors)
+            for field in per_field
+        ])
 
     def _loss_or_terms(self,
                        loss_fn: Callable[..., dict],

@@ -1,7 +1,7 @@
 """DETR head whose matched queries carry their gt's LossMix weight."""
 import copy
 import inspect
-from typing import List, Optional, Tuple
+from typing import Optional, Tuple
 
 import torch
 from mmengine.structures import InstanceData
@@ -10,9 +10,9 @@ from torch import Tensor
 from mmdet.models.dense_heads import DETRHead
 from mmdet.registry import MODELS
 from mmdet.structures.bbox import bbox_cxcywh_to_xyxy, bbox_xyxy_to_cxcywh
-from mmdet.utils import ConfigType, InstanceList, OptInstanceList
+from mmdet.utils import ConfigType
 from ..utils import check_gt_labels, times
-from .lossmix_dense_head_mixin import LossMixDenseHeadMixin
+from .lossmix_dense_head_mixin import LossMixDenseHeadMixin, exact_loss_terms
 
 
 class LossMixQueryTargetsMixin(LossMixDenseHeadMixin):
@@ -155,17 +155,6 @@ class LossMixDETRHead(LossMixQueryTargetsMixin, DETRHead):
         super().__init__(num_classes, *args, loss_cls=loss_cls, **kwargs)
         self.bg_cls_weight = bg_cls_weight
 
-    def loss_by_feat(self,
-                     all_layers_cls_scores: Tensor,
-                     all_layers_bbox_preds: Tensor,
-                     batch_gt_instances: InstanceList,
-                     batch_img_metas: List[dict],
-                     batch_gt_instances_ignore: OptInstanceList = None
-                     ) -> dict:
-        """``DETRHead.loss_by_feat``; Eq. 14 term by term when exact (the
-        layer outputs (L, B, ...) hold the images on dim 1)."""
-        return self._loss_or_terms(
-            super().loss_by_feat,
-            (all_layers_cls_scores, all_layers_bbox_preds),
-            batch_gt_instances, batch_img_metas, batch_gt_instances_ignore,
-            image_dims=(1, 1))
+    # the stock loss; Eq. 14 term by term when exact (the layer outputs
+    # (L, B, ...) hold the images on dim 1)
+    loss_by_feat = exact_loss_terms(DETRHead.loss_by_feat, image_dims=(1, 1))

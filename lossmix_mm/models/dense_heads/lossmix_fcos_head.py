@@ -10,7 +10,8 @@ from mmdet.registry import MODELS
 from mmdet.structures.bbox import get_box_tensor
 from mmdet.utils import InstanceList, OptInstanceList, reduce_mean
 from ..utils import SampleWeights, has_sample_weights, times
-from .lossmix_dense_head_mixin import (LossMixDenseHeadMixin, pick,
+from .lossmix_dense_head_mixin import (LossMixDenseHeadMixin,
+                                       exact_loss_terms, pick,
                                        weights_to_levels)
 
 
@@ -34,6 +35,7 @@ class LossMixFCOSHead(LossMixDenseHeadMixin, FCOSHead):
         **kwargs: ``FCOSHead`` arguments.
     """
 
+    @exact_loss_terms
     def loss_by_feat(
             self,
             cls_scores: List[Tensor],
@@ -43,23 +45,8 @@ class LossMixFCOSHead(LossMixDenseHeadMixin, FCOSHead):
             batch_img_metas: List[dict],
             batch_gt_instances_ignore: OptInstanceList = None
     ) -> Dict[str, Tensor]:
-        """``FCOSHead.loss_by_feat`` with each point's multipliers (Eq. 14
-        term by term when exact)."""
-        return self._loss_or_terms(self._weighted_loss_by_feat,
-                                   (cls_scores, bbox_preds, centernesses),
-                                   batch_gt_instances, batch_img_metas,
-                                   batch_gt_instances_ignore)
-
-    def _weighted_loss_by_feat(
-            self,
-            cls_scores: List[Tensor],
-            bbox_preds: List[Tensor],
-            centernesses: List[Tensor],
-            batch_gt_instances: InstanceList,
-            batch_img_metas: List[dict],
-            batch_gt_instances_ignore: OptInstanceList = None
-    ) -> Dict[str, Tensor]:
-        """The stock loss, each term given its ``weight=``."""
+        """``FCOSHead.loss_by_feat``, each loss given each point's
+        multipliers as ``weight=`` (Eq. 14 term by term when exact)."""
         featmap_sizes = [featmap.size()[-2:] for featmap in cls_scores]
         points = self.prior_generator.grid_priors(
             featmap_sizes, dtype=bbox_preds[0].dtype,
@@ -131,15 +118,13 @@ class LossMixFCOSHead(LossMixDenseHeadMixin, FCOSHead):
             ]
             gt_inds = [torch.cat([level[i] for level in per_level])
                        for i in range(num_imgs)]
-        per_img = multi_apply(self._sample_weights, gt_inds,
-                              batch_gt_instances, batch_img_metas)
         sizes = [len(each) for each in points]
-        flat = []
-        for term in per_img:  # per level (B, P_l), flattened in turn
-            levels = weights_to_levels(term, sizes)
-            flat.append(None if levels[0] is None else torch.cat(
-                [level.reshape(-1) for level in levels]))
-        return SampleWeights(*flat)
+        per_field = multi_apply(self._sample_weights, gt_inds,
+                                batch_gt_instances, batch_img_metas)
+        return SampleWeights(*[  # per level (B, P_l), flattened in turn
+            None if all(w is None for w in field) else torch.cat([
+                level.reshape(-1) for level in weights_to_levels(field, sizes)
+            ]) for field in per_field])
 
     def point_assigned_gt_inds(self, points: Tensor, labels: Tensor,
                                bbox_targets: Tensor, stride: int,

@@ -5,12 +5,13 @@ import torch
 from torch import Tensor
 
 from mmdet.models.dense_heads import RTMDetSepBNHead
+from mmdet.models.utils import multi_apply
 from mmdet.registry import MODELS
 from mmdet.structures.bbox import distance2bbox
 from mmdet.utils import InstanceList, OptInstanceList, reduce_mean
 from ..utils import check_gt_labels, times
-from .lossmix_dense_head_mixin import (LossMixDenseHeadMixin, pick,
-                                       weights_to_levels)
+from .lossmix_dense_head_mixin import (LossMixDenseHeadMixin,
+                                       exact_loss_terms, pick)
 
 
 @MODELS.register_module()
@@ -19,9 +20,10 @@ class LossMixRTMDetSepBNHead(LossMixDenseHeadMixin, RTMDetSepBNHead):
 
     A positive prior's label weight (quality focal loss) is multiplied by
     its gt's ``loss_weights`` (``mix_cls``); its GIoU loss (on top of the
-    assign metrics) by the same (``mix_reg``) and by ``reg_weights``, which
-    the stock ``loss_by_feat_single`` takes as ``reg_weights``. The assign
-    metrics, and so both normalisers, are the stock ones.
+    assign metrics) by the same (``mix_reg``) and by ``reg_weights``.
+    ``loss_by_feat_single`` is the stock one taking each level's
+    multipliers as ``cls_weights`` / ``reg_weights``. The assign metrics,
+    and so both normalisers, are the stock ones.
 
     Args:
         mix_cls (bool): weight the quality focal loss of the positives.
@@ -31,6 +33,7 @@ class LossMixRTMDetSepBNHead(LossMixDenseHeadMixin, RTMDetSepBNHead):
         **kwargs: ``RTMDetSepBNHead`` arguments.
     """
 
+    @exact_loss_terms
     def loss_by_feat(self,
                      cls_scores: List[Tensor],
                      bbox_preds: List[Tensor],
@@ -38,29 +41,14 @@ class LossMixRTMDetSepBNHead(LossMixDenseHeadMixin, RTMDetSepBNHead):
                      batch_img_metas: List[dict],
                      batch_gt_instances_ignore: OptInstanceList = None
                      ) -> dict:
-        """``RTMDetHead.loss_by_feat`` with each prior's multipliers (Eq. 14
-        term by term when exact)."""
-        return self._loss_or_terms(self._weighted_loss_by_feat,
-                                   (cls_scores, bbox_preds),
-                                   batch_gt_instances, batch_img_metas,
-                                   batch_gt_instances_ignore)
-
-    def _weighted_loss_by_feat(self, cls_scores: List[Tensor],
-                               bbox_preds: List[Tensor],
-                               batch_gt_instances: InstanceList,
-                               batch_img_metas: List[dict],
-                               batch_gt_instances_ignore: OptInstanceList
-                               ) -> dict:
-        """The stock loss, the targets' weights times the multipliers."""
+        """``RTMDetHead.loss_by_feat``, the targets' weights times each
+        prior's multipliers (Eq. 14 term by term when exact)."""
         num_imgs = len(batch_img_metas)
         for gts, meta in zip(batch_gt_instances, batch_img_metas):
             check_gt_labels(gts, self.num_classes, meta)  # the assigner
         anchor_list, valid_flag_list = self.get_anchors(
             [featmap.size()[-2:] for featmap in cls_scores], batch_img_metas,
             device=cls_scores[0].device)
-        sizes = [len(anchors) for anchors in anchor_list[0]]
-        flat_anchors = [torch.cat(anchors) for anchors in anchor_list]
-        flat_flags = [torch.cat(flags) for flags in valid_flag_list]
         flatten_cls_scores = torch.cat([
             score.permute(0, 2, 3, 1).reshape(num_imgs, -1,
                                               self.cls_out_channels)
@@ -71,31 +59,23 @@ class LossMixRTMDetSepBNHead(LossMixDenseHeadMixin, RTMDetSepBNHead):
                           pred.permute(0, 2, 3, 1).reshape(num_imgs, -1, 4))
             for anchor, pred in zip(anchor_list[0], bbox_preds)
         ]
+        # read before get_targets, which joins the levels in place
+        sizes = [len(anchors) for anchors in anchor_list[0]]
+        flat_anchors = [torch.cat(anchors) for anchors in anchor_list]
+        flat_flags = [torch.cat(flags) for flags in valid_flag_list]
         (_, labels_list, label_weights_list, bbox_targets_list,
          assign_metrics_list, sampling_results) = self.get_targets(
              flatten_cls_scores, torch.cat(decoded_bboxes, 1), anchor_list,
              valid_flag_list, batch_gt_instances, batch_img_metas,
              batch_gt_instances_ignore)
-        weights = [
-            self._anchor_weights(*args) for args in zip(
-                flat_anchors, flat_flags, batch_img_metas,
-                batch_gt_instances, sampling_results)
-        ]
-        cls_list = weights_to_levels([w.cls for w in weights], sizes)
-        reg_list = weights_to_levels([w.reg for w in weights], sizes)
-        losses_cls, losses_bbox, cls_avg_factors, bbox_avg_factors = [
-            list(each) for each in zip(*[
-                self.loss_by_feat_single(
-                    score, bboxes, labels, times(label_w, cls_w), targets,
-                    metrics, stride, reg_weights=reg_w)
-                for score, bboxes, labels, label_w, targets, metrics, stride,
-                cls_w, reg_w in zip(
-                    cls_scores, decoded_bboxes, labels_list,
-                    label_weights_list, bbox_targets_list,
-                    assign_metrics_list, self.prior_generator.strides,
-                    cls_list, reg_list)
-            ])
-        ]
+        weights = self._level_weights(flat_anchors, flat_flags,
+                                      batch_img_metas, batch_gt_instances,
+                                      sampling_results, sizes)
+        losses_cls, losses_bbox, cls_avg_factors, bbox_avg_factors = \
+            multi_apply(self.loss_by_feat_single, cls_scores, decoded_bboxes,
+                        labels_list, label_weights_list, bbox_targets_list,
+                        assign_metrics_list, self.prior_generator.strides,
+                        weights.cls, weights.reg)
         cls_avg_factor = reduce_mean(sum(cls_avg_factors)).clamp_(
             min=1).item()
         bbox_avg_factor = reduce_mean(sum(bbox_avg_factors)).clamp_(
@@ -112,9 +92,11 @@ class LossMixRTMDetSepBNHead(LossMixDenseHeadMixin, RTMDetSepBNHead):
                             bbox_targets: Tensor,
                             assign_metrics: Tensor,
                             stride: List[int],
+                            cls_weights: Optional[Tensor] = None,
                             reg_weights: Optional[Tensor] = None) -> tuple:
-        """``RTMDetHead.loss_by_feat_single`` of one level, each positive's
-        GIoU loss times ``reg_weights`` ((B, A_l), None for ones)."""
+        """``RTMDetHead.loss_by_feat_single`` of one level, each prior's
+        label weight times ``cls_weights`` and each positive's GIoU loss
+        times ``reg_weights`` ((B, A_l), None for ones)."""
         assert stride[0] == stride[1], 'h stride is not equal to w stride!'
         cls_score = cls_score.permute(0, 2, 3, 1).reshape(
             -1, self.cls_out_channels).contiguous()
@@ -122,8 +104,9 @@ class LossMixRTMDetSepBNHead(LossMixDenseHeadMixin, RTMDetSepBNHead):
         bbox_targets = bbox_targets.reshape(-1, 4)
         labels = labels.reshape(-1)
         assign_metrics = assign_metrics.reshape(-1)
+        label_weights = times(label_weights, cls_weights).reshape(-1)
         loss_cls = self.loss_cls(cls_score, (labels, assign_metrics),
-                                 label_weights.reshape(-1), avg_factor=1.0)
+                                 label_weights, avg_factor=1.0)
         pos_inds = ((labels >= 0) & (labels < self.num_classes)).nonzero(
         ).squeeze(1)
         if len(pos_inds) == 0:

@@ -30,7 +30,8 @@ Adding LossMix to another mmdet head: subclass it after
 assignment where the stock head builds its targets, call
 ``self._sample_weights(gt_inds, gt_instances, img_meta)`` (it also checks
 the gt labels) and multiply the weights of step 3; ``exact=True`` then
-needs only ``self._loss_or_terms(weighted_loss_by_feat, outs, ...)``.
+needs only the ``@exact_loss_terms`` decorator on a restated
+``loss_by_feat`` (or ``self._loss_or_terms(super().loss_by_feat, ...)``).
 
 Exact mode (``exact=True``) computes Eq. 14 literally with
 :func:`loss_by_terms`: the gts are split by ``mix_group``

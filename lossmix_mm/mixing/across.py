@@ -35,15 +35,11 @@ def mix_batch(inputs: Tensor,
               mode: str = 'lossmix') -> Tuple[Tensor, SampleList]:
     """Mix every image of a batch with a partner image of the same batch.
 
-    Image b and its partner p are centre-aligned on a canvas of max height x
-    max width at the top-left of the batch tensor and blended,
-    ``lams[b] * img_b + (1 - lams[b]) * img_p``; outside both images the
-    canvas is 0 (the normalisation mean). Their ground truths
-    (``gt_instances``, ``ignored_instances``, masks included) are shifted
-    and concatenated own first, with ``loss_weights`` (existing ones
-    multiplied) and ``mix_group`` as ``LossMixPair`` writes them. Every
-    sample's masks come back at the batch tensor's size. ``lams[b] == 1`` or
-    ``partner_inds[b] == b`` leaves sample b unmixed (``mix_lambda`` 1.0).
+    Image b and its partner are centre-aligned on a zero canvas (the
+    normalisation mean) and blended, ``lams[b] * img_b + (1 - lams[b]) *
+    img_p``; their gts are shifted and concatenated own first, weighted as
+    ``LossMixPair`` weights them. ``lams[b] == 1`` or ``partner_inds[b] ==
+    b`` leaves sample b unmixed.
 
     Args:
         inputs (Tensor): (B, C, H, W) normalised batch, each image at the

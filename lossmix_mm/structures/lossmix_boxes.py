@@ -60,12 +60,10 @@ class LossMixBoxes(HorizontalBoxes):
     """``HorizontalBoxes`` whose boxes carry LossMix's per-box fields.
 
     The fields follow their boxes through indexing, ``cat``, ``stack``,
-    ``clone``, ``to``, ``copy.deepcopy``, ``__setitem__``, the reshaping
-    ops and every in-place geometric op, so mmdet's transforms (crops,
-    flips, affine warps, ``Mosaic``, ``MixUp``, ``FilterAnnotations``) keep
-    them aligned without knowing them. Registered as ``'lossmix_hbox'``:
-    ``LoadAnnotations(box_type='lossmix_hbox')`` loads boxes of this type
-    (with the default fields).
+    ``clone``, ``to``, ``copy.deepcopy``, ``__setitem__``, reshaping and
+    every in-place geometric op, so mmdet's transforms keep them aligned
+    without knowing them. Registered as ``'lossmix_hbox'`` (for
+    ``LoadAnnotations(box_type='lossmix_hbox')``).
 
     Fields, each of shape ``tensor.shape[:-1]`` (``(N, )``):
 

@@ -62,48 +62,25 @@ def _to_numpy(value) -> np.ndarray:
 class LossMixLocalVisualizer(DetLocalVisualizer):
     """``DetLocalVisualizer`` that draws each gt with its LossMix weight.
 
-    Instances that carry ``loss_weights`` (the ``gt_instances`` of a mixed
-    sample, see ``PackLossMixInputs`` and ``BatchLossMix``) are drawn box by
-    box, lightest weight first: the label text is the class name and the
-    weight (``'circle 0.73'``), the line width and the opacity grow linearly
-    with the weight (:func:`weight_styles`), and the colour says where the
-    box comes from: ``own_color`` for the sample's own image
-    (``mix_group`` 0, the default without ``mix_group``), ``partner_color``
-    for its partner (``mix_group`` 1). Masks, if any, are outlined in white
-    and filled in the box's colour at half its opacity.
-
-    Instances without ``loss_weights`` (unmixed data, predictions) are drawn
-    exactly as ``DetLocalVisualizer`` draws them: with this visualizer in a
-    config nothing changes for data that is not mixed.
-
-    Use it through the config, e.g. for mmdet's ``browse_dataset.py``::
-
-        visualizer = dict(type='LossMixLocalVisualizer',
-                          vis_backends=[dict(type='LocalVisBackend')],
-                          name='visualizer')
+    Instances with ``loss_weights`` are drawn lightest first, labelled with
+    class and weight (``'circle 0.73'``), line width and opacity growing
+    with the weight (:func:`weight_styles`), coloured by ``mix_group``
+    (0 own, 1 partner). Instances without ``loss_weights`` are drawn
+    exactly as ``DetLocalVisualizer`` draws them.
 
     Args:
-        name (str): name of the (mmengine singleton) instance. Defaults to
-            ``'visualizer'``.
-        image (np.ndarray, optional): RGB image to draw on. Defaults to None.
-        vis_backends (list[dict], optional): visual backends. Defaults to
-            None.
-        save_dir (str, optional): where the backends save. Defaults to None.
+        name (str): name of the (mmengine singleton) instance.
+        image (np.ndarray, optional): RGB image to draw on.
+        vis_backends (list[dict], optional): visual backends.
+        save_dir (str, optional): where the backends save.
         own_color (tuple[int]): RGB colour of the own image's boxes.
-            Defaults to (255, 160, 0) (orange).
         partner_color (tuple[int]): RGB colour of the partner's boxes.
-            Defaults to (0, 200, 255) (sky blue).
-        line_width_range (Sequence[float]): line width (points) at weight 0
-            and at weight 1. mmengine caps every line width at a quarter of
-            its default font size: 2.5 on images under ~1000 px a side.
-            Defaults to (1.0, 2.5).
-        alpha_range (Sequence[float]): opacity at weight 0 and at weight 1.
-            Defaults to (0.35, 1.0).
-        min_font_size (int): smallest label font size (mmdet's adaptive
-            size halves the font of boxes under 30000 px). Defaults to 8.
-        **kwargs: the other arguments of ``DetLocalVisualizer``
-            (``bbox_color``, ``text_color``, ``mask_color``, ``line_width``,
-            ``alpha``), used for instances without weights.
+        line_width_range (Sequence[float]): line width at weight 0 and 1
+            (mmengine caps it at a quarter of its default font size).
+        alpha_range (Sequence[float]): opacity at weight 0 and 1.
+        min_font_size (int): smallest label font size.
+        **kwargs: the other arguments of ``DetLocalVisualizer``, used for
+            instances without weights.
     """
 
     def __init__(self,

@@ -31,29 +31,18 @@ LOST_FIELDS_HINT = (
 class PackLossMixInputs(PackDetInputs):
     """``PackDetInputs`` that also packs LossMix's per-box fields.
 
-    ``gt_bboxes`` given as :class:`LossMixBoxes` are packed as the plain
-    ``HorizontalBoxes`` stock ``PackDetInputs`` gives, and their fields
-    become ``gt_instances.loss_weights`` (float32), ``gt_instances.mix_group``
+    :class:`LossMixBoxes` are packed as plain ``HorizontalBoxes`` and their
+    fields become ``gt_instances.loss_weights`` (float32), ``mix_group``
     (int64) and, only when some box has a regression weight other than 1,
-    ``gt_instances.reg_weights`` (float32; absent means all ones), split
-    with the boxes between ``gt_instances`` and ``ignored_instances``. The
-    boxes are the only way in: results keys ``gt_loss_weights``,
-    ``gt_mix_group`` or ``gt_reg_weights`` are refused. ``mix_lambda``
-    (coefficient of the sample's own image) and ``mix_mode`` go to the
-    metainfo, whatever ``meta_keys`` says. On results without any of these
-    it packs exactly what ``PackDetInputs`` packs.
+    ``reg_weights`` (float32). ``mix_lambda`` and ``mix_mode`` go to the
+    metainfo. Results without these are packed exactly as by
+    ``PackDetInputs``.
 
-    Checks (each raises one ``ValueError`` naming the bad value):
-
-    - no per-box field given as a results key (put it on the boxes).
-    - a mixed sample (``mix_lambda`` present) whose boxes lost their fields
-      (plain boxes): load with ``box_type='lossmix_hbox'``.
-    - weights finite and > 0, regression weights finite and >= 0, groups
-      0 or 1, ``mix_lambda`` a number in [0, 1] (not a string),
-      ``mix_mode`` a known mode, and ``mix_lambda`` present when a gt has
-      group 1.
-    - a floating-point image has no NaN or inf pixel (uint8 ones are not
-      read).
+    Raises ``ValueError`` (naming the value) for a per-box field given as a
+    results key, a mixed sample whose boxes lost their fields, weights not
+    finite and > 0, regression weights not finite and >= 0, a group other
+    than 0/1, a bad ``mix_lambda`` or ``mix_mode``, or a non-finite pixel
+    (docs/advanced_guides/robustness.md).
 
     Required Keys: as ``PackDetInputs``; optional ``mix_lambda``,
     ``mix_mode``.
@@ -61,9 +50,8 @@ class PackLossMixInputs(PackDetInputs):
     Added Keys: ``inputs``, ``data_samples``.
 
     Args:
-        meta_keys (Sequence[str]): metainfo keys; ``PackDetInputs``' default
-            plus ``'mix_lambda'`` and ``'mix_mode'``, which are added when
-            missing.
+        meta_keys (Sequence[str]): metainfo keys; ``'mix_lambda'`` and
+            ``'mix_mode'`` are added when missing.
     """
     mapping_table = dict(
         PackDetInputs.mapping_table,

@@ -21,86 +21,40 @@ __all__ = ['LossMixPair', 'MIX_ARGS', 'MIX_MODES', 'check_mix_args',
 
 @TRANSFORMS.register_module()
 class LossMixPair(BaseTransform):
-    """Mix a training image with a partner image drawn from the dataset.
+    """Mix a training image with a partner image, weighting each box.
 
-    Use it inside mmdet's ``MultiImageMixDataset``: ``get_indexes`` picks the
-    partner (or none, with probability ``1 - prob``) and the wrapper puts the
-    partner's loaded results in ``results['mix_results']``. Both images are
-    centre-aligned on a canvas of max height x max width, padded with zeros
-    (keeping aspect ratios, paper supp. A), and blended in float32:
-    ``img = lam * own + (1 - lam) * partner``. Each image's boxes are first
-    clipped to that image (a box with no area left is dropped with its
-    label, ignore flag and mask), then shifted with it; the gts of both
-    images are concatenated, own first. Instance masks (``BitmapMasks`` or
-    ``PolygonMasks``) move exactly as their image and boxes do.
-
-    The boxes come out as :class:`LossMixBoxes` (plain ``HorizontalBoxes``
-    or arrays are converted), which carry each box's ``loss_weights`` and
-    ``mix_group`` through every later mmdet transform; a box's weight is
-    its weight as it came (1 for plain boxes) times its image's weight:
-
-    - ``'lossmix'``: lam ~ Beta(alpha, alpha); own lam, partner 1 - lam.
-    - ``'union'``: same images; own 1, partner 1.
-    - ``'noise'``: the partner's coefficient ~ U(noise_range); own 1, the
-      partner's instances are dropped.
-
-    ``mix_group`` is 0 for the own image's boxes, 1 for the partner's.
-    Instances whose image has coefficient 0 (lam at 0 or 1) are dropped:
-    they carry no loss under Eq. 14. A partner that is the same view of the
-    same image (same ``img_path`` and flip) leaves the sample unmixed, as
-    Eq. 14 does. A box that cannot be trained on (a coordinate not finite,
-    zero area or inverted) raises a ``ValueError`` naming it, mixed or not
-    (:func:`check_gt_boxes`); so does a floating-point image with a NaN or
-    inf pixel (:func:`check_finite_pixels`). Randomness comes from numpy's
-    global generator, which mmengine seeds in every worker.
-
-    Partner cache (``cache_size=K > 0``, as mmdet's ``CachedMixUp``): no
-    second image is loaded. The partner is drawn uniformly from the last K
-    samples this transform instance has seen (one cache per dataloader
-    worker), as they came out of the inner pipeline; cached entries showing
-    the same view as the sample are skipped. The sample is then cached, the
-    oldest entry dropped beyond K. A sample with no cached partner is not
-    mixed, like a sample left unmixed by ``prob``. ``get_indexes`` then
-    returns ``[]``, so the transform works both at the end of a plain
-    dataset pipeline and inside ``MultiImageMixDataset``. Memory: K images
-    per worker, at the inner pipeline's size.
+    Both images are centred on a zero-padded canvas and blended
+    (``lam * own + (1 - lam) * partner``); each image's boxes are clipped,
+    shifted and concatenated, own first, as :class:`LossMixBoxes` carrying
+    ``loss_weights`` and ``mix_group`` (0 own, 1 partner). The partner
+    comes from ``MultiImageMixDataset`` or, with ``cache_size``, from the
+    last samples seen (docs/user_guides/mixing_modes.md). Raises
+    ``ValueError`` for an untrainable box or a non-finite pixel.
 
     Required Keys:
 
-    - img
-    - gt_bboxes (HorizontalBoxes, LossMixBoxes or np.ndarray (N, 4))
-    - gt_bboxes_labels (np.int64)
-    - gt_ignore_flags (bool) (optional)
-    - gt_masks (BitmapMasks | PolygonMasks) (optional; the partner's of the
-      same type when the own image has them)
-    - mix_results (list[dict]): from ``MultiImageMixDataset``, [] = no mix
-      (not read with ``cache_size > 0``)
+    - img, gt_bboxes, gt_bboxes_labels
+    - gt_ignore_flags, gt_masks (optional)
+    - mix_results (list[dict]): the partner, [] = no mix (no cache only)
 
     Modified Keys:
 
-    - img (float32 when mixed)
-    - img_shape
-    - gt_bboxes (LossMixBoxes, with ``loss_weights`` and ``mix_group``)
-    - gt_bboxes_labels
-    - gt_ignore_flags (optional)
-    - gt_masks (optional): height x width of the canvas when mixed
+    - img (float32 when mixed), img_shape, gt_bboxes (LossMixBoxes)
+    - gt_bboxes_labels, gt_ignore_flags, gt_masks (optional)
 
     Added Keys:
 
-    - mix_lambda (float): coefficient of the own image, 1.0 when not mixed
-    - mix_mode (str): ``mode``, also when not mixed
+    - mix_lambda (float): own image's coefficient, 1.0 when not mixed
+    - mix_mode (str)
 
     Args:
-        mode (str): ``'lossmix'``, ``'union'`` or ``'noise'``. Defaults to
-            ``'lossmix'``.
-        alpha (float): Beta(alpha, alpha) parameter. Defaults to 1.0.
-        prob (float): probability of mixing a sample; 0.5 gives LossMix-Reg.
-            Defaults to 1.0.
-        noise_range (Sequence[float]): range of the partner's coefficient in
-            ``'noise'`` mode. Defaults to (0.0, 0.2).
-        cache_size (int, optional): K > 0 draws the partner from the last K
-            samples seen instead of loading one; 0 or None loads it.
-            Defaults to None.
+        mode (str): ``'lossmix'``, ``'union'`` or ``'noise'``.
+        alpha (float): Beta(alpha, alpha) parameter of lam.
+        prob (float): probability of mixing a sample (0.5: LossMix-Reg).
+        noise_range (Sequence[float]): partner's coefficient range in
+            ``'noise'`` mode.
+        cache_size (int, optional): K > 0 draws the partner from the last
+            K samples seen instead of loading one.
     """
 
     def __init__(self,
@@ -403,10 +357,9 @@ def check_gt_boxes(results: dict, which: str) -> None:
 def check_finite_pixels(results: dict, which: str = 'image') -> None:
     """Raise if a floating-point ``results['img']`` has a NaN or inf.
 
-    One sum over the image (about 3 ms for 1333x800x3 float32, a sixth of
-    the blend); the element-wise pass that names the bad pixels runs only
-    when the sum is not finite. uint8 images (they cannot hold NaN) and
-    images that are not numpy arrays are not read.
+    One sum over the image; the element-wise pass that names the bad
+    pixels runs only when the sum is not finite. uint8 images and images
+    that are not numpy arrays are not read.
 
     Args:
         results (dict): with optional ``img`` and ``img_path``.

@@ -24,13 +24,10 @@ class MixingScheduleHook(Hook):
         custom_hooks = [dict(type='MixingScheduleHook',
                              schedule=[dict(iter=16000, prob=0.0)])]
 
-    A change restarts the train loader's workers (with an
-    ``IterBasedTrainLoop``; an epoch-based loop's workers get it at the next
-    epoch). A resumed run re-applies every entry it has passed.
-
-    With ``warmup_iters`` the hook also runs the domain-adaptation phases
-    of a ``MixedDomainTeacher`` through a :class:`PhasedMeanTeacherHook`
-    (use it instead of mmdet's ``MeanTeacherHook``, not beside it)::
+    A resumed run re-applies every entry it has passed. With
+    ``warmup_iters`` the hook also runs a ``MixedDomainTeacher``'s phases
+    through a :class:`PhasedMeanTeacherHook` (instead of mmdet's
+    ``MeanTeacherHook``, not beside it)::
 
         custom_hooks = [dict(type='MixingScheduleHook', warmup_iters=20000,
                              keep_rate=0.9996)]
@@ -38,7 +35,6 @@ class MixingScheduleHook(Hook):
     Args:
         schedule (Sequence[dict]): entries ``dict(iter=N, **args)`` with args
             among ``MIX_ARGS``, applied from 0-based iteration N on.
-            Defaults to none.
         warmup_iters (int, optional): length of the warmup phase; None (no
             phases) for plain detectors.
         keep_rate (float): EMA keep rate of the teacher. Defaults to 0.9996.

@@ -105,56 +105,17 @@ class _RestoreBeforeDraw:
 @HOOKS.register_module()
 class RandomStateHook(Hook):
     """Make a resumed run draw the same random numbers as the uninterrupted
-    run: mixing coefficients and partners, the pipeline's flips, the RPN and
-    RoI samplers, the teacher's cross-domain partners.
+    run (mixing coefficients and partners, flips, samplers).
 
-    mmengine's resume restores the model, optimizer, schedulers and the
-    iteration, but not the random generators, so a resumed run's losses
-    drift from the uninterrupted run's from its first iteration on. This
-    hook writes the states of python's ``random``, numpy's and torch's
-    generators (CPU and every CUDA device) into every checkpoint, under
-    ``checkpoint['random_states']``, and restores them where the
-    uninterrupted run stood when it drew its next batch:
-
-    - ``IterBasedTrainLoop``: after the loop has advanced its dataloader
-      past the batches of the iterations already done (which runs the
-      pipeline of each, consuming random numbers with ``num_workers=0``),
-      right before the next batch is drawn;
-    - epoch-based loops: at the start of the next epoch
-      (``before_train_epoch``, so this hook's high priority matters).
-
-    Validation during training is made neutral: the states are kept at
-    ``before_val`` and put back at ``after_val``, so a run that validates at
-    its checkpoints trains on the random numbers its resumed copy sees (and
-    the ones of a run that does not validate). A checkpoint saved during
-    validation (``save_best``) holds the kept states.
-
-    What holds (tests/test_tools/test_resume_exact.py): on one process,
-    resumed with the same config from a checkpoint of this hook, every later
-    iteration draws the uninterrupted run's random numbers, so the logged
-    losses and the final weights are bitwise equal where the kernels are
-    deterministic (CPU; ``randomness.deterministic=True`` on a GPU), when
-    the training data are loaded
-
-    - in the main process (``num_workers=0``);
-    - by the workers of an ``IterBasedTrainLoop``, persistent or not: the
-      resumed workers start from the same seeds and replay the skipped
-      batches (not when a ``MixingScheduleHook`` schedule entry restarted
-      the workers before the checkpoint);
-    - by non-persistent workers of an epoch-based loop, from an end-of-epoch
-      checkpoint: mmengine seeds each worker from the seed and its id at
-      every epoch.
-
-    Not restored: what persistent workers carry from one epoch to the next
-    (an epoch-based loop with ``persistent_workers=True`` resumes with
-    fresh workers), and the generators of other processes (rank 0 alone
-    writes checkpoints): in a multi-process run the hook restores nothing
-    and warns. mmengine restarts an epoch resumed from a checkpoint in its
-    middle, which no saved state can make exact.
-
-    Loading a checkpoint with ``load_from`` (a run that starts at iteration
-    0) restores nothing. A config without this hook resumes as before and
-    ignores the saved states.
+    Writes the states of python's ``random``, numpy's and torch's
+    generators (CPU and every CUDA device) into every checkpoint under
+    ``checkpoint['random_states']`` and, on resume, restores them where the
+    uninterrupted run drew its next batch: right before the first batch
+    after the skipped ones (``IterBasedTrainLoop``) or at the start of the
+    next epoch (epoch-based loops). States are kept across validation, so
+    validating does not change training's draws. A multi-process run
+    restores nothing and warns; ``load_from`` restores nothing. What is
+    and is not bitwise exact: docs/user_guides/train_test.md.
 
     Usage (a default hook, so the dict merges through inheritance)::
 

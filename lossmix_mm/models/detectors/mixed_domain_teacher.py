@@ -26,38 +26,28 @@ from .teacher_train_cfg import (DEFAULT_TRAIN_CFG, PHASES, SOURCE_STRONG,
 class MixedDomainTeacher(SemiBaseDetector):
     """Adaptive-Teacher-style mean teacher trained on LossMix-mixed batches.
 
-    A batch holds a labelled source branch ``'sup'`` (optionally its strong
-    view ``'sup_strong'``) and two views of the same target images,
-    ``'unsup_teacher'`` (weak) and ``'unsup_student'`` (strong). The phase,
-    set by :class:`MixingScheduleHook` from the iteration, picks the terms:
-
-    - ``'warmup'`` (Eq. 15): ``mss``, each source view mixed within itself;
-      ``nst``, each source image with a little (``nst_noise_range``) of a
-      target image, source boxes only.
-    - ``'adapt'`` (Eq. 16): ``mss``; ``mtt``, the strong target views mixed
-      within themselves on the teacher's pseudo-labels (scores above
-      ``cls_pseudo_thr``); ``mst``, each source image with a target image;
-      ``disc``, the domain discriminator on the weak views or on the mixed
-      batches (``disc_input``).
-
-    Pseudo-boxes train classification only (``reg_weights`` 0) unless
-    ``pseudo_box_reg``. Losses are logged per term (``mss_loss_cls``,
-    ``loss_disc_src``, ``mtt_num_pseudo`` ...). The discriminator and the
-    mixer sit on this wrapper, so student and teacher keep identical
-    parameter lists.
+    A batch holds source branches ``'sup'`` (and optionally
+    ``'sup_strong'``) and two views of the same target images,
+    ``'unsup_teacher'`` (weak) and ``'unsup_student'`` (strong). The phase
+    set by :class:`MixingScheduleHook` picks the terms: ``'warmup'``
+    (Eq. 15) trains ``mss`` and ``nst``; ``'adapt'`` (Eq. 16) trains
+    ``mss``, ``mtt``, ``mst`` and ``disc``. Losses are logged per term
+    (docs/user_guides/domain_adaptation.md).
 
     Args:
         detector (dict): the student's and teacher's config.
         discriminator (dict, optional): an ``ImageDomainDiscriminator``
             config; None trains without the adversarial term.
-        mixer (dict, optional): a ``BatchLossMix`` config (mode, alpha,
-            partner order of mss / mtt / mst); None: no mixing.
+        mixer (dict, optional): a ``BatchLossMix`` config; None: no mixing.
         semi_train_cfg (dict): ``DEFAULT_TRAIN_CFG`` keys and
             ``loss_weights`` (per term, a 0 skips its forward),
             ``freeze_teacher``.
         semi_test_cfg (dict): ``predict_on`` (``'teacher'``).
         data_preprocessor (dict): a ``MultiBranchDataPreprocessor`` config.
         init_cfg (dict, optional): initialisation config.
+
+    Raises:
+        ValueError: a bad ``semi_train_cfg`` (e.g. ``loss_weights``).
     """
 
     def __init__(self,

@@ -38,8 +38,8 @@ def group_coefficients(img_meta: dict,
     """Coefficients of the own (y_i) and partner (y_j) terms of one image.
 
     Read from the metainfo ``mix_lambda`` (lam, coefficient of the own image
-    in the pixels; 1.0 when absent: not mixed) and ``mix_mode`` (``'lossmix'``
-    when absent, as data from before the key existed was LossMix):
+    in the pixels; 1.0 when absent: not mixed) and ``mix_mode``
+    (``'lossmix'`` when absent):
 
     - ``'lossmix'``: (lam, 1 - lam), Eq. 14.
     - ``'union'``: (1, 1), L(y_i) + L(y_j); an image with coefficient 0 in
@@ -75,26 +75,12 @@ def mix_group_passes(batch_gt_instances: InstanceList,
                      batch_img_metas: List[dict]) -> List[GroupPass]:
     """The terms of L = c_i * L(x~, y_i) + c_j * L(x~, y_j) over a batch.
 
-    (c_i, c_j) of an image come from :func:`group_coefficients` (lam and
-    1 - lam for LossMix); the group of a gt is its ``mix_group`` (0 when
-    absent). A pass holds the M images whose coefficient for it is > 0, and
-    a head computes its stock loss over them, normalised by the sum of their
-    per-image normalisers n_b; ``loss_scale`` = M / B turns that into the
-    batch's normaliser. The result,
-    sum_b [c_i,b * S_b(y_i) + c_j,b * S_b(y_j)] / (B * n) with S_b the
-    unnormalised loss of image b, is the per-image Eq. 14 loss averaged over
-    the batch exactly as stock mmdet averages images, **exactly when every
-    image has the same normaliser n in every pass**: for the RPN,
-    ``SamplingResult.avg_factor``, which with ``RandomSampler``
-    (``neg_pos_ub=-1``, as in mmdet's Faster R-CNN) is ``num`` whenever an
-    image has enough negative anchors to fill ``num`` (any ordinary image
-    size); for the RoI head, the number of sampled RoIs, likewise ``num``
-    when an image has at least ``num`` proposals (gts included), or the
-    proposal count with ``PseudoSampler``. Otherwise (``PseudoSampler`` in
-    the RPN counts positives only) images weigh by their normaliser within a
-    pass, as in stock mmdet, and the scale is the images' share, not the
-    normalisers'. Images in both passes (a batch where all are mixed) have
-    scale 1.
+    (c_i, c_j) of an image come from :func:`group_coefficients`; a gt's
+    group is its ``mix_group`` (0 when absent). A pass holds the M images
+    whose coefficient for it is > 0; its ``loss_scale`` = M / B scales the
+    head's stock loss over them to the batch's average (exactly Eq. 14 per
+    image when every image has the same normaliser in every pass; see
+    docs/user_guides/mixing_modes.md).
 
     Args:
         batch_gt_instances (InstanceList): B sets of gts.

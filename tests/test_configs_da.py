@@ -344,6 +344,7 @@ def da_root(tmp_path_factory):
     return root + '/'
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('path', CONFIGS, ids=IDS)
 def test_build(path, da_root):
     cfg = set_data_root(load(path), da_root)
@@ -421,6 +422,7 @@ FORWARD = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('path', FORWARD,
                          ids=[osp.basename(p)[:-3] for p in FORWARD])
 def test_forward(path, da_root):
@@ -503,6 +505,7 @@ def _toy_step(cfg, source_root, target_root):
         total.backward()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('path', TOY_DA,
                          ids=[osp.basename(p)[:-3] for p in TOY_DA])
 def test_toy_da_configs(path, toy_root, toy_clipart_root):

@@ -204,6 +204,7 @@ def test_config_builds_model_and_data(path, coco_root):
             assert s.gt_instances.masks.height == s.img_shape[0]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     'path', [p for p in CONFIGS if parse(p)['variant'] == 'lossmix'],
     ids=[i for i, p in zip(IDS, CONFIGS) if parse(p)['variant'] == 'lossmix'])

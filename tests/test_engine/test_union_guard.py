@@ -177,6 +177,7 @@ def _train(config, work_dir, opts):
         capture_output=True, text=True, cwd=ROOT, timeout=600)
 
 
+@pytest.mark.slow
 def test_tools_train_fails_on_stock_retinanet(toy_root, tmp_path):
     """A stock RetinaNet fed LossMixPair data (the toy RetinaNet LossMix
     config with the head type a user might forget to swap)."""
@@ -192,6 +193,7 @@ def test_tools_train_fails_on_stock_retinanet(toy_root, tmp_path):
     assert not osp.isfile(osp.join(tmp_path, 'iter_1.pth'))
 
 
+@pytest.mark.slow
 def test_tools_train_fails_on_stock_heads_behind_batch_lossmix(
         toy_root, tmp_path):
     """The toy in-batch config (BatchLossMix) with stock heads."""
@@ -205,6 +207,7 @@ def test_tools_train_fails_on_stock_heads_behind_batch_lossmix(
     assert not osp.isfile(osp.join(tmp_path, 'iter_1.pth'))
 
 
+@pytest.mark.slow
 def test_tools_train_runs_lossmix_retinanet(toy_root, tmp_path):
     """The same config with its LossMix head trains (no false alarm)."""
     config = toy_config('lossmix').replace(
@@ -230,6 +233,7 @@ def test_runner_adds_the_guard_once(tmp_path):
         assert len(guards) == 1
 
 
+@pytest.mark.slow
 def test_mim_train_fails_on_stock_heads(toy_root, tmp_path):
     mim = osp.join(osp.dirname(sys.executable), 'mim')
     if not osp.isfile(mim):
@@ -266,6 +270,7 @@ print('unchanged', sorted(before[0]))
 '''
 
 
+@pytest.mark.slow
 def test_import_changes_no_global_state():
     """torch's global module hooks, mmengine's checkpoint loaders and
     torch's safe globals are the same before and after the import."""

@@ -75,6 +75,7 @@ def test_variants_and_goals():
             assert osp.isfile(osp.join(ROOT, 'configs', config)), config
 
 
+@pytest.mark.slow
 def test_toy_run_writes_table_and_png(toy_root, tmp_path):
     """One iteration of no-mix and in-batch: the table (with memory from
     the probes' subprocesses) and the figure beside it."""
@@ -159,6 +160,7 @@ def _samples(num, size=(96, 128)):
     return samples
 
 
+@pytest.mark.slow
 def test_r50_fpn_configs_build_and_train_a_step(toy_root):
     """The paper's model for the --model r50-fpn variants: random init,
     BN, toy images at (1333, 800), batch 2; one training forward and

@@ -187,6 +187,7 @@ def test_sampler_splits_the_batch():
         ]
 
 
+@pytest.mark.slow
 def test_two_processes_train_like_one(toy_root, tmp_path):
     config = str(tmp_path / 'fcos_toy_dist.py')
     with open(config, 'w') as f:
@@ -213,6 +214,7 @@ def test_two_processes_train_like_one(toy_root, tmp_path):
                        torch.zeros(32))
 
 
+@pytest.mark.slow
 def test_domain_adaptation_two_processes(toy_root, toy_clipart_root,
                                          tmp_path):
     """The DA toy config under 2 gloo processes, 2 warmup + 2 adaptation

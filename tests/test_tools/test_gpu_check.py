@@ -5,6 +5,7 @@ import os.path as osp
 import subprocess
 import sys
 
+import pytest
 import torch
 
 # what tests/conftest.py makes torch's default device
@@ -19,6 +20,7 @@ def test_default_device_follows_env():
     assert torch.nn.Linear(2, 2).weight.device.type == TEST_DEVICE
 
 
+@pytest.mark.slow
 def test_test_device_switch_moves_tensors():
     """The switch gpu_check.sh uses, shown with the 'meta' device."""
     env = dict(os.environ, LOSSMIX_TEST_DEVICE='meta')
@@ -30,6 +32,7 @@ def test_test_device_switch_moves_tensors():
     assert '1 passed' in proc.stdout
 
 
+@pytest.mark.slow
 def test_gpu_check_dry_run(tmp_path):
     env = dict(os.environ, PYTHON=sys.executable, PORT='29547',
                OMP_NUM_THREADS='1')

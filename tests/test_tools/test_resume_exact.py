@@ -91,6 +91,7 @@ def check_resumed(config, tmp_path, opts, checkpoint, last):
     return whole, resumed
 
 
+@pytest.mark.slow
 def test_pair_mixing_resume_exact_and_without_hook(toy_root, tmp_path,
                                                     cfg_edits):
     """num_workers=0; validation right after the checkpoint's iteration
@@ -112,6 +113,7 @@ def test_pair_mixing_resume_exact_and_without_hook(toy_root, tmp_path,
     assert plain[3]['loss'] != whole[3]['loss']
 
 
+@pytest.mark.slow
 def test_in_batch_mixing_resume_exact_with_workers(toy_root, tmp_path):
     """IterBasedTrainLoop, 2 persistent workers: the resumed workers
     replay the skipped batches and stand where the uninterrupted ones
@@ -122,6 +124,7 @@ def test_in_batch_mixing_resume_exact_with_workers(toy_root, tmp_path):
                   'iter_2.pth', 'iter_4.pth')
 
 
+@pytest.mark.slow
 def test_epoch_based_resume_exact_with_workers(toy_root, tmp_path,
                                                 cfg_edits):
     """EpochBasedTrainLoop, 2 non-persistent workers (restarted with the
@@ -153,6 +156,7 @@ def da_options(source, target, max_iters, warmup):
     ] + logging_options(max_iters)
 
 
+@pytest.mark.slow
 def test_teacher_resume_exact(toy_root, toy_clipart_root, tmp_path):
     """Warmup: iterations 1-2, adaptation: 3-4. Resumed from iteration 1
     (the run crosses the switch) and from iteration 3."""

@@ -8,6 +8,7 @@ import math
 import os.path as osp
 import sys
 
+import pytest
 import torch
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
@@ -69,6 +70,7 @@ def scalars(work_dir):
         return [json.loads(line) for line in f]
 
 
+@pytest.mark.slow
 def test_warmup_adapt_resume(toy_root, toy_clipart_root, tmp_path,
                              cfg_edits):
     cfg_edits.append(lambda cfg: setattr(

@@ -45,6 +45,7 @@ def record_hook(cfg_edits):
                                          [dict(type='RecordResumeHook')]))
 
 
+@pytest.mark.slow
 def test_train_resume_and_test(toy_root, tmp_path, record_hook):
     work_dir = str(tmp_path / 'work')
     train_tool.main([CONFIG, '--work-dir', work_dir, '--cfg-options'] +
@@ -103,6 +104,7 @@ def test_train_resume_and_test(toy_root, tmp_path, record_hook):
         assert len(pickle.load(f)) == 3  # one entry per val image
 
 
+@pytest.mark.slow
 def test_mim_train_resumes(toy_root, tmp_path):
     """`mim train mmdet <config>` (mmdet's own train.py) reaches lossmix_mm
     through custom_imports and builds the config's LossMixRunner, which
@@ -125,6 +127,7 @@ def test_mim_train_resumes(toy_root, tmp_path):
     assert osp.isfile(osp.join(work_dir, 'iter_3.pth'))
 
 
+@pytest.mark.slow
 def test_dist_train_two_processes_on_cpu(toy_root, tmp_path):
     """tools/dist_train.sh (torchrun) with 2 processes, gloo, no GPU."""
     work_dir = str(tmp_path / 'dist')
@@ -141,6 +144,7 @@ def test_dist_train_two_processes_on_cpu(toy_root, tmp_path):
     assert osp.isfile(osp.join(work_dir, 'iter_2.pth'))
 
 
+@pytest.mark.slow
 def test_run_cpu_default_script(toy_root, tmp_path):
     """README command one's script: train, test, say where things are."""
     work_dir = str(tmp_path / 'demo')

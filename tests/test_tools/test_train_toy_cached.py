@@ -151,6 +151,7 @@ class RecordCacheHook(Hook):
         SEEN['cached'] = len(pair.results_cache)
 
 
+@pytest.mark.slow
 def test_cached_config_trains(toy_root, tmp_path, cfg_edits,
                               count_train_loads):
     cfg_edits.append(lambda cfg: setattr(cfg, 'custom_hooks',

@@ -31,6 +31,7 @@ def final_metrics(work_dir):
         [r for r in records if 'loss' in r]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('detector', ['retinanet', 'mask-rcnn'])
 @pytest.mark.parametrize('variant', ['nomix', 'lossmix'])
 def test_toy_family_config_trains_and_evaluates(detector, variant, toy_root,

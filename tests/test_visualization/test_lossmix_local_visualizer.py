@@ -241,6 +241,7 @@ def _browse_dataset_script():
         'browse_dataset.py')
 
 
+@pytest.mark.slow
 def test_mmdet_browse_dataset_draws_the_weights(toy_root, tmp_path):
     script = _browse_dataset_script()
     if not osp.isfile(script):

@@ -38,6 +38,7 @@ def run(toy_root, work_dir, max_iters, schedule, resume=None, workers=2):
     return [list(lams) for lams in LAMBDAS]
 
 
+@pytest.mark.slow
 def test_partial_mixing_reaches_persistent_workers_and_resume(
         toy_root, tmp_path):
     # iterations 0-2 mixed, 3-5 not; two persistent loader workers
@@ -56,6 +57,7 @@ def test_partial_mixing_reaches_persistent_workers_and_resume(
     assert all(lam == 1.0 for it in lams for lam in it)
 
 
+@pytest.mark.slow
 def test_switch_back_on_and_change_mode(toy_root, tmp_path):
     # off from the start, noise mixing from iteration 2 (main process
     # loading: no workers)

@@ -202,6 +202,7 @@ def test_cuda_states(monkeypatch):
     assert restored == []
 
 
+@pytest.mark.slow
 def test_every_config_has_the_hook():
     """Statically (parsing all configs is slow): a config that inherits no
     config of its own directory (a root: mmdet's configs and

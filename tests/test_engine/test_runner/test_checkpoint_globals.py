@@ -60,6 +60,7 @@ def run_python(code: str) -> subprocess.CompletedProcess:
                           text=True, cwd=ROOT, timeout=300)
 
 
+@pytest.mark.slow
 def test_the_payload_is_real(evil):
     """Control: a full unpickling does write the marker."""
     path, marker = evil
@@ -69,6 +70,7 @@ def test_the_payload_is_real(evil):
     assert osp.isfile(marker)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('imports', ['', 'import lossmix_mm'])
 def test_mmengine_load_checkpoint_refuses(evil, imports):
     path, marker = evil
@@ -150,6 +152,7 @@ def test_train_load_from_refuses(evil, toy_root, tmp_path):
     assert not osp.isfile(marker)
 
 
+@pytest.mark.slow
 def test_mim_train_load_from_refuses(evil, toy_root, tmp_path):
     """mmdet's own train.py builds the config's LossMixRunner."""
     mim = osp.join(osp.dirname(sys.executable), 'mim')

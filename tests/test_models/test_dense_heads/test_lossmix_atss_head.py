@@ -92,6 +92,7 @@ def test_exact_mode_is_eq14():
             lam * own[key] + (1 - lam) * partner[key], rel=1e-5)
 
 
+@pytest.mark.slow
 def test_tiny_atss_trains():
     """Two steps with loss weights; the weights reach the head (the first
     loss differs from the unmixed batch's)."""

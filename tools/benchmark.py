@@ -631,6 +631,7 @@ def write_markdown(text, out):
         start = old.find('\n## ')
         if start >= 0:
             kept = '\n' + old[start:].lstrip('\n')
+    os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
     with open(out, 'w') as f:
         f.write(text + '\n' + kept)
 

@@ -41,6 +41,9 @@ class BoxField:
         if value is None:
             field = torch.full(shape, self.default, dtype=self.dtype,
                                device=obj.device)
+        elif isinstance(value, Tensor) and value.dtype == self.dtype and \
+                value.shape == shape and value.device == obj.device:
+            field = value.clone()
         else:
             raw = torch.as_tensor(value)
             field = raw.to(dtype=self.dtype, device=obj.device).clone()

@@ -5,6 +5,7 @@ from collections import deque
 from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
+import torch
 from mmcv.transforms import BaseTransform
 
 from mmdet.registry import TRANSFORMS
@@ -12,7 +13,7 @@ from mmdet.structures.bbox import BaseBoxes, HorizontalBoxes
 from ...mixing.args import (MIX_ARGS, MIX_MODES, check_mix_args,
                             check_mix_lambda, update_mix_args)
 from ...mixing.masks import cat_masks, place_masks
-from ...mixing.rules import centre_offsets, instance_weights, shift_boxes
+from ...mixing.rules import centre_offsets, instance_weights
 from ...structures import LossMixBoxes
 
 __all__ = ['LossMixPair', 'MIX_ARGS', 'MIX_MODES', 'check_mix_args',
@@ -273,10 +274,14 @@ def image_gts(results: dict, offset: Tuple[int, int],
     img_hw = results['img'].shape[:2]
     boxes = LossMixBoxes.from_boxes(results['gt_bboxes']).clone()
     boxes.clip_(img_hw)
-    keep = np.flatnonzero(((boxes.widths > 0) & (boxes.heights > 0)).numpy())
-    boxes = shift_boxes(boxes[keep], offset)
+    has_area = ((boxes.widths > 0) & (boxes.heights > 0)).numpy()
+    keep = np.flatnonzero(has_area)
+    if not has_area.all():
+        boxes = boxes[keep]
+    if any(offset):
+        boxes.translate_(offset)
     boxes.loss_weights = boxes.loss_weights * weight
-    boxes.mix_group = np.full(len(boxes), group, dtype=np.int64)
+    boxes.mix_group = torch.full((len(boxes), ), group, dtype=torch.int64)
     labels = np.asarray(results['gt_bboxes_labels'], dtype=np.int64)
     gts = dict(
         gt_bboxes=boxes,
@@ -303,7 +308,10 @@ def cat_gts(gts: Sequence[dict]) -> dict:
         gt_ignore_flags=np.concatenate([g['gt_ignore_flags'] for g in gts]))
     if 'gt_masks' in gts[0]:
         out['gt_masks'] = cat_masks([g['gt_masks'] for g in gts])
-    keep = np.flatnonzero(out['gt_bboxes'].loss_weights.numpy() > 0)
+    positive = out['gt_bboxes'].loss_weights.numpy() > 0
+    if positive.all():
+        return out
+    keep = np.flatnonzero(positive)
     return {key: value[keep] for key, value in out.items()}
 
 

@@ -221,25 +221,24 @@ class LossMixBoxes(HorizontalBoxes):
     def detach(self: T) -> T:
         return self._derive(self.tensor.detach())
 
+    def _resized(self: T, op: str, field_op: str, sizes: tuple) -> T:
+        """``tensor.<op>(sizes)``, each field ``<field_op>`` to the boxes'
+        leading sizes."""
+        sizes = _sizes(sizes)
+        return self._derive(getattr(self.tensor, op)(sizes),
+                            lambda f: getattr(f, field_op)(sizes[:-1]))
+
     def view(self: T, *shape) -> T:
-        shape = _sizes(shape)
-        return self._derive(self.tensor.view(shape),
-                            lambda f: f.reshape(shape[:-1]))
+        return self._resized('view', 'reshape', shape)
 
     def reshape(self: T, *shape) -> T:
-        shape = _sizes(shape)
-        return self._derive(self.tensor.reshape(shape),
-                            lambda f: f.reshape(shape[:-1]))
+        return self._resized('reshape', 'reshape', shape)
 
     def expand(self: T, *sizes) -> T:
-        sizes = _sizes(sizes)
-        return self._derive(self.tensor.expand(sizes),
-                            lambda f: f.expand(sizes[:-1]))
+        return self._resized('expand', 'expand', sizes)
 
     def repeat(self: T, *sizes) -> T:
-        sizes = _sizes(sizes)
-        return self._derive(self.tensor.repeat(sizes),
-                            lambda f: f.repeat(sizes[:-1]))
+        return self._resized('repeat', 'repeat', sizes)
 
     def transpose(self: T, dim0: int, dim1: int) -> T:
         boxes = super().transpose(dim0, dim1)  # checks the dims

@@ -18,6 +18,16 @@ LABELS = [0, 2]
 STAGES = ('s0', 's1', 's2')
 
 
+def assert_eq14(got, ref_own, ref_partner, lam):
+    """Every stage's losses are lam * own + (1 - lam) * partner (Eq. 14)."""
+    for stage in STAGES:
+        for key in ('loss_cls', 'loss_bbox', 'loss_mask'):
+            key = f'{stage}.{key}'
+            assert ref_own[key] > 0 and ref_partner[key] > 0
+            assert got[key] == pytest.approx(
+                lam * ref_own[key] + (1 - lam) * ref_partner[key], rel=1e-5)
+
+
 def tiny(path, with_mask):
     roi = copy.deepcopy(get_config(path).model.roi_head)
     roi.bbox_roi_extractor.out_channels = 8
@@ -188,12 +198,7 @@ def test_exact_mode_is_eq14_per_stage(cascade_mask_cfg, num_imgs):
               exact=True), [mixed] * num_imgs,
         [dict(mix_lambda=lam)] * num_imgs, boxes=GT_BOXES)
     assert set(got) == set(ref_own)
-    for stage in STAGES:
-        for key in ('loss_cls', 'loss_bbox', 'loss_mask'):
-            key = f'{stage}.{key}'
-            assert ref_own[key] > 0 and ref_partner[key] > 0
-            assert got[key] == pytest.approx(
-                lam * ref_own[key] + (1 - lam) * ref_partner[key], rel=1e-5)
+    assert_eq14(got, ref_own, ref_partner, lam)
     weighted = losses(
         build(cascade_mask_cfg, 'LossMixCascadeRoIHead', 'PseudoSampler'),
         [mixed] * num_imgs, boxes=GT_BOXES)
@@ -233,12 +238,7 @@ def test_exact_mode_with_ignore_band_is_eq14(cascade_mask_cfg, exact):
     got = losses(
         build(cfgs, 'LossMixCascadeRoIHead', 'PseudoSampler', exact=exact),
         [mixed], [dict(mix_lambda=lam)], boxes=GT_BOXES)
-    for stage in STAGES:
-        for key in ('loss_cls', 'loss_bbox', 'loss_mask'):
-            key = f'{stage}.{key}'
-            assert ref_own[key] > 0 and ref_partner[key] > 0
-            assert got[key] == pytest.approx(
-                lam * ref_own[key] + (1 - lam) * ref_partner[key], rel=1e-5)
+    assert_eq14(got, ref_own, ref_partner, lam)
 
 
 def test_label_out_of_range_and_mix_group(cascade_cfg):

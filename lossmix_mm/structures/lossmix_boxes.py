@@ -262,8 +262,8 @@ class LossMixBoxes(HorizontalBoxes):
 
     def unsqueeze(self: T, dim: int) -> T:
         boxes = super().unsqueeze(dim)
-        dim = dim if dim >= 0 else dim + self.tensor.dim()
-        return self._derive(boxes.tensor, lambda f: f.unsqueeze(dim))
+        return self._derive(
+            boxes.tensor, lambda f: f.reshape(boxes.tensor.shape[:-1]))
 
     def split(self: T, split_size_or_sections, dim: int = 0) -> List[T]:
         return self._pieces(

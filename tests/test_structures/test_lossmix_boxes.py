@@ -194,6 +194,8 @@ def test_reshaping_ops_carry_fields():
     assert stacked.permute(1, 0, 2).loss_weights.shape == (3, 2)
     assert stacked.flatten().loss_weights.tolist() == W + W
     assert b.unsqueeze(0).loss_weights.tolist() == [W]
+    assert b.unsqueeze(-2).loss_weights.tolist() == [[w] for w in W]
+    assert b.unsqueeze(-2).tensor.shape == (3, 1, 4)
     assert b.unsqueeze(0).squeeze(0).loss_weights.tolist() == W
     assert b.repeat(2, 1).mix_group.tolist() == G + G
     assert b[:1].expand(2, 4).loss_weights.tolist() == [W[0]] * 2

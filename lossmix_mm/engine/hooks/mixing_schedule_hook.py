@@ -5,6 +5,7 @@ from typing import Iterator, List, Optional, Sequence
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
 
+from mmdet.engine.hooks import MeanTeacherHook
 from mmdet.registry import HOOKS
 from ...datasets.transforms import LossMixPair
 from ...mixing.args import MIX_ARGS, update_mix_args
@@ -51,8 +52,6 @@ class MixingScheduleHook(Hook):
                              'warmup_iters, or both')
         self.teacher_hook = None if warmup_iters is None else \
             PhasedMeanTeacherHook(warmup_iters, keep_rate)
-        self.warmup_iters = warmup_iters
-        self.keep_rate = float(keep_rate)
 
     def phase_at(self, iteration: int) -> str:
         """The phase of 0-based ``iteration`` (``'warmup'`` without
@@ -69,6 +68,12 @@ class MixingScheduleHook(Hook):
                 'MixingScheduleHook found no LossMixPair in the train '
                 'dataset, no BatchLossMix in the data preprocessor and no '
                 'mixer on the model')
+        if self.teacher_hook is not None and any(
+                isinstance(hook, MeanTeacherHook) for hook in runner.hooks):
+            raise RuntimeError(
+                'MixingScheduleHook(warmup_iters=...) updates the teacher '
+                'itself; remove the MeanTeacherHook from custom_hooks (both '
+                'would average the teacher every iteration)')
         self._teacher('before_train', runner)
         changes = {}
         for entry in self.schedule:

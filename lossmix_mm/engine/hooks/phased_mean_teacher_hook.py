@@ -11,8 +11,6 @@ from torch import Tensor, nn
 from mmdet.engine.hooks import MeanTeacherHook
 from mmdet.registry import HOOKS
 
-PHASES = ('warmup', 'adapt')
-
 
 @HOOKS.register_module()
 class PhasedMeanTeacherHook(MeanTeacherHook):
@@ -50,7 +48,6 @@ class PhasedMeanTeacherHook(MeanTeacherHook):
         super().__init__(
             momentum=1.0 - keep_rate, interval=interval, skip_buffer=False)
         self.warmup_iters = warmup_iters
-        self.keep_rate = float(keep_rate)
 
     def phase_at(self, iteration: int) -> str:
         """The phase of 0-based ``iteration``."""

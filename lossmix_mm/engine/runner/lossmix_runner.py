@@ -11,13 +11,15 @@ from .checkpoint_globals import mmengine_checkpoint_globals
 
 @RUNNERS.register_module()
 class LossMixRunner(Runner):
-    """``Runner`` that loads mmengine checkpoints with ``weights_only=True``
-    and always runs :class:`UnionGuardHook`.
+    """``Runner`` that allows only mmengine's checkpoint globals while
+    loading and always runs :class:`UnionGuardHook`.
 
     Checkpoints (``load_from``, resume, ``tools/test.py``) load with only the
     globals of mmengine's own checkpoints allowed, and only while loading
-    (:func:`mmengine_checkpoint_globals`); a file that needs any other
-    global is refused with torch's message. Select it in a config with
+    (:func:`mmengine_checkpoint_globals`). Where ``torch.load`` defaults to
+    ``weights_only=True`` (torch >= 2.6; mmengine passes no
+    ``weights_only``), a file that needs any other global is refused with
+    torch's message; older torch loads it unchecked. Select it in a config with
     ``runner_type = 'mmdet.LossMixRunner'``: the scope prefix lets mmdet's
     ``tools/train.py`` (``mim train``), which looks runners up in mmengine's
     root registry, find it.

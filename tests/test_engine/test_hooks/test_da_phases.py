@@ -34,7 +34,7 @@ class TinyTeacher(nn.Module):
 
 
 def runner_at(model, iteration):
-    return SimpleNamespace(model=model, iter=iteration)
+    return SimpleNamespace(model=model, iter=iteration, hooks=[])
 
 
 def test_ema_reference_formula():
@@ -139,7 +139,7 @@ def test_phase_errors():
         MixingScheduleHook(warmup_iters=1, keep_rate=1.0)
     with pytest.raises(ValueError, match='schedule, warmup_iters'):
         MixingScheduleHook()
-    plain = SimpleNamespace(model=nn.Linear(1, 1), iter=0,
+    plain = SimpleNamespace(model=nn.Linear(1, 1), iter=0, hooks=[],
                             train_dataloader=SimpleNamespace(dataset=None))
     plain.model.data_preprocessor = SimpleNamespace(batch_augments=None)
     with pytest.raises(TypeError, match='MixedDomainTeacher'):
@@ -206,3 +206,19 @@ def test_discriminator_on_the_student_is_refused():
 def test_phased_hook_errors(kwargs, match):
     with pytest.raises(ValueError, match=match):
         PhasedMeanTeacherHook(**kwargs)
+
+
+@pytest.mark.parametrize('other', [MeanTeacherHook, 'phased'])
+def test_a_second_teacher_average_is_refused(other):
+    """MixingScheduleHook(warmup_iters=...) beside a MeanTeacherHook (or
+    its phased subclass) would average the teacher twice an iteration."""
+    second = teacher_module.PhasedMeanTeacherHook(warmup_iters=3) \
+        if other == 'phased' else other()
+    hook = MixingScheduleHook(warmup_iters=3)
+    runner = SimpleNamespace(model=TinyTeacher(), iter=0,
+                             hooks=[hook, second])
+    with pytest.raises(RuntimeError, match='remove the MeanTeacherHook'):
+        hook.before_train(runner)
+    runner.hooks = [hook]
+    hook.before_train(runner)  # alone: fine
+    assert runner.model.phase == 'warmup'

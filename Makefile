@@ -1,6 +1,8 @@
 # lossmix_mm: the two commands of the README.
 #   make demo   set up, generate the toy data, train and evaluate the CPU default
 #   make test   set up, run the whole test suite
+#   make lint   set up, check the house style (flake8, isort, yapf, codespell)
+#   make format rewrite imports and layout in the house style
 #   make demo-da  domain adaptation on the toy data: source only, then the
 #                 LossMix teacher, both evaluated on the target domain
 PY := .venv/bin/python
@@ -9,7 +11,7 @@ WORK_DIR ?= work_dirs/cpu_default
 DA_CONFIG ?= configs/toy/mixed-teacher_faster-rcnn_r18_fpn_lossmix_1xb2+2-200+600it_toy2clipart.py
 DA_SOURCE_CONFIG ?= configs/toy/faster-rcnn_r18_fpn_source-only_1xb4-1200it_toy2clipart.py
 
-.PHONY: setup data data-da demo demo-da test
+.PHONY: setup data data-da demo demo-da test lint format
 
 setup:
 	bash tools/setup_cpu.sh
@@ -29,3 +31,9 @@ demo-da: data-da
 
 test: setup
 	$(PY) -m pytest tests -q
+
+lint: setup
+	PY=$(PY) bash tools/lint.sh
+
+format: setup
+	PY=$(PY) bash tools/lint.sh --fix lossmix_mm tools tests configs setup.py

@@ -27,8 +27,8 @@ setup(
     version=read_version(),
     description='LossMix (loss mixing for object detection) as an '
     'MMDetection 3.x add-on',
-    long_description=open(osp.join(HERE, 'README.md')).read()
-    if osp.exists(osp.join(HERE, 'README.md')) else '',
+    long_description=open(osp.join(HERE, 'README.md')).read() if osp.exists(
+        osp.join(HERE, 'README.md')) else '',
     long_description_content_type='text/markdown',
     packages=find_packages(exclude=('configs', 'tools', 'tests', 'docs')),
     python_requires='>=3.8',

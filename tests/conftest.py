@@ -36,8 +36,8 @@ def toy_root(tmp_path_factory):
 def toy_clipart_root(tmp_path_factory):
     """A tiny generated target domain ('clipart' style): 6 train, 3 val."""
     root = str(tmp_path_factory.mktemp('toy_clipart'))
-    generate_toy_data.generate(root, seed=1, num_train=6, num_val=3,
-                               style='clipart')
+    generate_toy_data.generate(
+        root, seed=1, num_train=6, num_val=3, style='clipart')
     return root
 
 

@@ -9,12 +9,12 @@ from functools import lru_cache
 import cv2
 import numpy as np
 import torch
-from mmengine.config import Config
-from mmengine.structures import InstanceData
-
 from mmdet.registry import MODELS
 from mmdet.structures.bbox import HorizontalBoxes
 from mmdet.structures.mask import BitmapMasks
+from mmengine.config import Config
+from mmengine.structures import InstanceData
+
 from lossmix_mm.datasets.transforms import PackLossMixInputs
 
 
@@ -129,7 +129,6 @@ def inheritance_depth(path):
     return max(depths)
 
 
-
 def set_data_root(cfg, data_root):
     """Point every dataset (and COCO evaluator ann file) at a fixture."""
 
@@ -219,8 +218,13 @@ def write_voc_split(root, split, prefix, seed=0, classes=('dog', 'car')):
     for i, (name, cls) in enumerate(zip(names, classes)):
         write_image(osp.join(root, 'JPEGImages', f'{name}.jpg'), seed + i)
         with open(osp.join(root, 'Annotations', f'{name}.xml'), 'w') as f:
-            f.write(VOC_XML.format(year=osp.basename(root.rstrip('/')),
-                                   name=name, w=IMG_W, h=IMG_H, cls=cls))
+            f.write(
+                VOC_XML.format(
+                    year=osp.basename(root.rstrip('/')),
+                    name=name,
+                    w=IMG_W,
+                    h=IMG_H,
+                    cls=cls))
 
 
 def make_mask_gts(boxes, labels, weights=None, size=64):
@@ -276,8 +280,13 @@ def batch_raw(i):
     boxes = np.array(BATCH_BOXES[i], np.float32).reshape(-1, 4)
     return dict(
         img=rng.randint(0, 255, (h, w, 3)).astype(np.uint8),
-        img_id=i, img_path=f'{i}.png', ori_shape=(h, w), img_shape=(h, w),
-        scale_factor=(1.0, 1.0), flip=False, flip_direction=None,
+        img_id=i,
+        img_path=f'{i}.png',
+        ori_shape=(h, w),
+        img_shape=(h, w),
+        scale_factor=(1.0, 1.0),
+        flip=False,
+        flip_direction=None,
         gt_bboxes=HorizontalBoxes(boxes),
         gt_bboxes_labels=np.arange(len(boxes), dtype=np.int64),
         gt_ignore_flags=np.zeros(len(boxes), dtype=bool))
@@ -286,9 +295,11 @@ def batch_raw(i):
 def preprocess_batch(indices, **kwargs):
     """Raw samples through PackDetInputs-style packing and the stock
     DetDataPreprocessor (no normalisation, so 0 padding = black pixels)."""
-    pre = MODELS.build(dict(type='DetDataPreprocessor', pad_size_divisor=1,
-                            **kwargs))
+    pre = MODELS.build(
+        dict(type='DetDataPreprocessor', pad_size_divisor=1, **kwargs))
     packed = [PackLossMixInputs()(batch_raw(i)) for i in indices]
-    data = pre(dict(inputs=[p['inputs'] for p in packed],
-                    data_samples=[p['data_samples'] for p in packed]), True)
+    data = pre(
+        dict(
+            inputs=[p['inputs'] for p in packed],
+            data_samples=[p['data_samples'] for p in packed]), True)
     return data['inputs'], data['data_samples']

@@ -19,17 +19,22 @@ import re
 import numpy as np
 import pytest
 import torch
-
 from mmdet.registry import DATASETS, METRICS, MODELS
 from mmdet.utils import register_all_modules
 
 register_all_modules()
 import lossmix_mm  # noqa: E402,F401  (registers the LossMix modules)
-from lossmix_test_utils import (IMG_H, IMG_W,  # noqa: E402
-                                find_transforms, flatten_dicts,
-                                flatten_leaves,
-                                inheritance_depth, load, set_data_root,
-                                write_image, write_voc_split)
+from lossmix_test_utils import (
+    IMG_H,
+    IMG_W,
+    find_transforms,  # noqa: E402
+    flatten_dicts,
+    flatten_leaves,
+    inheritance_depth,
+    load,
+    set_data_root,
+    write_image,
+    write_voc_split)
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIG_DIR = osp.join(REPO, 'configs', 'lossmix')
@@ -79,9 +84,8 @@ MAIN_ROWS = ('lossmix', 'union', 'noise')
 # variants that also change: the heads to exact Eq. 14, the custom hooks
 EXACT = {'lossmix-exact'}
 CUSTOM_HOOKS = {
-    'lossmix-partial': [
-        dict(type='MixingScheduleHook', schedule=[dict(iter=16000, prob=0.0)])
-    ]
+    'lossmix-partial':
+    [dict(type='MixingScheduleHook', schedule=[dict(iter=16000, prob=0.0)])]
 }
 
 # Detectron2's ImageNet-1k backbones: MSRA caffe-style weights, BGR input
@@ -177,11 +181,10 @@ def voc_root(tmp_path_factory):
     root = str(tmp_path_factory.mktemp('VOCdevkit'))
     for i, year in enumerate(('VOC2007', 'VOC2012')):
         for j, split in enumerate(('trainval', 'test')):
-            write_voc_split(osp.join(root, year), split, year[-4:],
-                            seed=4 * i + 2 * j)
+            write_voc_split(
+                osp.join(root, year), split, year[-4:], seed=4 * i + 2 * j)
         mark_difficult(
-            osp.join(root, year, 'Annotations',
-                     f'{year[-4:]}_trainval_0.xml'))
+            osp.join(root, year, 'Annotations', f'{year[-4:]}_trainval_0.xml'))
     return root + '/'
 
 
@@ -353,8 +356,8 @@ def test_paper_settings(path):
 
     pipelines = [
         node.pipeline for _, node in flatten_dicts(cfg.train_dataloader)
-        if 'pipeline' in node and any(
-            t.type == 'LoadAnnotations' for t in node.pipeline)
+        if 'pipeline' in node and any(t.type == 'LoadAnnotations'
+                                      for t in node.pipeline)
     ]
     assert pipelines, 'no training pipeline loads annotations'
     if name['data'] == 'voc0712':
@@ -434,8 +437,10 @@ def test_mixing_settings(path):
         assert pair.type == 'LossMixPair'
         assert mixing_args(pair) == expected
         # the inner pipelines load, resize and flip; nothing is packed twice
-        inner = ['LoadImageFromFile', 'LoadAnnotations', 'RandomChoiceResize',
-                 'RandomFlip']
+        inner = [
+            'LoadImageFromFile', 'LoadAnnotations', 'RandomChoiceResize',
+            'RandomFlip'
+        ]
         if name['data'] == 'voc0712':
             inner.insert(2, 'ClearIgnoreFlags')
         for _, node in flatten_dicts(train.dataset):
@@ -501,8 +506,9 @@ def test_model_builds(path):
         (augment, ) = augments
         assert type(augment).__name__ == 'BatchLossMix'
         expected = dict(MIX_DEFAULTS, **mix_args)
-        assert (augment.mode, augment.alpha, augment.prob) == (
-            expected['mode'], expected['alpha'], expected['prob'])
+        assert (augment.mode, augment.alpha,
+                augment.prob) == (expected['mode'], expected['alpha'],
+                                  expected['prob'])
         assert tuple(augment.noise_range) == expected['noise_range']
     else:
         assert not augments
@@ -607,8 +613,9 @@ def test_voc_difficult_boxes_trained_on_but_not_evaluated(voc_root):
     sample = ours[0]['data_samples']
     assert (len(sample.gt_instances), len(sample.ignored_instances)) == (2, 0)
 
-    stock_pipeline = [t for t in voc07.pipeline
-                      if t.type != 'ClearIgnoreFlags']
+    stock_pipeline = [
+        t for t in voc07.pipeline if t.type != 'ClearIgnoreFlags'
+    ]
     stock = DATASETS.build(dict(voc07, pipeline=stock_pipeline))
     sample = stock[0]['data_samples']
     assert (len(sample.gt_instances), len(sample.ignored_instances)) == (1, 1)

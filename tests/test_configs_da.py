@@ -11,17 +11,20 @@ import re
 
 import pytest
 import torch
+from mmdet.registry import DATASETS, HOOKS, METRICS, MODELS
+from mmdet.utils import register_all_modules
 from mmengine.dataset import pseudo_collate
 from mmengine.registry import DATA_SAMPLERS
 
-from mmdet.registry import DATASETS, HOOKS, METRICS, MODELS
-from mmdet.utils import register_all_modules
-
 register_all_modules()
 import lossmix_mm  # noqa: E402,F401  (registers the LossMix modules)
-from lossmix_test_utils import (find_transforms, flatten_dicts,  # noqa
-                                inheritance_depth, load, set_data_root,
-                                write_voc_split)
+from lossmix_test_utils import (
+    find_transforms,
+    flatten_dicts,  # noqa
+    inheritance_depth,
+    load,
+    set_data_root,
+    write_voc_split)
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIG_DIR = osp.join(REPO, 'configs', 'lossmix_da')
@@ -32,19 +35,19 @@ NAME_RE = re.compile(
     r'|faster-rcnn_(?P<src_det>r101-caffe_c4|r101_fpn)_'
     r'(?P<source>source-only)_4xb2-20k)'
     r'_voc0712-(?P<target>clipart1k|watercolor2k)\.py$')
-TARGETS = dict(clipart1k=dict(num_classes=20, root='data/clipart/'),
-               watercolor2k=dict(num_classes=6, root='data/watercolor/'))
+TARGETS = dict(
+    clipart1k=dict(num_classes=20, root='data/clipart/'),
+    watercolor2k=dict(num_classes=6, root='data/watercolor/'))
 WATERCOLOR = ('bicycle', 'bird', 'car', 'cat', 'dog', 'person')
 VARIANTS = ('lossmix', 'union', 'noise', 'nomix', 'source-only')
 # variant -> (mixer mode, loss weights, phases with the nst term)
 TEACHERS = {
-    'lossmix': ('lossmix', dict(mss=1.0, nst=1.0, mtt=1.0, mst=1.0),
-                ('warmup', )),
-    'union': ('union', dict(mss=1.0, nst=1.0, mtt=1.0, mst=1.0),
-              ('warmup', )),
+    'lossmix': ('lossmix', dict(mss=1.0, nst=1.0, mtt=1.0,
+                                mst=1.0), ('warmup', )),
+    'union': ('union', dict(mss=1.0, nst=1.0, mtt=1.0, mst=1.0), ('warmup', )),
     # Table 4 "Noise": the AT-style teacher + nst throughout the training
-    'noise': (None, dict(mss=1.0, nst=1.0, mtt=1.0, mst=0.0),
-              ('warmup', 'adapt')),
+    'noise': (None, dict(mss=1.0, nst=1.0, mtt=1.0,
+                         mst=0.0), ('warmup', 'adapt')),
     # the Adaptive-Teacher-style baseline
     'nomix': (None, dict(mss=1.0, nst=0.0, mtt=1.0, mst=0.0), ('warmup', )),
 }
@@ -53,10 +56,11 @@ TEACHERS = {
 C4_CKPT = 'open-mmlab://detectron2/resnet101_caffe'
 CAFFE_MEAN = [103.530, 116.280, 123.675]
 # the weak view's crop: relative_range, 80-100 % of each side
-CROP = dict(type='RandomCrop', crop_type='relative_range',
-            crop_size=(0.8, 0.8))
-STRONG_TYPES = ['RandomApply', 'RandomGrayscale', 'RandomGaussianBlur',
-                'RandomErasing']
+CROP = dict(
+    type='RandomCrop', crop_type='relative_range', crop_size=(0.8, 0.8))
+STRONG_TYPES = [
+    'RandomApply', 'RandomGrayscale', 'RandomGaussianBlur', 'RandomErasing'
+]
 BRANCHES = ['sup', 'sup_strong', 'unsup_teacher', 'unsup_student']
 
 CONFIGS = sorted(glob.glob(osp.join(CONFIG_DIR, '*.py')))
@@ -221,11 +225,12 @@ def test_paper_settings(path):
         (('neck', 2), 256)
     assert (semi.disc_feature, semi.disc_level) == disc_at
     assert cfg.model.discriminator == dict(
-        type='ImageDomainDiscriminator', in_channels=channels,
-        feat_channels=256, loss_weight=0.1)
+        type='ImageDomainDiscriminator',
+        in_channels=channels,
+        feat_channels=256,
+        loss_weight=0.1)
     assert cfg.custom_hooks == [
-        dict(type='MixingScheduleHook', warmup_iters=20000,
-             keep_rate=0.9996),
+        dict(type='MixingScheduleHook', warmup_iters=20000, keep_rate=0.9996),
         dict(type='CheckInvalidLossHook', interval=50),
         dict(type='TeacherStudentBestHook', metric='pascal_voc/mAP')
     ]
@@ -233,8 +238,9 @@ def test_paper_settings(path):
     assert cfg.val_cfg.type == 'TeacherStudentValLoop'
     # "select the model weights with higher performance among the two"
     ckpt = cfg.default_hooks.checkpoint
-    assert ckpt.save_best == ['teacher/pascal_voc/mAP',
-                              'student/pascal_voc/mAP']
+    assert ckpt.save_best == [
+        'teacher/pascal_voc/mAP', 'student/pascal_voc/mAP'
+    ]
     assert ckpt.rule == 'greater'
     assert cfg.model_wrapper_cfg.find_unused_parameters is True
     # data: source and target 1:1 in every batch, 2 + 2 per GPU
@@ -276,8 +282,7 @@ def test_paper_settings(path):
 
 
 def _without(node, *keys):
-    node = copy.deepcopy(node.to_dict() if hasattr(node, 'to_dict') else
-                         node)
+    node = copy.deepcopy(node.to_dict() if hasattr(node, 'to_dict') else node)
     for key in keys:
         node.pop(key, None)
     return node
@@ -337,8 +342,8 @@ def da_root(tmp_path_factory):
     side by side in one root."""
     root = str(tmp_path_factory.mktemp('da'))
     for i, year in enumerate(('VOC2007', 'VOC2012')):
-        write_voc_split(osp.join(root, year), 'trainval', year[-4:],
-                        seed=2 * i)
+        write_voc_split(
+            osp.join(root, year), 'trainval', year[-4:], seed=2 * i)
     write_voc_split(root, 'train', 'target', seed=10)
     write_voc_split(root, 'test', 'target', seed=20)
     return root + '/'
@@ -396,8 +401,8 @@ def test_build(path, da_root):
     assert min(sample['data_samples'].img_shape) == 600
     metric = METRICS.build(cfg.val_evaluator)
     metric.dataset_meta = val.metainfo
-    assert len(val.metainfo['classes']) == TARGETS[parse(path)['target']][
-        'num_classes']
+    assert len(val.metainfo['classes']) == TARGETS[parse(path)
+                                                   ['target']]['num_classes']
 
 
 def _tiny(cfg, scale=(64, 48)):
@@ -423,8 +428,8 @@ FORWARD = [
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize('path', FORWARD,
-                         ids=[osp.basename(p)[:-3] for p in FORWARD])
+@pytest.mark.parametrize(
+    'path', FORWARD, ids=[osp.basename(p)[:-3] for p in FORWARD])
 def test_forward(path, da_root):
     """A training step of each phase and a prediction on tiny inputs: the
     C4 res4 map has stride 16 and 1024 channels, the losses are finite and
@@ -474,8 +479,8 @@ def test_forward(path, da_root):
     assert len(out) == 1 and 'pred_instances' in out[0]
 
 
-TOY_DA = sorted(glob.glob(osp.join(REPO, 'configs', 'toy',
-                                   '*_toy2clipart.py')))
+TOY_DA = sorted(
+    glob.glob(osp.join(REPO, 'configs', 'toy', '*_toy2clipart.py')))
 
 
 def _toy_step(cfg, source_root, target_root):
@@ -506,8 +511,8 @@ def _toy_step(cfg, source_root, target_root):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize('path', TOY_DA,
-                         ids=[osp.basename(p)[:-3] for p in TOY_DA])
+@pytest.mark.parametrize(
+    'path', TOY_DA, ids=[osp.basename(p)[:-3] for p in TOY_DA])
 def test_toy_da_configs(path, toy_root, toy_clipart_root):
     assert inheritance_depth(path) <= 3
     cfg = load(path)
@@ -520,8 +525,7 @@ def test_toy_da_configs(path, toy_root, toy_clipart_root):
         assert cfg.train_cfg.max_iters == 800
         assert cfg.load_from == 'work_dirs/da_source_only/iter_1200.pth'
         assert cfg.custom_hooks == [
-            dict(type='MixingScheduleHook', warmup_iters=200,
-                 keep_rate=0.99),
+            dict(type='MixingScheduleHook', warmup_iters=200, keep_rate=0.99),
             dict(type='CheckInvalidLossHook', interval=50),
             dict(type='TeacherStudentBestHook', metric='coco/bbox_mAP_50')
         ]

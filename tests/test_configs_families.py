@@ -18,35 +18,38 @@ import re
 import numpy as np
 import pytest
 import torch
+from mmdet.registry import DATASETS, MODELS
+from mmdet.utils import register_all_modules
 from mmengine.config import Config
 from mmengine.optim import OptimWrapper
 
-from mmdet.registry import DATASETS, MODELS
-from mmdet.utils import register_all_modules
-
 register_all_modules()
 import lossmix_mm  # noqa: E402,F401
-from lossmix_test_utils import (IMG_H, IMG_W, flatten_dicts,  # noqa: E402
-                                flatten_leaves,
-                                inheritance_depth, set_data_root,
-                                write_image)
+from lossmix_test_utils import (
+    IMG_H,
+    IMG_W,
+    flatten_dicts,  # noqa: E402
+    flatten_leaves,
+    inheritance_depth,
+    set_data_root,
+    write_image)
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIG_DIR = osp.join(REPO, 'configs', 'lossmix')
 
 # family prefix -> (stock mmdet config, {head path: LossMix type})
 FAMILIES = {
-    'cascade-rcnn_r50_fpn': ('cascade_rcnn/cascade-rcnn_r50_fpn_1x_coco.py',
-                             dict(rpn_head='LossMixRPNHead',
-                                  roi_head='LossMixCascadeRoIHead')),
-    'mask-rcnn_r50_fpn': ('mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py',
-                          dict(rpn_head='LossMixRPNHead',
-                               roi_head='LossMixRoIHead')),
+    'cascade-rcnn_r50_fpn':
+    ('cascade_rcnn/cascade-rcnn_r50_fpn_1x_coco.py',
+     dict(rpn_head='LossMixRPNHead', roi_head='LossMixCascadeRoIHead')),
+    'mask-rcnn_r50_fpn':
+    ('mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py',
+     dict(rpn_head='LossMixRPNHead', roi_head='LossMixRoIHead')),
     'retinanet_r50_fpn': ('retinanet/retinanet_r50_fpn_1x_coco.py',
                           dict(bbox_head='LossMixRetinaHead')),
-    'fcos_r50-caffe_fpn_gn-head': (
-        'fcos/fcos_r50-caffe_fpn_gn-head_1x_coco.py',
-        dict(bbox_head='LossMixFCOSHead')),
+    'fcos_r50-caffe_fpn_gn-head':
+    ('fcos/fcos_r50-caffe_fpn_gn-head_1x_coco.py',
+     dict(bbox_head='LossMixFCOSHead')),
     'rtmdet_s': ('rtmdet/rtmdet_s_8xb32-300e_coco.py',
                  dict(bbox_head='LossMixRTMDetSepBNHead')),
     'rtmdet_l': ('rtmdet/rtmdet_l_8xb32-300e_coco.py',
@@ -88,7 +91,8 @@ MMDET_CONFIGS = osp.join(
 
 def test_every_family_has_three_rows():
     found = {(parse(p)['family'], parse(p)['variant']) for p in CONFIGS}
-    assert found == {(f, v) for f in FAMILIES
+    assert found == {(f, v)
+                     for f in FAMILIES
                      for v in (None, 'lossmix', 'union')}
 
 
@@ -113,9 +117,11 @@ def test_config_changes_only_heads_and_mixing(path):
     # augment only
     ours = flatten_leaves(cfg.model.to_dict())
     theirs = flatten_leaves(ref.model.to_dict())
-    changed = {k for k in set(ours) | set(theirs)
-               if ours.get(k) != theirs.get(k) and
-               not k.endswith('_scope_')}
+    changed = {
+        k
+        for k in set(ours) | set(theirs)
+        if ours.get(k) != theirs.get(k) and not k.endswith('_scope_')
+    }
     allowed = {f'{key}.type' for key in heads}
     assert {k for k in changed
             if not k.startswith('data_preprocessor.batch_augments')} == \
@@ -154,20 +160,31 @@ def coco_root(tmp_path_factory):
             img_id = i + 1
             file_name = f'{split}_{i:06d}.jpg'
             write_image(str(root / split / file_name), 200 + img_id)
-            images.append(dict(id=img_id, file_name=file_name, width=IMG_W,
-                               height=IMG_H))
-            for cat, (x, y, w, h) in ((1, (5, 6, 35, 24)),
-                                      (18, (30, 10, 30, 34))):
-                diamond = [x + w / 2, y, x + w, y + h / 2, x + w / 2, y + h,
-                           x, y + h / 2]
-                annotations.append(dict(
-                    id=ann_id, image_id=img_id, category_id=cat,
-                    bbox=[x, y, w, h], area=w * h / 2, iscrowd=0,
-                    segmentation=[diamond]))
+            images.append(
+                dict(
+                    id=img_id, file_name=file_name, width=IMG_W, height=IMG_H))
+            for cat, (x, y, w, h) in ((1, (5, 6, 35, 24)), (18, (30, 10, 30,
+                                                                 34))):
+                diamond = [
+                    x + w / 2, y, x + w, y + h / 2, x + w / 2, y + h, x,
+                    y + h / 2
+                ]
+                annotations.append(
+                    dict(
+                        id=ann_id,
+                        image_id=img_id,
+                        category_id=cat,
+                        bbox=[x, y, w, h],
+                        area=w * h / 2,
+                        iscrowd=0,
+                        segmentation=[diamond]))
                 ann_id += 1
         (root / 'annotations' / f'instances_{split}.json').write_text(
-            json.dumps(dict(images=images, annotations=annotations,
-                            categories=categories)))
+            json.dumps(
+                dict(
+                    images=images,
+                    annotations=annotations,
+                    categories=categories)))
     return str(root) + '/'
 
 
@@ -177,8 +194,9 @@ def _samples(cfg, n=2):
 
 
 def _data(samples):
-    return dict(inputs=[s['inputs'] for s in samples],
-                data_samples=[s['data_samples'] for s in samples])
+    return dict(
+        inputs=[s['inputs'] for s in samples],
+        data_samples=[s['data_samples'] for s in samples])
 
 
 @pytest.mark.parametrize('path', CONFIGS, ids=IDS)

@@ -25,15 +25,14 @@ SHELL_LANGS = ('bash', 'shell', 'sh', '')
 OTHER_LANGS = ('text', 'python', 'json', 'yaml')
 PYTHONS = ('python', 'python3', '.venv/bin/python')
 # flags whose value is written, not read
-OUTPUT_FLAGS = ('--work-dir', '--out', '--output-dir', '--plot',
-                '--work-root')
+OUTPUT_FLAGS = ('--work-dir', '--out', '--output-dir', '--plot', '--work-root')
 # produced by an earlier command (training, data generation)
 PRODUCED_DIRS = ('work_dirs/', 'data/')
 PATH_PREFIXES = ('configs/', 'tools/', 'tests/', 'docs/', 'lossmix_mm/')
 PATH_SUFFIXES = ('.py', '.json', '.sh', '.pth', '.pkl', '.md', '.png')
 PLAIN_ENV = ('OMP_NUM_THREADS', 'CUDA_VISIBLE_DEVICES')
-PYTEST_VALUE_OPTS = ('-m', '-k', '-p', '-c', '-o', '--deselect',
-                     '--maxfail', '--rootdir', '--durations')
+PYTEST_VALUE_OPTS = ('-m', '-k', '-p', '-c', '-o', '--deselect', '--maxfail',
+                     '--rootdir', '--durations')
 
 # bash tools/<script>: its positional arguments (config: an existing config;
 # ckpt: a checkpoint; int; word; out: an output path) and the python tools
@@ -43,11 +42,11 @@ SHELL_TOOLS = {
     'dist_test.sh': (('config', 'ckpt', 'int'), (('test.py', (0, 1)), )),
     'slurm_train.sh': (('word', 'word', 'config', 'out'),
                        (('train.py', (2, '--work-dir', 3)), )),
-    'slurm_test.sh': (('word', 'word', 'config', 'ckpt'),
-                      (('test.py', (2, 3)), )),
-    'run_cpu_default.sh': (('config', 'out'),
-                           (('train.py', (0, '--work-dir', 1)),
-                            ('test.py', (0, 'CKPT', '--work-dir', 1)))),
+    'slurm_test.sh':
+    (('word', 'word', 'config', 'ckpt'), (('test.py', (2, 3)), )),
+    'run_cpu_default.sh':
+    (('config', 'out'), (('train.py', (0, '--work-dir', 1)),
+                         ('test.py', (0, 'CKPT', '--work-dir', 1)))),
     'gpu_check.sh': ((), ()),
     'setup_cpu.sh': ((), ()),
 }
@@ -58,6 +57,7 @@ class DocError(AssertionError):
 
 
 # ---------------------------------------------------------------- parsing
+
 
 def doc_files() -> List[Path]:
     """README.md and every .md page under docs/, recursively."""
@@ -159,13 +159,16 @@ def shell_commands(text: str) -> Iterator[Tuple[int, str, Dict]]:
 
 # --------------------------------------------------------------- commands
 
+
 def expand(token: str, vars_: Dict[str, str]) -> str:
     """``$NAME`` / ``${NAME}`` replaced from the block's variables."""
+
     def sub(match):
         name = match.group(1) or match.group(2)
         if name not in vars_:
             raise DocError(f'${name} is not set earlier in the block')
         return vars_[name]
+
     return re.sub(r'\$(\w+)|\$\{(\w+)\}', sub, token)
 
 
@@ -241,8 +244,8 @@ def check_paths(args: Sequence[str]) -> None:
 
 
 def check_config(path: str) -> None:
-    if not (path.startswith('configs/') and path.endswith('.py')
-            and (ROOT / path).is_file()):
+    if not (path.startswith('configs/') and path.endswith('.py') and
+            (ROOT / path).is_file()):
         raise DocError(f'{path}: not a config file under configs/')
 
 
@@ -278,8 +281,10 @@ def check_pytest(args: Sequence[str]) -> None:
 def check_markers(expr: str) -> None:
     ini = configparser.ConfigParser()
     ini.read(ROOT / 'pytest.ini')
-    declared = {line.split(':')[0].strip() for line in
-                ini.get('pytest', 'markers', fallback='').splitlines()}
+    declared = {
+        line.split(':')[0].strip()
+        for line in ini.get('pytest', 'markers', fallback='').splitlines()
+    }
     for word in re.findall(r'\w+', expr):
         if word not in ('and', 'or', 'not') and word not in declared:
             raise DocError(f'pytest marker {word!r} is not declared in '
@@ -290,8 +295,8 @@ def check_markers(expr: str) -> None:
 def tool_module(script: str):
     """The module of ``tools/<script>`` (imported once)."""
     path = ROOT / 'tools' / script
-    spec = importlib.util.spec_from_file_location(
-        f'docs_check_{path.stem}', path)
+    spec = importlib.util.spec_from_file_location(f'docs_check_{path.stem}',
+                                                  path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -412,11 +417,13 @@ def env_names() -> frozenset:
     sources = list((ROOT / 'tools').glob('*.sh'))
     sources.append(ROOT / 'tests' / 'conftest.py')
     text = ''.join(p.read_text() for p in sources)
-    return frozenset(set(re.findall(r'\b([A-Z][A-Z0-9_]+)\b', text))
-                     | set(PLAIN_ENV))
+    return frozenset(
+        set(re.findall(r'\b([A-Z][A-Z0-9_]+)\b', text))
+        | set(PLAIN_ENV))
 
 
 # ------------------------------------------------------------------ tests
+
 
 def _rel(path: Path) -> str:
     return str(path.relative_to(ROOT))
@@ -495,8 +502,11 @@ def test_check_accepts_and_links():
     assert heading_anchors(text) == {'a-b-c'}
     assert list(links(text)) == [(6, 'y.md')]
     commands = list(shell_commands(text))
-    assert [(num, vars_) for num, _, vars_ in commands] == [
-        (3, {}), (4, {'C': 'configs/toy'})]
+    assert [(num, vars_) for num, _, vars_ in commands] == [(3, {}),
+                                                            (4, {
+                                                                'C':
+                                                                'configs/toy'
+                                                            })]
     for _, line, vars_ in commands:
         check_line(line, vars_)
     with pytest.raises(DocError):

@@ -16,18 +16,18 @@ from functools import lru_cache
 import numpy as np
 import pytest
 import torch
-from mmengine.dataset import pseudo_collate
-from mmengine.hub import get_config
-from mmengine.structures import InstanceData
-
 from mmdet.registry import MODELS, TRANSFORMS
 from mmdet.structures import DetDataSample
 from mmdet.structures.bbox import HorizontalBoxes
 from mmdet.utils import register_all_modules
+from mmengine.dataset import pseudo_collate
+from mmengine.hub import get_config
+from mmengine.structures import InstanceData
+
 from lossmix_mm.datasets.transforms import LossMixPair, PackLossMixInputs
-from lossmix_mm.models.data_preprocessors import BatchLossMix
 from lossmix_mm.mixing import check_mix_args, update_mix_args
 from lossmix_mm.mixing.across import mix_across, mix_batch
+from lossmix_mm.models.data_preprocessors import BatchLossMix
 from lossmix_mm.models.utils import group_coefficients, mix_group_passes
 from lossmix_mm.structures import LossMixBoxes
 
@@ -45,13 +45,12 @@ def _model_cfg(kind):
         cfg = get_config('mmdet::_base_/models/faster-rcnn_r50_fpn.py').model
         cfg.rpn_head.update(in_channels=8, feat_channels=8)
         cfg.roi_head.bbox_roi_extractor.out_channels = 8
-        cfg.roi_head.bbox_head.update(in_channels=8, fc_out_channels=16,
-                                      num_classes=3)
+        cfg.roi_head.bbox_head.update(
+            in_channels=8, fc_out_channels=16, num_classes=3)
     else:
-        cfg = get_config(
-            'mmdet::retinanet/retinanet_r50_fpn_1x_coco.py').model
-        cfg.bbox_head.update(in_channels=8, feat_channels=8,
-                             stacked_convs=1, num_classes=3)
+        cfg = get_config('mmdet::retinanet/retinanet_r50_fpn_1x_coco.py').model
+        cfg.bbox_head.update(
+            in_channels=8, feat_channels=8, stacked_convs=1, num_classes=3)
     cfg.backbone.update(depth=18, base_channels=8, init_cfg=None)
     cfg.neck.update(in_channels=[8, 16, 32, 64], out_channels=8)
     return cfg
@@ -66,8 +65,9 @@ def model(kind, variant='approx'):
     heads = [cfg.rpn_head, cfg.roi_head] if kind == 'frcnn' else \
         [cfg.bbox_head]
     if variant != 'stock':
-        for head, name in zip(heads, ('LossMixRPNHead', 'LossMixRoIHead')
-                              if kind == 'frcnn' else ('LossMixRetinaHead', )):
+        for head, name in zip(heads, ('LossMixRPNHead',
+                                      'LossMixRoIHead') if kind == 'frcnn' else
+                              ('LossMixRetinaHead', )):
             head.type = name
             head.exact = variant == 'exact'
     torch.manual_seed(0)
@@ -83,8 +83,8 @@ def losses(detector, packed, augment=None):
     net = model(*detector) if isinstance(detector, tuple) else detector
     data = net.data_preprocessor(pseudo_collate(copy.deepcopy(packed)), True)
     if augment is not None:
-        data['inputs'], data['data_samples'] = augment(
-            data['inputs'], data['data_samples'])
+        data['inputs'], data['data_samples'] = augment(data['inputs'],
+                                                       data['data_samples'])
     torch.manual_seed(1)
     with torch.no_grad():
         out = net.loss(data['inputs'], data['data_samples'])
@@ -97,20 +97,33 @@ def losses(detector, packed, augment=None):
 
 
 # ------------------------------------------------------------------ data
-def loaded(h=48, w=48, boxes=(), labels=None, ignore=None, path='own.png',
-           channels=3, dtype=np.uint8, seed=0):
+def loaded(h=48,
+           w=48,
+           boxes=(),
+           labels=None,
+           ignore=None,
+           path='own.png',
+           channels=3,
+           dtype=np.uint8,
+           seed=0):
     """One image's results after loading (what LossMixPair receives)."""
     boxes = np.asarray(boxes, np.float32).reshape(-1, 4)
     labels = np.zeros(len(boxes)) if labels is None else labels
     shape = (h, w) if channels is None else (h, w, channels)
     img = np.random.RandomState(seed).randint(0, 256, shape).astype(dtype)
     return dict(
-        img=img, img_id=seed, img_path=path, ori_shape=(h, w),
-        img_shape=(h, w), scale_factor=(1.0, 1.0), flip=False,
-        flip_direction=None, gt_bboxes=HorizontalBoxes(boxes),
+        img=img,
+        img_id=seed,
+        img_path=path,
+        ori_shape=(h, w),
+        img_shape=(h, w),
+        scale_factor=(1.0, 1.0),
+        flip=False,
+        flip_direction=None,
+        gt_bboxes=HorizontalBoxes(boxes),
         gt_bboxes_labels=np.asarray(labels, np.int64),
-        gt_ignore_flags=np.zeros(len(boxes), bool) if ignore is None else
-        np.asarray(ignore, bool))
+        gt_ignore_flags=np.zeros(len(boxes), bool)
+        if ignore is None else np.asarray(ignore, bool))
 
 
 def own(boxes=BOX_A, **kwargs):
@@ -123,13 +136,16 @@ def partner(boxes=BOX_B, **kwargs):
     return loaded(boxes=boxes, labels=[1] * len(boxes), **kwargs)
 
 
-def pair_results(own_results, partner_results, lam=LAM, mode='lossmix',
+def pair_results(own_results,
+                 partner_results,
+                 lam=LAM,
+                 mode='lossmix',
                  after=()):
     """LossMixPair with a fixed lam, then the transforms ``after``."""
     transform = LossMixPair(mode=mode)
     transform.sample_lambda = lambda: lam
-    results = dict(own_results,
-                   mix_results=[partner_results] if partner_results else [])
+    results = dict(
+        own_results, mix_results=[partner_results] if partner_results else [])
     results = transform(results)
     for cfg in after:
         results = TRANSFORMS.build(cfg)(results)
@@ -171,8 +187,8 @@ def plain_gts(packed, keep=None):
 
 def batch_lossmix(lams, partner='reverse', mode='lossmix'):
     aug = BatchLossMix(mode=mode, partner=partner)
-    aug.sample_lambdas = lambda num: torch.tensor(lams[:num],
-                                                  dtype=torch.float32)
+    aug.sample_lambdas = lambda num: torch.tensor(
+        lams[:num], dtype=torch.float32)
     return aug
 
 
@@ -201,8 +217,8 @@ def test_empty_gts_pair(empty, detector):
         w = weights[0] if weights else 0.0
         for key in ('loss_rpn_bbox', 'loss_bbox'):
             if key in ref:
-                assert got[key] == pytest.approx(w * ref[key], rel=1e-5,
-                                                 abs=1e-12)
+                assert got[key] == pytest.approx(
+                    w * ref[key], rel=1e-5, abs=1e-12)
         if empty == 'both':
             assert got == ref
     elif kind == 'retina':
@@ -211,8 +227,7 @@ def test_empty_gts_pair(empty, detector):
         own_gts = plain_gts(packed) if empty == 'partner' else empty_gts
         partner_gts = plain_gts(packed) if empty == 'own' else empty_gts
         ref_own = losses((kind, 'stock'), [with_gts(packed, own_gts)])
-        ref_partner = losses((kind, 'stock'),
-                             [with_gts(packed, partner_gts)])
+        ref_partner = losses((kind, 'stock'), [with_gts(packed, partner_gts)])
         for key in got:
             assert got[key] == pytest.approx(
                 LAM * ref_own[key] + (1 - LAM) * ref_partner[key], rel=1e-5)
@@ -327,9 +342,11 @@ def test_nan_box_raises_in_batch():
     """A NaN gt box would give a NaN loss: refused, naming it."""
     packed = [pack(own()), pack(partner())]
     gt_of(packed[0]).bboxes.tensor[0, 2] = float('nan')
-    with pytest.raises(ValueError, match=r"mix_batch: gt_instances box 0 "
-                       r"\[4.0, 6.0, nan, 40.0\] of image 0 \('own.png'\) "
-                       'is not finite'):
+    with pytest.raises(
+            ValueError,
+            match=r"mix_batch: gt_instances box 0 "
+            r"\[4.0, 6.0, nan, 40.0\] of image 0 \('own.png'\) "
+            'is not finite'):
         losses(('frcnn', 'approx'), packed, batch_lossmix([LAM, 0.6]))
 
 
@@ -341,10 +358,11 @@ def test_bad_pixel_raises_in_batch(bad):
     results = [own(dtype=np.float32), partner(dtype=np.float32)]
     results[1]['img'][5, 7, 1] = bad
     data = preprocessed([stock_pack(r) for r in results])
-    with pytest.raises(ValueError, match=r"mix_batch: image 1 "
-                       r"\('partner.png'\) has 1 NaN or inf pixel values, "
-                       r'the first at \(channel, row, column\) \(1, 5, 7\): '
-                       + str(bad)):
+    with pytest.raises(
+            ValueError,
+            match=r"mix_batch: image 1 "
+            r"\('partner.png'\) has 1 NaN or inf pixel values, "
+            r'the first at \(channel, row, column\) \(1, 5, 7\): ' + str(bad)):
         batch_lossmix([LAM, 0.6])(data['inputs'], data['data_samples'])
 
 
@@ -352,8 +370,10 @@ def test_bad_value_named_by_img_id_without_path():
     data = preprocessed([pack(own()), pack(partner())])
     del data['data_samples'][1].img_path  # img_id 1 stays
     data['data_samples'][1].gt_instances.loss_weights = torch.tensor([-1.0])
-    with pytest.raises(ValueError, match=r'image 1 \(img_id 1\) must be '
-                       'finite and >= 0, got -1.0'):
+    with pytest.raises(
+            ValueError,
+            match=r'image 1 \(img_id 1\) must be '
+            'finite and >= 0, got -1.0'):
         mix_batch(data['inputs'], data['data_samples'], torch.tensor([1, 0]),
                   torch.tensor([LAM, 0.6]))
 
@@ -365,21 +385,22 @@ def test_ignore_flags_follow_their_boxes(side):
     image's weight and group; the others stay weighted."""
     boxes_a = BOX_A + [[30, 30, 46, 46]]
     own_r = own(boxes_a, ignore=[False, side == 'own'])
-    partner_r = partner(BOX_B + [[2, 30, 20, 46]],
-                        ignore=[False, side == 'partner'])
+    partner_r = partner(
+        BOX_B + [[2, 30, 20, 46]], ignore=[False, side == 'partner'])
     packed = pair(own_r, partner_r)
     ignored_box = [[30, 30, 46, 46]] if side == 'own' else [[2, 30, 20, 46]]
     kept_other = [[2, 30, 20, 46]] if side == 'own' else [[30, 30, 46, 46]]
     if side == 'own':
-        assert_gts(gt_of(packed), BOX_A + BOX_B + kept_other,
-                   [LAM, 1 - LAM, 1 - LAM], [0, 1, 1])
-        assert_gts(gt_of(packed, 'ignored_instances'), ignored_box, [LAM],
-                   [0])
+        assert_gts(
+            gt_of(packed), BOX_A + BOX_B + kept_other, [LAM, 1 - LAM, 1 - LAM],
+            [0, 1, 1])
+        assert_gts(gt_of(packed, 'ignored_instances'), ignored_box, [LAM], [0])
     else:
-        assert_gts(gt_of(packed), BOX_A + kept_other + BOX_B,
-                   [LAM, LAM, 1 - LAM], [0, 0, 1])
-        assert_gts(gt_of(packed, 'ignored_instances'), ignored_box,
-                   [1 - LAM], [1])
+        assert_gts(
+            gt_of(packed), BOX_A + kept_other + BOX_B, [LAM, LAM, 1 - LAM],
+            [0, 0, 1])
+        assert_gts(
+            gt_of(packed, 'ignored_instances'), ignored_box, [1 - LAM], [1])
     for detector in DETECTORS:
         losses(detector, [packed])
 
@@ -390,16 +411,19 @@ def test_filter_annotations_after_pair_keeps_weights(side):
     ignore flags, gave a partner box the own image's weight and group.
     The weights ride on the boxes and are dropped with them."""
     tiny = [[1, 1, 3, 3]]  # dropped by min_gt_bbox_wh=(4, 4)
-    own_r = own(tiny + BOX_A if side == 'own' else BOX_A,
-                ignore=[True, False] if side == 'own' else [False])
-    partner_r = partner(tiny + BOX_B if side == 'partner' else BOX_B,
-                        ignore=[True, False] if side == 'partner' else
-                        [False])
+    own_r = own(
+        tiny + BOX_A if side == 'own' else BOX_A,
+        ignore=[True, False] if side == 'own' else [False])
+    partner_r = partner(
+        tiny + BOX_B if side == 'partner' else BOX_B,
+        ignore=[True, False] if side == 'partner' else [False])
     results = pair_results(
-        own_r, partner_r,
+        own_r,
+        partner_r,
         after=[dict(type='FilterAnnotations', min_gt_bbox_wh=(4, 4))])
     assert results['gt_bboxes'].loss_weights.tolist() == [
-        np.float32(LAM), np.float32(1 - LAM)]  # the tiny box's went with it
+        np.float32(LAM), np.float32(1 - LAM)
+    ]  # the tiny box's went with it
     packed = pack(results)
     assert_gts(gt_of(packed), BOX_A + BOX_B, [LAM, 1 - LAM], [0, 1])
     assert len(gt_of(packed, 'ignored_instances')) == 0
@@ -412,13 +436,25 @@ def test_filter_annotations_after_pair_keeps_weights(side):
 
 @pytest.mark.parametrize('seed,cfg', [
     (0, dict(type='RandomCrop', crop_size=(20, 20))),
-    (1, dict(type='RandomAffine', max_rotate_degree=0,
-             max_translate_ratio=0.4, scaling_ratio_range=(1.0, 1.0),
-             max_shear_degree=0, border_val=(0, 0, 0))),
+    (1,
+     dict(
+         type='RandomAffine',
+         max_rotate_degree=0,
+         max_translate_ratio=0.4,
+         scaling_ratio_range=(1.0, 1.0),
+         max_shear_degree=0,
+         border_val=(0, 0, 0))),
     (1, dict(type='MinIoURandomCrop', min_ious=(0.1, ), min_crop_size=0.3)),
-    (0, dict(type='RandomCenterCropPad', crop_size=(24, 24),
-             ratios=(1.0, ), border=4, mean=[0, 0, 0], std=[1, 1, 1],
-             to_rgb=False, test_pad_mode=None)),
+    (0,
+     dict(
+         type='RandomCenterCropPad',
+         crop_size=(24, 24),
+         ratios=(1.0, ),
+         border=4,
+         mean=[0, 0, 0],
+         std=[1, 1, 1],
+         to_rgb=False,
+         test_pad_mode=None)),
 ])
 def test_moving_box_dropper_after_pair_keeps_weights(seed, cfg):
     """Crops and warps move the boxes they keep and drop the others: each
@@ -426,38 +462,48 @@ def test_moving_box_dropper_after_pair_keeps_weights(seed, cfg):
     label 1)."""
     grid = [[x, y, x + 6, y + 6] for x in (2, 26) for y in (2, 26)]
     np.random.seed(seed)
-    results = pair_results(own(grid[:2]), partner(grid[2:]),
-                           after=[cfg])
+    results = pair_results(own(grid[:2]), partner(grid[2:]), after=[cfg])
     assert 0 < len(results['gt_bboxes']) < 4  # boxes really dropped
     gt = gt_of(pack(results))
     labels = gt.labels.tolist()
     assert gt.loss_weights.tolist() == [
-        np.float32(LAM if k == 0 else 1 - LAM) for k in labels]
+        np.float32(LAM if k == 0 else 1 - LAM) for k in labels
+    ]
     assert gt.mix_group.tolist() == labels
 
 
 def test_wrong_length_weight_field_raises():
     # on the boxes: a field has one entry per box, or it is refused
     results = pair_results(own(), partner())
-    with pytest.raises(ValueError, match=r'loss_weights must have one entry '
-                       r'per box, shape \(2,\), got shape \(3,\)'):
+    with pytest.raises(
+            ValueError,
+            match=r'loss_weights must have one entry '
+            r'per box, shape \(2,\), got shape \(3,\)'):
         results['gt_bboxes'].loss_weights = np.ones(3, np.float32)
     # hand-built boxes: wrong lengths and shapes refused when built
     boxes = results['gt_bboxes'].tensor
-    with pytest.raises(ValueError, match=r'loss_weights must have one entry '
-                       r'per box, shape \(2,\), got shape \(3,\)'):
-        LossMixBoxes(boxes, loss_weights=np.ones(3, np.float32),
-                     mix_group=np.array([0, 1]))
-    with pytest.raises(ValueError, match=r'loss_weights must have one entry '
-                       r'per box, shape \(2,\), got shape \(2, 1\)'):
+    with pytest.raises(
+            ValueError,
+            match=r'loss_weights must have one entry '
+            r'per box, shape \(2,\), got shape \(3,\)'):
+        LossMixBoxes(
+            boxes,
+            loss_weights=np.ones(3, np.float32),
+            mix_group=np.array([0, 1]))
+    with pytest.raises(
+            ValueError,
+            match=r'loss_weights must have one entry '
+            r'per box, shape \(2,\), got shape \(2, 1\)'):
         LossMixBoxes(boxes, loss_weights=np.ones((2, 1), np.float32))
     # as keys of results with plain boxes (the old way): refused at packing
     results['gt_bboxes'] = results['gt_bboxes'].to_hbox()
     results['gt_loss_weights'] = np.ones(2, np.float32)
     results['gt_mix_group'] = np.array([0, 1])
-    with pytest.raises(ValueError, match=r"\['gt_loss_weights', "
-                       r"'gt_mix_group'\] given as results keys.*"
-                       r'gt_bboxes=LossMixBoxes\(boxes, loss_weights='):
+    with pytest.raises(
+            ValueError,
+            match=r"\['gt_loss_weights', "
+            r"'gt_mix_group'\] given as results keys.*"
+            r'gt_bboxes=LossMixBoxes\(boxes, loss_weights='):
         pack(results)
     # an InstanceData cannot hold a wrong-length field (mmengine checks)
     gt = InstanceData(bboxes=torch.zeros(2, 4), labels=torch.zeros(2))
@@ -470,8 +516,10 @@ def test_wrong_length_weight_field_raises():
 def test_bad_weight_raises_at_packing(bad):
     results = pair_results(own(), partner())
     results['gt_bboxes'].loss_weights = np.array([LAM, bad], np.float32)
-    with pytest.raises(ValueError, match=r'LossMixBoxes loss_weights must be '
-                       r'finite and > 0.*' + str(bad).replace('.', r'\.')):
+    with pytest.raises(
+            ValueError,
+            match=r'LossMixBoxes loss_weights must be '
+            r'finite and > 0.*' + str(bad).replace('.', r'\.')):
         pack(results)
 
 
@@ -498,31 +546,37 @@ def test_bad_pixel_raises(where, match, bad):
     own_r = own(dtype=np.float32)
     partner_r = partner(dtype=np.float32)
     (partner_r if where == 'partner' else own_r)['img'][5, 7, 1] = bad
-    with pytest.raises(ValueError, match=match + r' has 1 NaN or inf pixel '
-                       r'values, the first at \(row, column\) \(5, 7\): ' +
-                       str(bad)):
+    with pytest.raises(
+            ValueError,
+            match=match + r' has 1 NaN or inf pixel '
+            r'values, the first at \(row, column\) \(5, 7\): ' + str(bad)):
         pair(own_r, None if where == 'unmixed' else partner_r)
     # after mixing, a bad value in the float canvas is caught at packing
     results = pair_results(own(), partner())
     results['img'][40, 3, 0] = bad
-    with pytest.raises(ValueError, match=r"PackLossMixInputs: image "
-                       r"'own\.png' has 1 NaN .* \(40, 3\)"):
+    with pytest.raises(
+            ValueError,
+            match=r"PackLossMixInputs: image "
+            r"'own\.png' has 1 NaN .* \(40, 3\)"):
         pack(results)
 
 
 def test_nan_lambda_raises_everywhere():
-    with pytest.raises(ValueError, match=r'sampled lam must be in \[0, 1\], '
-                       'got nan'):
+    with pytest.raises(
+            ValueError, match=r'sampled lam must be in \[0, 1\], '
+            'got nan'):
         pair_results(own(), partner(), lam=float('nan'))
     results = pair_results(own(), partner())
     results['mix_lambda'] = 1.5
-    with pytest.raises(ValueError, match=r'mix_lambda must be in \[0, 1\], '
-                       'got 1.5'):
+    with pytest.raises(
+            ValueError, match=r'mix_lambda must be in \[0, 1\], '
+            'got 1.5'):
         pack(results)
     packed = [pack(own()), pack(partner())]
     for lams in ([float('nan'), 0.5], [1.5, 0.5], [-0.1, 0.5]):
-        with pytest.raises(ValueError, match=r'\[0, 1\], got \[' +
-                           str(lams[0]).replace('.', r'\.')):
+        with pytest.raises(
+                ValueError,
+                match=r'\[0, 1\], got \[' + str(lams[0]).replace('.', r'\.')):
             losses(('frcnn', 'approx'), packed, batch_lossmix(lams))
     with pytest.raises(ValueError, match=r'mix_lambda must be in \[0, 1\]'):
         group_coefficients(dict(mix_lambda=float('nan')))
@@ -539,8 +593,12 @@ def test_unknown_mode_raises(mode):
         pseudo_collate([pack(own()), pack(partner())]), True)
     inputs = data['inputs']
     with pytest.raises(ValueError, match=match):
-        mix_batch(data['inputs'], data['data_samples'], torch.tensor([1, 0]),
-                  torch.tensor([0.5, 0.5]), mode=mode)
+        mix_batch(
+            data['inputs'],
+            data['data_samples'],
+            torch.tensor([1, 0]),
+            torch.tensor([0.5, 0.5]),
+            mode=mode)
     with pytest.raises(ValueError, match=match):
         mix_across(inputs[:1], data['data_samples'][:1], inputs[1:],
                    data['data_samples'][1:], torch.tensor([0.5]), mode)
@@ -590,7 +648,8 @@ def test_bool_mixing_arguments_raise(kwargs, match):
 def test_packing_casts_weights_to_float32(dtype):
     results = pair_results(own(), partner())
     results['gt_bboxes'] = LossMixBoxes(
-        results['gt_bboxes'].tensor, loss_weights=np.array([1, 2], dtype),
+        results['gt_bboxes'].tensor,
+        loss_weights=np.array([1, 2], dtype),
         mix_group=np.array([0, 1], dtype))
     gt = gt_of(pack(results))
     assert gt.loss_weights.dtype == torch.float32
@@ -601,8 +660,10 @@ def test_packing_casts_weights_to_float32(dtype):
 def test_string_mix_lambda_raises_at_packing():
     results = pair_results(own(), partner())
     results['mix_lambda'] = '0.5'
-    with pytest.raises(ValueError, match=r"mix_lambda must be a number in "
-                       r"\[0, 1\], got '0\.5'"):
+    with pytest.raises(
+            ValueError,
+            match=r"mix_lambda must be a number in "
+            r"\[0, 1\], got '0\.5'"):
         pack(results)
 
 
@@ -611,19 +672,20 @@ def test_mix_across_checks_partners_and_lambdas():
         pseudo_collate([pack(own()), pack(partner())]), True)
     x, s = data['inputs'], data['data_samples']
     for inds in ([1], [-1]):  # second batch has one image: index 0 only
-        with pytest.raises(ValueError, match=r'in \[0, 1\), got \[' +
-                           str(inds[0])):
+        with pytest.raises(
+                ValueError, match=r'in \[0, 1\), got \[' + str(inds[0])):
             mix_across(x[:1], s[:1], x[1:], s[1:], torch.tensor([0.5]),
                        'lossmix', torch.tensor(inds))
-    with pytest.raises(ValueError, match='1 images to mix need 1 '
-                       'coefficients, got 2'):
+    with pytest.raises(
+            ValueError, match='1 images to mix need 1 '
+            'coefficients, got 2'):
         mix_across(x[:1], s[:1], x[1:], s[1:], torch.tensor([0.5, 0.5]),
                    'lossmix')
 
 
 # --------------------------------------------- exact mode and its metainfo
-@pytest.mark.parametrize('detector', [('frcnn', 'exact'),
-                                      ('retina', 'exact')], ids='-'.join)
+@pytest.mark.parametrize(
+    'detector', [('frcnn', 'exact'), ('retina', 'exact')], ids='-'.join)
 def test_exact_without_mix_lambda_raises(detector):
     """Read as 1, a missing mix_lambda would drop the partner's gts."""
     packed = pair(own(), partner())
@@ -633,21 +695,25 @@ def test_exact_without_mix_lambda_raises(detector):
     sample.gt_instances = gt_of(packed)
     sample.ignored_instances = gt_of(packed, 'ignored_instances')
     packed['data_samples'] = sample
-    with pytest.raises(ValueError, match='1 gts of mix_group 1 .* but no '
-                       "mix_lambda in the metainfo of image 'own.png'"):
+    with pytest.raises(
+            ValueError,
+            match='1 gts of mix_group 1 .* but no '
+            "mix_lambda in the metainfo of image 'own.png'"):
         losses(detector, [packed])
     # nor a partner-free sample without it: lam 1 is right there
     assert mix_group_passes([plain_gts(packed)], [{}])[0].coeffs == [1.0]
 
 
-@pytest.mark.parametrize('detector', [('frcnn', 'exact'),
-                                      ('retina', 'exact')], ids='-'.join)
+@pytest.mark.parametrize(
+    'detector', [('frcnn', 'exact'), ('retina', 'exact')], ids='-'.join)
 def test_exact_bad_mix_group_raises(detector):
     """A mix_group other than 0 / 1 put on the instances after packing."""
     packed = pair(own(), partner())
     gt_of(packed).mix_group = torch.tensor([0, 2])
-    with pytest.raises(ValueError, match=r"mix_group of image 'own\.png' "
-                       r'must be 0 \(own image\) or 1 \(partner\), got 2'):
+    with pytest.raises(
+            ValueError,
+            match=r"mix_group of image 'own\.png' "
+            r'must be 0 \(own image\) or 1 \(partner\), got 2'):
         losses(detector, [packed])
 
 
@@ -656,22 +722,26 @@ def test_retina_label_out_of_range_raises():
     packed = pair(own(), partner())
     gt_of(packed).labels = torch.tensor([0, 3])
     for variant in ('approx', 'exact'):
-        with pytest.raises(ValueError, match=r"gt label 3 of image "
-                           r"'own\.png' is out of range: labels must be in "
-                           r'\[0, 3\) for a head of num_classes=3'):
+        with pytest.raises(
+                ValueError,
+                match=r"gt label 3 of image "
+                r"'own\.png' is out of range: labels must be in "
+                r'\[0, 3\) for a head of num_classes=3'):
             losses(('retina', variant), [packed])
 
 
 def test_packing_keeps_lossmix_meta_keys():
     """meta_keys copied from a stock config still pack mix_lambda/mode."""
-    packed = pack(pair_results(own(), partner()),
-                  meta_keys=('img_id', 'img_path', 'img_shape'))
+    packed = pack(
+        pair_results(own(), partner()),
+        meta_keys=('img_id', 'img_path', 'img_shape'))
     assert packed['data_samples'].mix_lambda == LAM
     assert packed['data_samples'].mix_mode == 'lossmix'
     results = pair_results(own(), partner())
     del results['mix_lambda']
-    with pytest.raises(ValueError, match='1 gts of mix_group 1 .* no '
-                       'mix_lambda'):
+    with pytest.raises(
+            ValueError, match='1 gts of mix_group 1 .* no '
+            'mix_lambda'):
         pack(results)
 
 
@@ -679,14 +749,19 @@ def test_packing_keeps_lossmix_meta_keys():
 def gts_sample(boxes, labels, size=64, **fields):
     """A packed-like sample of one random ``size`` x ``size`` image with
     the given gts (and LossMix fields: ``mix_lambda`` goes to metainfo)."""
-    meta = dict(img_path='many.png', img_id=0, ori_shape=(size, size),
-                img_shape=(size, size), scale_factor=(1.0, 1.0))
+    meta = dict(
+        img_path='many.png',
+        img_id=0,
+        ori_shape=(size, size),
+        img_shape=(size, size),
+        scale_factor=(1.0, 1.0))
     if 'mix_lambda' in fields:
         meta['mix_lambda'] = fields.pop('mix_lambda')
     sample = DetDataSample(metainfo=meta)
     sample.gt_instances = InstanceData(bboxes=boxes, labels=labels, **fields)
-    img = torch.from_numpy(np.random.RandomState(0).randint(
-        0, 256, (3, size, size)).astype(np.uint8))
+    img = torch.from_numpy(
+        np.random.RandomState(0).randint(0, 256,
+                                         (3, size, size)).astype(np.uint8))
     return dict(inputs=img, data_samples=sample)
 
 
@@ -702,8 +777,12 @@ def test_3000_gts_train_like_stock_mmdet():
     stock = losses(('frcnn', 'stock'), [gts_sample(boxes, labels)])
     ones = gts_sample(boxes, labels, loss_weights=torch.ones(3000))
     assert losses(('frcnn', 'approx'), [ones]) == stock
-    mixed = gts_sample(boxes, labels, mix_lambda=LAM, mix_group=group,
-                       loss_weights=torch.where(group == 0, LAM, 1 - LAM))
+    mixed = gts_sample(
+        boxes,
+        labels,
+        mix_lambda=LAM,
+        mix_group=group,
+        loss_weights=torch.where(group == 0, LAM, 1 - LAM))
     for variant in ('approx', 'exact'):
         got = losses(('frcnn', variant), [mixed])
         assert got['loss_bbox'] != stock['loss_bbox']
@@ -716,14 +795,17 @@ def test_3000_gts_drawn_as_random_corners_raise_naming_the_box():
     boxes = torch.rand(3000, 4, generator=torch.Generator().manual_seed(0))
     boxes = boxes * 64
     labels = torch.zeros(3000, dtype=torch.long)
-    first = int(torch.nonzero((boxes[:, 2] < boxes[:, 0])
-                              | (boxes[:, 3] < boxes[:, 1]))[0])
+    first = int(
+        torch.nonzero((boxes[:, 2] < boxes[:, 0])
+                      | (boxes[:, 3] < boxes[:, 1]))[0])
     with pytest.raises(RuntimeError, match='ROIAlign'):
         losses(('frcnn', 'stock'), [gts_sample(boxes, labels)])
     weighted = gts_sample(boxes, labels, loss_weights=torch.ones(3000))
     for variant in ('approx', 'exact'):
-        with pytest.raises(ValueError, match=re.escape(
-                f'gt box {first} [') + ".*of image 'many.png' is not "
+        with pytest.raises(
+                ValueError,
+                match=re.escape(f'gt box {first} [') +
+                ".*of image 'many.png' is not "
                 r'\(x1, y1, x2, y2\) with x1 <= x2'):
             losses(('frcnn', variant), [weighted])
 
@@ -734,11 +816,15 @@ def test_gt_label_out_of_range_raises_naming_it(variant):
     loss, label 9 fail deep in it."""
     boxes = torch.tensor(BOX_A + BOX_B, dtype=torch.float32)
     for bad in (3, 9):
-        sample = gts_sample(boxes, torch.tensor([0, bad]),
-                            loss_weights=torch.tensor([LAM, 1 - LAM]))
-        with pytest.raises(ValueError, match=re.escape(
-                f"gt label {bad} of image 'many.png' is out of range: "
-                'labels must be in [0, 3) for a head of num_classes=3')):
+        sample = gts_sample(
+            boxes,
+            torch.tensor([0, bad]),
+            loss_weights=torch.tensor([LAM, 1 - LAM]))
+        with pytest.raises(
+                ValueError,
+                match=re.escape(
+                    f"gt label {bad} of image 'many.png' is out of range: "
+                    'labels must be in [0, 3) for a head of num_classes=3')):
             losses(('frcnn', variant), [sample])
 
 
@@ -756,8 +842,8 @@ def test_grayscale_with_colour(gray_side, gray_channels):
     packed = pair(own_r, partner_r)
     expected = LAM * a + (1 - LAM) * b  # broadcasts the grey channel
     assert expected.shape == (48, 48, 3)
-    np.testing.assert_allclose(packed['inputs'].permute(1, 2, 0).numpy(),
-                               expected, rtol=1e-6)
+    np.testing.assert_allclose(
+        packed['inputs'].permute(1, 2, 0).numpy(), expected, rtol=1e-6)
     for detector in DETECTORS:
         losses(detector, [packed])
 
@@ -773,8 +859,9 @@ def test_uint8_and_float_inputs():
     unmixed_f32 = pack(own(seed=2, dtype=np.float32))
     assert unmixed_u8['inputs'].dtype == torch.uint8
     for detector in DETECTORS:
-        assert losses(detector, [unmixed_u8, mixed]) == losses(
-            detector, [unmixed_f32, ref])
+        assert losses(detector,
+                      [unmixed_u8, mixed]) == losses(detector,
+                                                     [unmixed_f32, ref])
 
 
 def test_very_different_aspect_ratios():
@@ -784,8 +871,9 @@ def test_very_different_aspect_ratios():
     packed = pair(own_r, partner_r)
     assert packed['inputs'].shape == (3, 120, 120)
     # own at (x, y) offset (0, 48), partner at (48, 0)
-    assert_gts(gt_of(packed), [[10, 52, 50, 68], [52, 10, 68, 50]],
-               [LAM, 1 - LAM], [0, 1])
+    assert_gts(
+        gt_of(packed), [[10, 52, 50, 68], [52, 10, 68, 50]], [LAM, 1 - LAM],
+        [0, 1])
     img = packed['inputs']
     assert img[:, 0, 0].abs().sum() == 0  # neither image: zero padding
     assert torch.allclose(img[:, 50, 10],
@@ -814,8 +902,10 @@ def test_degenerate_box_raises_naming_it(side, box, what):
     own_r = own(boxes) if side == 'own' else own()
     partner_r = partner(boxes) if side == 'partner' else partner()
     path = 'own.png' if side == 'own' else 'partner.png'
-    with pytest.raises(ValueError, match=rf"gt box 1 .* of the {side} image "
-                       rf"'{path}' is {what}.*FilterAnnotations"):
+    with pytest.raises(
+            ValueError,
+            match=rf"gt box 1 .* of the {side} image "
+            rf"'{path}' is {what}.*FilterAnnotations"):
         pair_results(own_r, partner_r)
     if side == 'own':  # unmixed samples are checked alike
         with pytest.raises(ValueError, match='gt box 1'):
@@ -825,13 +915,15 @@ def test_degenerate_box_raises_naming_it(side, box, what):
 def test_out_of_image_boxes_are_clipped_to_their_image():
     """Clipped to their own image before mixing (never placed over the
     other image's pixels), dropped when nothing is left, then shifted."""
-    own_r = loaded(24, 48, [[40, -4, 60, 10], [50, 2, 60, 10],
-                            [-20, -20, -5, -5]], [0, 2, 2])
+    own_r = loaded(24, 48,
+                   [[40, -4, 60, 10], [50, 2, 60, 10], [-20, -20, -5, -5]],
+                   [0, 2, 2])
     partner_r = loaded(48, 24, [[2, 2, 20, 20]], [1], path='p.png')
     packed = pair(own_r, partner_r)
     # own at (0, 12), partner at (12, 0) on the 48x48 canvas
-    assert_gts(gt_of(packed), [[40, 12, 48, 22], [14, 2, 32, 20]],
-               [LAM, 1 - LAM], [0, 1])
+    assert_gts(
+        gt_of(packed), [[40, 12, 48, 22], [14, 2, 32, 20]], [LAM, 1 - LAM],
+        [0, 1])
     assert gt_of(packed).labels.tolist() == [0, 1]
     for detector in DETECTORS:
         losses(detector, [packed])
@@ -844,6 +936,7 @@ def test_already_weighted_sample_raises(side):
     mixed.pop('mix_results')
     other = partner(path='third.png')
     args = (mixed, other) if side == 'own' else (other, mixed)
-    with pytest.raises(ValueError, match=rf"the {side} image '.*' is already "
-                       'mixed'):
+    with pytest.raises(
+            ValueError, match=rf"the {side} image '.*' is already "
+            'mixed'):
         pair_results(*args)

@@ -56,12 +56,12 @@ import time
 import numpy as np
 import psutil
 import torch
+from mmdet.registry import DATASETS, MODELS
 from mmengine.config import Config
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 
-from mmdet.registry import DATASETS, MODELS
 import lossmix_mm  # noqa: F401
 from lossmix_mm.engine.hooks import copy_student_to_teacher, ema_update
 from lossmix_mm.models.data_preprocessors import BatchLossMix
@@ -77,19 +77,19 @@ LOSSMIX = osp.join(ROOT, 'configs', 'lossmix')
 # ratio over no-mix); the first variant of each model is the baseline
 MODEL_VARIANTS = {
     'toy': {
-        'no-mix': ('no-mix', 'toy/faster-rcnn_r18_fpn_1xb4-800it_toy.py',
-                   None),
+        'no-mix':
+        ('no-mix', 'toy/faster-rcnn_r18_fpn_1xb4-800it_toy.py', None),
         'pair': ('lossmix (pair)',
                  'toy/faster-rcnn_r18_fpn_lossmix_1xb4-800it_toy.py', 1.03),
-        'cached': ('lossmix (pair, cached)',
-                   'toy/faster-rcnn_r18_fpn_lossmix-cached_1xb4-800it_toy.py',
-                   1.03),
+        'cached':
+        ('lossmix (pair, cached)',
+         'toy/faster-rcnn_r18_fpn_lossmix-cached_1xb4-800it_toy.py', 1.03),
         'inbatch':
         ('lossmix (in-batch)',
          'toy/faster-rcnn_r18_fpn_lossmix-inbatch_1xb4-800it_toy.py', 1.03),
-        'exact': ('lossmix exact (pair)',
-                  'toy/faster-rcnn_r18_fpn_lossmix-exact_1xb4-800it_toy.py',
-                  1.10),
+        'exact':
+        ('lossmix exact (pair)',
+         'toy/faster-rcnn_r18_fpn_lossmix-exact_1xb4-800it_toy.py', 1.10),
         'union': ('union (pair)',
                   'toy/faster-rcnn_r18_fpn_union_1xb4-800it_toy.py', None),
         # the pair transform's canvas and second image without the
@@ -98,14 +98,14 @@ MODEL_VARIANTS = {
                   'toy/faster-rcnn_r18_fpn_noise_1xb4-800it_toy.py', None),
     },
     'r50-fpn': {
-        'no-mix': ('no-mix',
-                   'lossmix/faster-rcnn_r50_fpn_8xb8-270k_coco.py', None),
+        'no-mix': ('no-mix', 'lossmix/faster-rcnn_r50_fpn_8xb8-270k_coco.py',
+                   None),
         'pair':
         ('lossmix (pair)',
          'lossmix/faster-rcnn_r50_fpn_lossmix-pair_8xb8-270k_coco.py', 1.03),
-        'inbatch': ('lossmix (in-batch)',
-                    'lossmix/faster-rcnn_r50_fpn_lossmix_8xb8-270k_coco.py',
-                    1.03),
+        'inbatch':
+        ('lossmix (in-batch)',
+         'lossmix/faster-rcnn_r50_fpn_lossmix_8xb8-270k_coco.py', 1.03),
         'exact':
         ('lossmix exact (in-batch)',
          'lossmix/faster-rcnn_r50_fpn_lossmix-exact_8xb8-270k_coco.py', 1.10),
@@ -126,45 +126,63 @@ MIN_ITERS = 20  # below this a run is a smoke test, not a measurement
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--model', choices=sorted(MODEL_VARIANTS),
-                        default='toy',
-                        help='toy Faster R-CNN (192 px, batch 4) or the '
-                        "paper's R50-FPN (1333 x 800, batch 2, ~10 s an "
-                        'iteration on 2 CPU cores)')
+    parser.add_argument(
+        '--model',
+        choices=sorted(MODEL_VARIANTS),
+        default='toy',
+        help='toy Faster R-CNN (192 px, batch 4) or the '
+        "paper's R50-FPN (1333 x 800, batch 2, ~10 s an "
+        'iteration on 2 CPU cores)')
     parser.add_argument('--device', choices=('cpu', 'cuda'), default='cpu')
-    parser.add_argument('--iters', type=int, default=20,
-                        help=f'measured iterations per variant (>= '
-                        f'{MIN_ITERS} for a measurement; fewer is a smoke '
-                        'run, marked so in the table)')
+    parser.add_argument(
+        '--iters',
+        type=int,
+        default=20,
+        help=f'measured iterations per variant (>= '
+        f'{MIN_ITERS} for a measurement; fewer is a smoke '
+        'run, marked so in the table)')
     parser.add_argument('--warmup', type=int, default=5)
-    parser.add_argument('--variants', nargs='+', metavar='KEY',
-                        help='variants to run (the no-mix baseline is '
-                        'always added); keys: ' + '; '.join(
-                            f'{m}: {" ".join(v)}'
-                            for m, v in MODEL_VARIANTS.items()))
-    parser.add_argument('--pipeline-samples', type=int, default=200,
-                        help='samples of the pipeline comparison (0: skip)')
-    parser.add_argument('--no-memory', action='store_true',
-                        help='skip the memory probes (one subprocess per '
-                        'variant)')
-    parser.add_argument('--threads', type=int,
-                        help='torch CPU threads (default: all cores)')
+    parser.add_argument(
+        '--variants',
+        nargs='+',
+        metavar='KEY',
+        help='variants to run (the no-mix baseline is '
+        'always added); keys: ' +
+        '; '.join(f'{m}: {" ".join(v)}' for m, v in MODEL_VARIANTS.items()))
+    parser.add_argument(
+        '--pipeline-samples',
+        type=int,
+        default=200,
+        help='samples of the pipeline comparison (0: skip)')
+    parser.add_argument(
+        '--no-memory',
+        action='store_true',
+        help='skip the memory probes (one subprocess per '
+        'variant)')
+    parser.add_argument(
+        '--threads', type=int, help='torch CPU threads (default: all cores)')
     parser.add_argument('--data-root', default=osp.join(ROOT, 'data/toy'))
-    parser.add_argument('--out', help='also write the tables (markdown) and '
-                        'a figure beside them (.png)')
-    parser.add_argument('--breakdown', action='store_true',
-                        help='where the extra time of a variant goes, stage '
-                        'by stage (default variants: no-mix, in-batch)')
-    parser.add_argument('--da', action='store_true',
-                        help='measure the domain-adaptation iterations')
+    parser.add_argument(
+        '--out',
+        help='also write the tables (markdown) and '
+        'a figure beside them (.png)')
+    parser.add_argument(
+        '--breakdown',
+        action='store_true',
+        help='where the extra time of a variant goes, stage '
+        'by stage (default variants: no-mix, in-batch)')
+    parser.add_argument(
+        '--da',
+        action='store_true',
+        help='measure the domain-adaptation iterations')
     parser.add_argument('--variant', help=argparse.SUPPRESS)  # memory probe
     args = parser.parse_args(argv)
     if args.iters < 1 or args.warmup < 0:
         parser.error(f'--iters must be >= 1 and --warmup >= 0, got '
                      f'{args.iters} and {args.warmup}')
     known = MODEL_VARIANTS[args.model]
-    for key in (args.variants or []) + ([args.variant]
-                                        if args.variant else []):
+    for key in (args.variants
+                or []) + ([args.variant] if args.variant else []):
         if key not in known:
             parser.error(f'unknown variant {key!r} for --model '
                          f'{args.model}; choose from {" ".join(known)}')
@@ -269,8 +287,7 @@ class Trainer:
         device (str): ``'cpu'`` or ``'cuda'``.
     """
 
-    def __init__(self, config, data_root, seed=0, model='toy',
-                 device='cpu'):
+    def __init__(self, config, data_root, seed=0, model='toy', device='cpu'):
         init_default_scope('mmdet')
         self._build(load_cfg(config, data_root, model), seed, device)
 
@@ -325,8 +342,12 @@ class Trainer:
 def build_trainers(args, keys):
     variants = MODEL_VARIANTS[args.model]
     return {
-        variants[key][0]: Trainer(variants[key][1], args.data_root,
-                                  model=args.model, device=args.device)
+        variants[key][0]:
+        Trainer(
+            variants[key][1],
+            args.data_root,
+            model=args.model,
+            device=args.device)
         for key in keys
     }
 
@@ -366,7 +387,9 @@ def bench_iterations(args, keys):
         rows.append((name, med[name], statistics.median(data_times[name]),
                      med[name] / med[base], goal))
     cpu_ratios = None if args.device == 'cuda' else {
-        name: cpu_med[name] / cpu_med[base] for name in cpu_med}
+        name: cpu_med[name] / cpu_med[base]
+        for name in cpu_med
+    }
     if 'inbatch' not in keys:
         return rows, None, cpu_ratios
     name = variants['inbatch'][0]
@@ -447,12 +470,12 @@ def bench_da(args):
     target_root = osp.join(ROOT, 'data/toy_clipart')
     generate_toy_data.generate(target_root, seed=1, style='clipart')
     trainers = {
-        'no-mix (batch 4)': Trainer(VARIANTS['no-mix'][0], args.data_root,
-                                    device=args.device),
-        'DA warmup (2 + 2)': DATrainer('warmup', args.data_root,
-                                       target_root, device=args.device),
-        'DA adaptation (2 + 2)': DATrainer('adapt', args.data_root,
-                                           target_root, device=args.device),
+        'no-mix (batch 4)':
+        Trainer(VARIANTS['no-mix'][0], args.data_root, device=args.device),
+        'DA warmup (2 + 2)':
+        DATrainer('warmup', args.data_root, target_root, device=args.device),
+        'DA adaptation (2 + 2)':
+        DATrainer('adapt', args.data_root, target_root, device=args.device),
     }
     times, _ = run_interleaved(trainers, args)
     med = {name: statistics.median(v) for name, v in times.items()}
@@ -466,8 +489,8 @@ def bench_da(args):
     rows = []
     for name, t in med.items():
         lines.append(f'| {name} | {t:.3f} | {t / base:.2f} |')
-        rows.append(dict(variant=name, sec_per_iter=t, ratio=t / base,
-                         goal=None))
+        rows.append(
+            dict(variant=name, sec_per_iter=t, ratio=t / base, goal=None))
     train_s = warmup_iters * med['DA warmup (2 + 2)'] + \
         adapt_iters * med['DA adaptation (2 + 2)']
     lines += [
@@ -487,10 +510,12 @@ def bench_pipeline(args):
     wrapper = copy.deepcopy(cfg.train_dataloader.dataset)
     scale = cfg.get('img_scale', (192, 192))
     pipelines = {
-        'LossMixPair': [dict(type='LossMixPair'),
-                        dict(type='PackLossMixInputs')],
-        'mmdet MixUp': [dict(type='MixUp', img_scale=scale),
-                        dict(type='PackDetInputs')],
+        'LossMixPair':
+        [dict(type='LossMixPair'),
+         dict(type='PackLossMixInputs')],
+        'mmdet MixUp':
+        [dict(type='MixUp', img_scale=scale),
+         dict(type='PackDetInputs')],
     }
     datasets = {}
     for name, pipeline in pipelines.items():
@@ -513,8 +538,8 @@ def memory_probe(args):
     step; on cuda the allocator's peak)."""
     proc = psutil.Process()
     label, config, _ = MODEL_VARIANTS[args.model][args.variant]
-    trainer = Trainer(config, args.data_root, model=args.model,
-                      device=args.device)
+    trainer = Trainer(
+        config, args.data_root, model=args.model, device=args.device)
     if args.device == 'cuda':
         torch.cuda.synchronize()
         built = torch.cuda.memory_allocated()
@@ -530,20 +555,27 @@ def memory_probe(args):
     if args.device == 'cuda':
         torch.cuda.synchronize()
         peak = torch.cuda.max_memory_allocated()
-    print(json.dumps(dict(built_mib=built / 2**20, peak_mib=peak / 2**20,
-                          maxrss_mib=resource.getrusage(
-                              resource.RUSAGE_SELF).ru_maxrss / 1024)))
+    print(
+        json.dumps(
+            dict(
+                built_mib=built / 2**20,
+                peak_mib=peak / 2**20,
+                maxrss_mib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss /
+                1024)))
 
 
 def bench_memory(args, keys):
     peaks = {}
     for key in keys:
-        proc = subprocess.run(
-            [sys.executable, __file__, '--variant', key, '--model',
-             args.model, '--device', args.device, '--iters',
-             str(args.iters), '--warmup', str(args.warmup), '--data-root',
-             args.data_root],
-            capture_output=True, text=True, check=True)
+        proc = subprocess.run([
+            sys.executable, __file__, '--variant', key, '--model', args.model,
+            '--device', args.device, '--iters',
+            str(args.iters), '--warmup',
+            str(args.warmup), '--data-root', args.data_root
+        ],
+                              capture_output=True,
+                              text=True,
+                              check=True)
         mem = json.loads(proc.stdout.strip().splitlines()[-1])
         label = MODEL_VARIANTS[args.model][key][0]
         peaks[label] = mem['peak_mib'] - mem['built_mib']
@@ -564,9 +596,8 @@ def bench_breakdown(args, keys):
         benchmark_breakdown.instrument(
             trainer, timer, sync=lambda: synchronize(args.device))
     benchmark_breakdown.run_breakdown(trainers, args.warmup, args.iters)
-    return '\n'.join(header(args) + [
-        '', benchmark_breakdown.breakdown_table(trainers)
-    ])
+    return '\n'.join(
+        header(args) + ['', benchmark_breakdown.breakdown_table(trainers)])
 
 
 def fmt_goal(ratio, goal):
@@ -584,9 +615,8 @@ def iteration_tables(args, rows, inbatch, pipe, peaks, cpu_ratios=None):
     lines = header(args) + [
         '', '| variant | iteration (s, median) | of which data (s) | '
         f'ratio over no-mix | goal |{cpu_head} {mem_kind} memory (MiB) | '
-        'memory ratio |',
-        '|---|---|---|---|---|' + ('---|---|' if cpu_ratios else '') +
-        '---|---|'
+        'memory ratio |', '|---|---|---|---|---|' +
+        ('---|---|' if cpu_ratios else '') + '---|---|'
     ]
     base = rows[0][0]
     for name, t, data_t, ratio, goal in rows:
@@ -659,9 +689,10 @@ def main(argv=None):
         text, plot_rows = bench_da(args)
         print('\n' + text)
         if args.out:
-            write_outputs(text, plot_rows, args.out,
-                          f'toy domain adaptation: iteration time over '
-                          f'no-mix ({where})')
+            write_outputs(
+                text, plot_rows, args.out,
+                f'toy domain adaptation: iteration time over '
+                f'no-mix ({where})')
         return
     keys = selected_variants(args)
     if args.breakdown:
@@ -684,9 +715,10 @@ def main(argv=None):
         ]
         model = 'toy Faster R-CNN' if args.model == 'toy' else \
             'Faster R-CNN R50-FPN'
-        write_outputs(text, plot_rows, args.out,
-                      f'{model}: training-iteration time over no-mix '
-                      f'({where}, median of {args.iters})')
+        write_outputs(
+            text, plot_rows, args.out,
+            f'{model}: training-iteration time over no-mix '
+            f'({where}, median of {args.iters})')
 
 
 if __name__ == '__main__':

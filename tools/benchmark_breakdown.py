@@ -144,9 +144,9 @@ class StageClock:
             t.pop('loss_and_predict', 0.0) - t['RPN proposals (decode, NMS)']
         t['iteration'] = total
         t['data loading'] = data_time
-        t['other'] = total - sum(t[name] for name, part in STAGES
-                                 if not part and name not in ('other',
-                                                              'iteration'))
+        t['other'] = total - sum(
+            t[name] for name, part in STAGES
+            if not part and name not in ('other', 'iteration'))
         if keep:
             self.rounds.append((dict(t), dict(self.counts)))
         self.times = collections.defaultdict(float)
@@ -164,6 +164,7 @@ def instrument(trainer, timer=time.perf_counter, sync=None):
     clock = StageClock(timer, sync)
     model = trainer.model
     rpn, roi = model.rpn_head, model.roi_head
+
     def after_preprocess(out, *args, **kwargs):
         samples = out['data_samples']
         clock.num_imgs = len(samples)
@@ -177,8 +178,9 @@ def instrument(trainer, timer=time.perf_counter, sync=None):
     def pairs(key):
 
         def after(out, pred_instances, gt_instances, *args, **kwargs):
-            _add_count(clock, key, len(pred_instances) * len(gt_instances) /
-                       1e3 / clock.num_imgs)
+            _add_count(
+                clock, key,
+                len(pred_instances) * len(gt_instances) / 1e3 / clock.num_imgs)
 
         return after
 
@@ -280,8 +282,8 @@ def roi_align_backward_timed():
         clock = _ACTIVE[-1] if _ACTIVE else None
         if clock is None:
             return original.__func__(ctx, grad_output)
-        return clock.timed(original.__func__,
-                           'RoIAlign backward')(ctx, grad_output)
+        return clock.timed(original.__func__, 'RoIAlign backward')(ctx,
+                                                                   grad_output)
 
     RoIAlignFunction.backward = staticmethod(backward)
     try:
@@ -300,10 +302,9 @@ def run_breakdown(trainers, warmup, iters):
                     data_time, total = trainer.step()
                 finally:
                     _ACTIVE.pop()
-                trainer.clock.end_iteration(total, data_time,
-                                            keep=it >= warmup)
-            print(f'breakdown iteration {it + 1}/{warmup + iters}',
-                  flush=True)
+                trainer.clock.end_iteration(
+                    total, data_time, keep=it >= warmup)
+            print(f'breakdown iteration {it + 1}/{warmup + iters}', flush=True)
 
 
 def breakdown_table(trainers):
@@ -317,8 +318,7 @@ def breakdown_table(trainers):
     head = ['stage (ms per iteration)'] + [f'{n} (median)' for n in names]
     for n in names[1:]:
         head.append(f'{n} - {base} (median of paired, slower in)')
-    lines = ['| ' + ' | '.join(head) + ' |',
-             '|' + '---|' * len(head)]
+    lines = ['| ' + ' | '.join(head) + ' |', '|' + '---|' * len(head)]
     for stage, part in STAGES:
         series = {
             n: [r[0].get(stage, 0.0) * 1e3 for r in rounds[n][:num]]
@@ -327,22 +327,26 @@ def breakdown_table(trainers):
         if all(not any(v) for v in series.values()):
             continue
         label = f'&nbsp;&nbsp;of which {stage}' if part else stage
-        cells = [label] + [f'{statistics.median(series[n]):.1f}'
-                           for n in names]
+        cells = [label
+                 ] + [f'{statistics.median(series[n]):.1f}' for n in names]
         for n in names[1:]:
             diffs = [a - b for a, b in zip(series[n], series[base])]
             slower = sum(d > 0 for d in diffs)
             cells.append(f'{statistics.median(diffs):+.1f} '
                          f'({slower}/{num})')
         lines.append('| ' + ' | '.join(cells) + ' |')
-    lines += ['', '| count (mean) | ' + ' | '.join(names) + ' |',
-              '|' + '---|' * (len(names) + 1)]
+    lines += [
+        '', '| count (mean) | ' + ' | '.join(names) + ' |',
+        '|' + '---|' * (len(names) + 1)
+    ]
     for key in COUNTS:
-        vals = [statistics.fmean([r[1].get(key, 0.0)
-                                  for r in rounds[n][:num]]) for n in names]
+        vals = [
+            statistics.fmean([r[1].get(key, 0.0) for r in rounds[n][:num]])
+            for n in names
+        ]
         fmt = '{:.0f}' if max(vals) >= 100 else '{:.2f}'
-        lines.append(f'| {key} | ' +
-                     ' | '.join(fmt.format(v) for v in vals) + ' |')
+        lines.append(f'| {key} | ' + ' | '.join(fmt.format(v)
+                                                for v in vals) + ' |')
     return '\n'.join(lines)
 
 

@@ -29,17 +29,17 @@ import cv2
 import mmcv
 import numpy as np
 import torch
+from mmdet.models.data_preprocessors import DetDataPreprocessor
+from mmdet.models.utils import mask2ndarray
+from mmdet.registry import MODELS, VISUALIZERS
+from mmdet.structures import DetDataSample
+from mmdet.structures.bbox import BaseBoxes
 from mmengine.config import Config, ConfigDict, DictAction
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner, set_random_seed
 from PIL import Image
 
 import lossmix_mm  # noqa: F401
-from mmdet.models.data_preprocessors import DetDataPreprocessor
-from mmdet.models.utils import mask2ndarray
-from mmdet.registry import MODELS, VISUALIZERS
-from mmdet.structures import DetDataSample
-from mmdet.structures.bbox import BaseBoxes
 
 GAP = 4  # pixels between tiles and around the grid
 BACKGROUND = (32, 32, 32)  # RGB of the gaps and of tiles' padding
@@ -55,14 +55,20 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument(
         '--seed', type=int, default=0, help='seed of sampling and mixing')
     parser.add_argument(
-        '--ncols', type=int, default=None,
+        '--ncols',
+        type=int,
+        default=None,
         help='tiles per row (default: ceil(sqrt(n)))')
     parser.add_argument(
-        '--tile-size', type=int, default=None,
+        '--tile-size',
+        type=int,
+        default=None,
         help='side of each square cell in pixels; larger tiles are scaled '
         'down (default: the largest tile\'s height and width)')
     parser.add_argument(
-        '--colors', type=int, default=0,
+        '--colors',
+        type=int,
+        default=0,
         help='write a palette PNG of at most this many colours (Pillow\'s '
         'median cut; 2-256), much smaller; default: full colour')
     parser.add_argument(
@@ -95,8 +101,8 @@ def detect_mode(cfg: Config) -> str:
     """
     pair = 'LossMixPair' in set(
         _types(cfg.get('train_dataloader', {}).get('dataset', {})))
-    augments = cfg.get('model', {}).get('data_preprocessor', {}).get(
-        'batch_augments') or []
+    augments = cfg.get('model', {}).get('data_preprocessor',
+                                        {}).get('batch_augments') or []
     inbatch = 'BatchLossMix' in set(_types(augments))
     if pair and inbatch:
         return 'pair+inbatch'
@@ -121,8 +127,9 @@ def denormalize(inputs: torch.Tensor,
     return images.permute(0, 2, 3, 1).numpy()
 
 
-def mixed_batches(cfg: Config, num: int, seed: int
-                  ) -> Tuple[List[np.ndarray], List[DetDataSample], dict]:
+def mixed_batches(
+        cfg: Config, num: int,
+        seed: int) -> Tuple[List[np.ndarray], List[DetDataSample], dict]:
     """The first ``num`` training samples after the data preprocessor.
 
     Args:
@@ -230,8 +237,9 @@ def make_grid(tiles: Sequence[np.ndarray],
     else:
         cell_h = max(t.shape[0] for t in tiles)
         cell_w = max(t.shape[1] for t in tiles)
-    grid = np.empty((rows * (cell_h + gap) + gap,
-                     ncols * (cell_w + gap) + gap, 3), np.uint8)
+    grid = np.empty(
+        (rows * (cell_h + gap) + gap, ncols * (cell_w + gap) + gap, 3),
+        np.uint8)
     grid[:] = BACKGROUND
     for k, tile in enumerate(tiles):
         scale = min(1.0, cell_h / tile.shape[0], cell_w / tile.shape[1])
@@ -252,8 +260,8 @@ def write_png(image: np.ndarray, path: str, colors: int = 0) -> None:
             colors=colors, method=Image.Quantize.MEDIANCUT).save(
                 path, optimize=True)
     else:
-        mmcv.imwrite(image[..., ::-1], path,
-                     params=[cv2.IMWRITE_PNG_COMPRESSION, 9])
+        mmcv.imwrite(
+            image[..., ::-1], path, params=[cv2.IMWRITE_PNG_COMPRESSION, 9])
 
 
 def main(argv=None) -> str:

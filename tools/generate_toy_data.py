@@ -127,8 +127,8 @@ def random_colour(rng: np.random.Generator, style: Style) -> np.ndarray:
     sat = rng.uniform(*style.saturation) * 255
     val = rng.uniform(*style.value) * 255
     hsv = np.array([[[hue, sat, val]]], dtype=np.float32)
-    return cv2.cvtColor(hsv.astype(np.uint8), cv2.COLOR_HSV2BGR)[0, 0].astype(
-        np.float32)
+    return cv2.cvtColor(hsv.astype(np.uint8),
+                        cv2.COLOR_HSV2BGR)[0, 0].astype(np.float32)
 
 
 def background_colours(rng: np.random.Generator,
@@ -144,7 +144,8 @@ def background_colours(rng: np.random.Generator,
 def _bg_noise(rng, h, w, style):
     """Smoothed colour noise between two palette colours."""
     small = rng.random((max(2, h // rng.integers(8, 33)),
-                        max(2, w // rng.integers(8, 33)), 1)).astype(np.float32)
+                        max(2,
+                            w // rng.integers(8, 33)), 1)).astype(np.float32)
     t = cv2.resize(small, (w, h), interpolation=cv2.INTER_CUBIC)[..., None]
     t = np.clip(t, 0, 1)
     c0, c1 = background_colours(rng, style)
@@ -181,8 +182,7 @@ def _bg_flat(rng, h, w, style):
 
 
 BACKGROUNDS = dict(
-    noise=_bg_noise, gradient=_bg_gradient, stripes=_bg_stripes,
-    flat=_bg_flat)
+    noise=_bg_noise, gradient=_bg_gradient, stripes=_bg_stripes, flat=_bg_flat)
 
 
 def draw_clutter(rng: np.random.Generator, img: np.ndarray,
@@ -207,23 +207,23 @@ def draw_clutter(rng: np.random.Generator, img: np.ndarray,
             mask = np.zeros((h, w), np.float32)
             centre = (int(rng.integers(0, w)), int(rng.integers(0, h)))
             axes = (int(rng.integers(6, 30)), int(rng.integers(6, 30)))
-            cv2.ellipse(mask, centre, axes, float(rng.uniform(0, 180)), 0,
-                        360, 1.0, -1)
+            cv2.ellipse(mask, centre, axes, float(rng.uniform(0, 180)), 0, 360,
+                        1.0, -1)
             mask = cv2.GaussianBlur(mask, (0, 0), 6)[..., None] * 0.6
             img[:] = img * (1 - mask) + np.float32(colour) * mask
 
 
 # ------------------------------------------------------------------ shapes
 def shape_mask(rng: np.random.Generator, cls: str, size: float,
-               centre: Tuple[float, float], hw: Tuple[int, int],
-               fill: str, style: Style) -> np.ndarray:
+               centre: Tuple[float, float], hw: Tuple[int, int], fill: str,
+               style: Style) -> np.ndarray:
     """Binary mask (uint8 {0, 1}) of one shape: ``draw_shape``'s mask."""
     return draw_shape(rng, cls, size, centre, hw, fill, style)[0]
 
 
 def draw_shape(rng: np.random.Generator, cls: str, size: float,
-               centre: Tuple[float, float], hw: Tuple[int, int],
-               fill: str, style: Style) -> Tuple[np.ndarray, List[float]]:
+               centre: Tuple[float, float], hw: Tuple[int, int], fill: str,
+               style: Style) -> Tuple[np.ndarray, List[float]]:
     """Binary mask (uint8 {0, 1}) of one shape and its outline polygon.
 
     The polygon is the shape's silhouette in COCO coordinates (pixel
@@ -248,9 +248,9 @@ def draw_shape(rng: np.random.Generator, cls: str, size: float,
         ...]`` (floats, counter-clockwise on screen or not).
     """
     mask = np.zeros(hw, np.uint8)
-    thickness = (int(rng.integers(style.outline_width[0],
-                                  style.outline_width[1] + 1))
-                 if fill == 'outline' else -1)
+    thickness = (
+        int(rng.integers(style.outline_width[0], style.outline_width[1] +
+                         1)) if fill == 'outline' else -1)
     # how far the drawn contour reaches beyond the shape's geometry
     grow = (thickness + 1) // 2 if thickness > 0 else 0
     cx, cy = centre
@@ -340,16 +340,17 @@ def paint_object(rng: np.random.Generator, img: np.ndarray, mask: np.ndarray,
         img[sel] = colour
 
 
-def _overlaps(box: Sequence[int], boxes: List[Sequence[int]],
+def _overlaps(box: Sequence[int],
+              boxes: List[Sequence[int]],
               gap: int = 2) -> bool:
     x0, y0, x1, y1 = box
-    return any(x0 < b[2] + gap and b[0] < x1 + gap and y0 < b[3] + gap
-               and b[1] < y1 + gap for b in boxes)
+    return any(x0 < b[2] + gap and b[0] < x1 + gap and y0 < b[3] +
+               gap and b[1] < y1 + gap for b in boxes)
 
 
-def render_image(rng: np.random.Generator, style: Style
-                 ) -> Tuple[np.ndarray, List[Tuple[int, List[int],
-                                                   List[float]]]]:
+def render_image(
+    rng: np.random.Generator, style: Style
+) -> Tuple[np.ndarray, List[Tuple[int, List[int], List[float]]]]:
     """One image and its objects.
 
     Objects never overlap (their boxes keep a 2 px gap), so every box is tight
@@ -380,16 +381,20 @@ def render_image(rng: np.random.Generator, style: Style
             size = rng.uniform(*style.object_scale) * short
             # inside the image whatever the rotation (square: half diagonal)
             margin = size * (0.71 if CLASSES[cls] == 'square' else 0.5) + 2
-            centre = (rng.uniform(margin, w - margin),
-                      rng.uniform(margin, h - margin))
+            centre = (rng.uniform(margin,
+                                  w - margin), rng.uniform(margin, h - margin))
             fill = style.fills[int(rng.integers(len(style.fills)))]
-            mask, polygon = draw_shape(rng, CLASSES[cls], size, centre,
-                                       (h, w), fill, style)
+            mask, polygon = draw_shape(rng, CLASSES[cls], size, centre, (h, w),
+                                       fill, style)
             ys, xs = np.nonzero(mask)
             if len(xs) == 0:
                 continue
-            box = [int(xs.min()), int(ys.min()), int(xs.max()) + 1,
-                   int(ys.max()) + 1]
+            box = [
+                int(xs.min()),
+                int(ys.min()),
+                int(xs.max()) + 1,
+                int(ys.max()) + 1
+            ]
             if _overlaps(box, [obj[1] for obj in objects]):
                 continue
             paint_object(rng, img, mask, fill, style)
@@ -408,8 +413,7 @@ def render_image(rng: np.random.Generator, style: Style
 def image_rng(seed: int, style: str, split: str,
               index: int) -> np.random.Generator:
     """The generator of one image: independent of every other image."""
-    key = [seed, zlib.crc32(style.encode()), zlib.crc32(split.encode()),
-           index]
+    key = [seed, zlib.crc32(style.encode()), zlib.crc32(split.encode()), index]
     return np.random.default_rng(np.random.SeedSequence(key))
 
 
@@ -426,34 +430,50 @@ def generate_split(out_dir: str, split: str, num: int, seed: int,
         if not cv2.imwrite(osp.join(img_dir, file_name), img):
             raise IOError(f'could not write {osp.join(img_dir, file_name)}')
         image_id = index + 1
-        images.append(dict(id=image_id, file_name=file_name,
-                           width=int(img.shape[1]),
-                           height=int(img.shape[0])))
+        images.append(
+            dict(
+                id=image_id,
+                file_name=file_name,
+                width=int(img.shape[1]),
+                height=int(img.shape[0])))
         for cls, (x0, y0, x1, y1), polygon in objects:
             bw, bh = x1 - x0, y1 - y0
             # area stays the box's (as in every version before masks): the
             # COCO size ranges of the results so far depend on it
-            annotations.append(dict(
-                id=len(annotations) + 1, image_id=image_id,
-                category_id=cls + 1,
-                bbox=[float(x0), float(y0), float(bw), float(bh)],
-                area=float(bw * bh), iscrowd=0, segmentation=[polygon]))
+            annotations.append(
+                dict(
+                    id=len(annotations) + 1,
+                    image_id=image_id,
+                    category_id=cls + 1,
+                    bbox=[float(x0),
+                          float(y0),
+                          float(bw),
+                          float(bh)],
+                    area=float(bw * bh),
+                    iscrowd=0,
+                    segmentation=[polygon]))
     return dict(
-        info=dict(description=f'lossmix_mm toy shapes, style {style!r}, '
-                  f'split {split!r}, seed {seed}',
-                  version=str(GENERATOR_VERSION)),
+        info=dict(
+            description=f'lossmix_mm toy shapes, style {style!r}, '
+            f'split {split!r}, seed {seed}',
+            version=str(GENERATOR_VERSION)),
         images=images,
         annotations=annotations,
-        categories=[dict(id=i + 1, name=name, supercategory='shape')
-                    for i, name in enumerate(CLASSES)])
+        categories=[
+            dict(id=i + 1, name=name, supercategory='shape')
+            for i, name in enumerate(CLASSES)
+        ])
 
 
-def dataset_meta(seed: int, num_train: int, num_val: int,
-                 style: str) -> dict:
+def dataset_meta(seed: int, num_train: int, num_val: int, style: str) -> dict:
     """The parameters that fully determine a dataset (``meta.json``)."""
-    return dict(generator_version=GENERATOR_VERSION, seed=int(seed),
-                num_train=int(num_train), num_val=int(num_val), style=style,
-                classes=list(CLASSES))
+    return dict(
+        generator_version=GENERATOR_VERSION,
+        seed=int(seed),
+        num_train=int(num_train),
+        num_val=int(num_val),
+        style=style,
+        classes=list(CLASSES))
 
 
 def read_meta(out_dir: str) -> Optional[dict]:
@@ -524,10 +544,15 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--num-train', type=int, default=DEFAULT_NUM_TRAIN)
     parser.add_argument('--num-val', type=int, default=DEFAULT_NUM_VAL)
-    parser.add_argument('--style', default='source', choices=sorted(STYLES),
-                        help='visual domain')
-    parser.add_argument('--force', action='store_true',
-                        help='regenerate even if the same dataset exists')
+    parser.add_argument(
+        '--style',
+        default='source',
+        choices=sorted(STYLES),
+        help='visual domain')
+    parser.add_argument(
+        '--force',
+        action='store_true',
+        help='regenerate even if the same dataset exists')
     return parser.parse_args(argv)
 
 

@@ -37,8 +37,8 @@ VARIANT_LABELS = {
     'lossmix-cached': 'LossMix (pair, cached)',
     'lossmix-exact': 'LossMix exact (pair)',
 }
-SEED_COLORS = ('tab:blue', 'tab:orange', 'tab:green', 'tab:red',
-               'tab:purple', 'tab:brown', 'tab:pink', 'tab:olive')
+SEED_COLORS = ('tab:blue', 'tab:orange', 'tab:green', 'tab:red', 'tab:purple',
+               'tab:brown', 'tab:pink', 'tab:olive')
 _KEY = re.compile(r'^(?P<variant>.+)/seed(?P<seed>\d+)$')
 
 
@@ -56,8 +56,7 @@ def parse_runs(results: dict) -> Dict[str, Dict[int, dict]]:
     for key, metrics in results.items():
         match = _KEY.match(key)
         if match:
-            runs.setdefault(match['variant'],
-                            {})[int(match['seed'])] = metrics
+            runs.setdefault(match['variant'], {})[int(match['seed'])] = metrics
     return runs
 
 
@@ -113,8 +112,13 @@ def plot_quality_study(results: dict,
     """
     runs = parse_runs(results)
     if seeds is not None:
-        runs = {v: {s: m for s, m in by_seed.items() if s in seeds}
-                for v, by_seed in runs.items()}
+        runs = {
+            v: {
+                s: m
+                for s, m in by_seed.items() if s in seeds
+            }
+            for v, by_seed in runs.items()
+        }
     if variants is None:
         variants = order_variants(runs)
     variants = [v for v in variants if runs.get(v)]
@@ -125,15 +129,19 @@ def plot_quality_study(results: dict,
     panels = [(key, name) for key, name in PANELS
               if any(key in runs[v][s] for v in variants for s in runs[v])]
 
-    fig = Figure(figsize=(1.5 + 1.7 * len(variants), 0.4 + 3.0 * len(panels)),
-                 dpi=110, layout='constrained')
+    fig = Figure(
+        figsize=(1.5 + 1.7 * len(variants), 0.4 + 3.0 * len(panels)),
+        dpi=110,
+        layout='constrained')
     FigureCanvasAgg(fig)
     axes = fig.subplots(len(panels), 1, squeeze=False)[:, 0]
     for ax, (key, name) in zip(axes, panels):
         _draw_panel(ax, runs, variants, all_seeds, key, name, labels)
-    fig.legend(*axes[0].get_legend_handles_labels(),
-               loc='outside lower center', fontsize=8,
-               ncols=len(all_seeds) + 1)
+    fig.legend(
+        *axes[0].get_legend_handles_labels(),
+        loc='outside lower center',
+        fontsize=8,
+        ncols=len(all_seeds) + 1)
     fig.suptitle(title, fontsize=10)
     _save(fig, out_png)
     return fig
@@ -146,27 +154,44 @@ def _draw_panel(ax, runs: dict, variants: Sequence[str], seeds: List[int],
     n = len(seeds)
     for k, seed in enumerate(seeds):
         offset = (k - (n - 1) / 2) * 0.08
-        ys = [runs[v][seed].get(key, math.nan) if seed in runs[v] else
-              math.nan for v in variants]
-        ax.plot([x + offset for x in xs], ys, linestyle='none',
-                marker='o', markersize=6, alpha=0.85,
+        ys = [
+            runs[v][seed].get(key, math.nan) if seed in runs[v] else math.nan
+            for v in variants
+        ]
+        ax.plot([x + offset for x in xs],
+                ys,
+                linestyle='none',
+                marker='o',
+                markersize=6,
+                alpha=0.85,
                 color=SEED_COLORS[k % len(SEED_COLORS)],
-                label=f'seed {seed}', gid=f'seed{seed}')
+                label=f'seed {seed}',
+                gid=f'seed{seed}')
     stats = []
     for v in variants:
         values = [m[key] for m in runs[v].values() if key in m]
         stats.append(mean_std(values) if values else (math.nan, 0.0))
     means = [m for m, _ in stats]
     stds = [s for _, s in stats]
-    bars = ax.errorbar([x + 0.3 for x in xs], means, yerr=stds,
-                       fmt='_', markersize=16, markeredgewidth=2,
-                       color='black', ecolor='black', elinewidth=1.2,
-                       capsize=4, label='mean +- std')
+    bars = ax.errorbar([x + 0.3 for x in xs],
+                       means,
+                       yerr=stds,
+                       fmt='_',
+                       markersize=16,
+                       markeredgewidth=2,
+                       color='black',
+                       ecolor='black',
+                       elinewidth=1.2,
+                       capsize=4,
+                       label='mean +- std')
     bars.lines[0].set_gid('mean')
     for x, m, s in zip(xs, means, stds):
         if not math.isnan(m):
-            ax.annotate(f'{m:.3f}', (x + 0.3, m), xytext=(8, -3),
-                        textcoords='offset points', fontsize=8)
+            ax.annotate(
+                f'{m:.3f}', (x + 0.3, m),
+                xytext=(8, -3),
+                textcoords='offset points',
+                fontsize=8)
     ax.set_xticks(xs, [labels.get(v, v) for v in variants])
     ax.set_xlim(-0.5, len(variants) - 0.3)
     ax.set_ylabel(name)
@@ -194,28 +219,42 @@ def plot_benchmark(rows: Sequence[dict], out_png: Optional[str],
     """
     if not rows:
         raise ValueError('no rows to plot')
-    fig = Figure(figsize=(7.5, 1.6 + 0.45 * len(rows)), dpi=110,
-                 layout='constrained')
+    fig = Figure(
+        figsize=(7.5, 1.6 + 0.45 * len(rows)), dpi=110, layout='constrained')
     FigureCanvasAgg(fig)
     ax = fig.subplots()
     ys = list(range(len(rows)))
     ratios = [float(r['ratio']) for r in rows]
-    goals = [math.nan if r.get('goal') is None else float(r['goal'])
-             for r in rows]
-    colors = ['tab:gray' if math.isnan(g) else
-              'tab:green' if ratio <= g else 'tab:red'
-              for ratio, g in zip(ratios, goals)]
+    goals = [
+        math.nan if r.get('goal') is None else float(r['goal']) for r in rows
+    ]
+    colors = [
+        'tab:gray'
+        if math.isnan(g) else 'tab:green' if ratio <= g else 'tab:red'
+        for ratio, g in zip(ratios, goals)
+    ]
     ax.barh(ys, ratios, height=0.6, color=colors, alpha=0.8)
-    ax.plot(goals, ys, linestyle='none', marker='|', markersize=18,
-            markeredgewidth=2.5, color='black', label='goal (<=)', gid='goal')
+    ax.plot(
+        goals,
+        ys,
+        linestyle='none',
+        marker='|',
+        markersize=18,
+        markeredgewidth=2.5,
+        color='black',
+        label='goal (<=)',
+        gid='goal')
     ax.axvline(1.0, color='black', linestyle=':', linewidth=1)
     right = max(ratios + [g for g in goals if not math.isnan(g)])
     for y, r, ratio, g in zip(ys, rows, ratios, goals):
         # right of the bar and of its goal marker
-        ax.annotate(f'{ratio:.3f}  ({r["sec_per_iter"]:.3f} s/it)',
-                    (ratio if math.isnan(g) else max(ratio, g), y),
-                    xytext=(7, 0), textcoords='offset points', va='center',
-                    fontsize=8)
+        ax.annotate(
+            f'{ratio:.3f}  ({r["sec_per_iter"]:.3f} s/it)',
+            (ratio if math.isnan(g) else max(ratio, g), y),
+            xytext=(7, 0),
+            textcoords='offset points',
+            va='center',
+            fontsize=8)
     ax.set_yticks(ys, [r['variant'] for r in rows])
     ax.invert_yaxis()
     ax.set_xlim(0, right * 1.35)
@@ -226,8 +265,12 @@ def plot_benchmark(rows: Sequence[dict], out_png: Optional[str],
             Patch(color='tab:red', alpha=0.8, label='goal missed')
         ]
         # below the axes: inside them it can cover a bar's label
-        ax.legend(handles=handles, loc='upper center', fontsize=8, ncol=3,
-                  bbox_to_anchor=(0.5, -0.18))
+        ax.legend(
+            handles=handles,
+            loc='upper center',
+            fontsize=8,
+            ncol=3,
+            bbox_to_anchor=(0.5, -0.18))
     ax.set_title(title, fontsize=10)
     _save(fig, out_png)
     return fig

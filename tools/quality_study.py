@@ -45,8 +45,11 @@ SEGM_METRICS = ('coco/segm_mAP', 'coco/segm_mAP_50', 'coco/segm_mAP_75')
 DETECTORS = ('faster-rcnn', 'retinanet', 'mask-rcnn')
 DEFAULT_VARIANTS = ['nomix', 'lossmix', 'lossmix-inbatch', 'union', 'noise']
 DEFAULT_SEEDS = [0, 1, 2]
-DETECTOR_NAMES = {'faster-rcnn': 'Faster R-CNN', 'retinanet': 'RetinaNet',
-                  'mask-rcnn': 'Mask R-CNN'}
+DETECTOR_NAMES = {
+    'faster-rcnn': 'Faster R-CNN',
+    'retinanet': 'RetinaNet',
+    'mask-rcnn': 'Mask R-CNN'
+}
 
 
 def toy_config(variant, detector='faster-rcnn'):
@@ -64,14 +67,16 @@ def toy_config(variant, detector='faster-rcnn'):
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--detector', default='faster-rcnn',
-                        choices=DETECTORS)
+    parser.add_argument('--detector', default='faster-rcnn', choices=DETECTORS)
     parser.add_argument(
-        '--variants', nargs='+',
+        '--variants',
+        nargs='+',
         help=f'default: {" ".join(DEFAULT_VARIANTS)} (with --plot-only: '
         'every variant in the json)')
     parser.add_argument(
-        '--seeds', nargs='+', type=int,
+        '--seeds',
+        nargs='+',
+        type=int,
         help='default: 0 1 2 (with --plot-only: every seed in the json)')
     parser.add_argument('--iters', type=int, default=1200)
     parser.add_argument('--num-train', type=int, default=64)
@@ -79,14 +84,19 @@ def parse_args(argv=None):
         '--work-root',
         help='default: work_dirs/quality_study/n{num_train}_it{iters}')
     parser.add_argument(
-        '--jobs', type=int, default=1,
+        '--jobs',
+        type=int,
+        default=1,
         help='runs at a time; with more than one each run gets '
         'cpu_count / jobs threads')
     parser.add_argument(
-        '--threads', type=int,
+        '--threads',
+        type=int,
         help='OMP threads per run (default: cpu_count / jobs)')
     parser.add_argument(
-        '--cfg-options', nargs='+', default=[],
+        '--cfg-options',
+        nargs='+',
+        default=[],
         help='extra key=value config overrides for every run (e.g. '
         'model.roi_head.bbox_head.fc_out_channels=1024)')
     parser.add_argument('--out', help='write the markdown table here')
@@ -95,7 +105,8 @@ def parse_args(argv=None):
         help='write the figure here (default: beside --out, else beside '
         'the results json, with the extension .png)')
     parser.add_argument(
-        '--plot-only', metavar='RESULTS_JSON',
+        '--plot-only',
+        metavar='RESULTS_JSON',
         help='only draw the figure of the runs in this json (no training)')
     parser.add_argument('--title', help='title of the figure')
     parser.add_argument(
@@ -131,31 +142,42 @@ def run_one(args, data_root, variant, seed, results):
     if args.threads:
         env['OMP_NUM_THREADS'] = str(args.threads)
     elif args.jobs > 1:
-        env['OMP_NUM_THREADS'] = str(max(1, (os.cpu_count() or 1) // args.jobs))
+        env['OMP_NUM_THREADS'] = str(
+            max(1, (os.cpu_count() or 1) // args.jobs))
     start = time.time()
-    subprocess.run([
-        sys.executable, osp.join(ROOT, 'tools/train.py'), config,
-        '--work-dir', work_dir, '--cfg-options'
-    ] + options + schedule + args.cfg_options, check=True,
-                   stdout=subprocess.DEVNULL, env=env)
+    subprocess.run(
+        [
+            sys.executable,
+            osp.join(ROOT, 'tools/train.py'), config, '--work-dir', work_dir,
+            '--cfg-options'
+        ] + options + schedule + args.cfg_options,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        env=env)
     train_s = time.time() - start
-    scalars = sorted(glob.glob(osp.join(work_dir, '*', 'vis_data',
-                                        'scalars.json')))[-1]
+    scalars = sorted(
+        glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json')))[-1]
     metrics = {}
     with open(scalars) as f:
         for line in f:
             record = json.loads(line)
             if METRICS[0] in record:
-                metrics = {k: record[k] for k in METRICS + SEGM_METRICS
-                           if k in record}
-    results[key] = dict(metrics, train_s=train_s, jobs=args.jobs,
-                        cfg_options=args.cfg_options,
-                        config=osp.relpath(config, ROOT))
+                metrics = {
+                    k: record[k]
+                    for k in METRICS + SEGM_METRICS if k in record
+                }
+    results[key] = dict(
+        metrics,
+        train_s=train_s,
+        jobs=args.jobs,
+        cfg_options=args.cfg_options,
+        config=osp.relpath(config, ROOT))
     segm = f' segm mAP {metrics[SEGM_METRICS[0]]:.3f}' \
         if SEGM_METRICS[0] in metrics else ''
-    print(f'{key}: mAP {metrics[METRICS[0]]:.3f} '
-          f'AP50 {metrics[METRICS[1]]:.3f}{segm} ({train_s:.0f} s)',
-          flush=True)
+    print(
+        f'{key}: mAP {metrics[METRICS[0]]:.3f} '
+        f'AP50 {metrics[METRICS[1]]:.3f}{segm} ({train_s:.0f} s)',
+        flush=True)
 
 
 # variant -> (key of the train data_root, lr-step options); filled in the
@@ -190,20 +212,23 @@ def table(args, results):
         f' --seeds {" ".join(map(str, args.seeds))} --iters {args.iters} '
         f'--num-train {args.num_train} --jobs {args.jobs}' +
         (f' --threads {args.threads}' if args.threads else '') +
-        (' --cfg-options ' + ' '.join(args.cfg_options)
-         if args.cfg_options else '') + '`', '',
+        (' --cfg-options ' +
+         ' '.join(args.cfg_options) if args.cfg_options else '') + '`',
+        '',
     ]
     segm = any(SEGM_METRICS[0] in r for r in results.values())
     metrics = METRICS + (SEGM_METRICS if segm else ())
-    names = ['bbox mAP', 'AP50', 'AP75'] + (
-        ['segm mAP', 'segm AP50', 'segm AP75'] if segm else [])
+    names = ['bbox mAP', 'AP50', 'AP75'
+             ] + (['segm mAP', 'segm AP50', 'segm AP75'] if segm else [])
     lines += [
         '| variant | ' + ' | '.join(names) + ' | seeds | train s / run |',
         '|' + '---|' * (len(names) + 3)
     ]
     for variant in args.variants:
-        runs = [results[f'{variant}/seed{s}'] for s in args.seeds
-                if f'{variant}/seed{s}' in results]
+        runs = [
+            results[f'{variant}/seed{s}'] for s in args.seeds
+            if f'{variant}/seed{s}' in results
+        ]
         if not runs:
             continue
         cells = []
@@ -220,10 +245,13 @@ def table(args, results):
 
 def detector_of(results):
     """The detector ('faster-rcnn', ...) of the runs' configs, or None."""
-    configs = [osp.basename(r.get('config', '')) for r in results.values()
-               if isinstance(r, dict)]
-    return next((d for d in DETECTORS
-                 if any(c.startswith(d + '_') for c in configs)), None)
+    configs = [
+        osp.basename(r.get('config', '')) for r in results.values()
+        if isinstance(r, dict)
+    ]
+    return next(
+        (d for d in DETECTORS if any(c.startswith(d + '_') for c in configs)),
+        None)
 
 
 def plot_only(args):
@@ -251,11 +279,13 @@ def main(argv=None):
     if args.work_root is None:
         detector = '' if args.detector == 'faster-rcnn' else \
             f'{args.detector}_'
-        args.work_root = osp.join(ROOT, 'work_dirs', 'quality_study',
-                                  f'{detector}n{args.num_train}_it'
-                                  f'{args.iters}')
+        args.work_root = osp.join(
+            ROOT, 'work_dirs', 'quality_study',
+            f'{detector}n{args.num_train}_it'
+            f'{args.iters}')
     for variant in args.variants:
-        prepare(variant, args.iters, args.detector)  # fails early on a bad name
+        prepare(variant, args.iters,
+                args.detector)  # fails early on a bad name
     data_root = osp.join(ROOT, 'data', f'toy_n{args.num_train}')
     generate_toy_data.generate(data_root, num_train=args.num_train)
     os.makedirs(args.work_root, exist_ok=True)

@@ -30,8 +30,8 @@ from mmengine.hooks import Hook
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, osp.join(ROOT, 'tools'))
-import generate_toy_data  # noqa: E402
 from lossmix_mm.engine.launch import build_runner  # noqa: E402
+import generate_toy_data  # noqa: E402
 
 TOY = osp.join(ROOT, 'configs', 'toy')
 VARIANTS = {
@@ -45,15 +45,27 @@ VARIANTS = {
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--iters', type=int, default=1000,
-                        help='training iterations per variant')
-    parser.add_argument('--variants', nargs='+', choices=list(VARIANTS),
-                        default=list(VARIANTS))
+    parser.add_argument(
+        '--iters',
+        type=int,
+        default=1000,
+        help='training iterations per variant')
+    parser.add_argument(
+        '--variants',
+        nargs='+',
+        choices=list(VARIANTS),
+        default=list(VARIANTS))
     parser.add_argument('--data-root', default=osp.join(ROOT, 'data/toy'))
-    parser.add_argument('--threads', type=int, default=0,
-                        help='torch CPU threads (0: all cores)')
-    parser.add_argument('--workers', type=int, default=0,
-                        help='train loader workers (0: in the main process)')
+    parser.add_argument(
+        '--threads',
+        type=int,
+        default=0,
+        help='torch CPU threads (0: all cores)')
+    parser.add_argument(
+        '--workers',
+        type=int,
+        default=0,
+        help='train loader workers (0: in the main process)')
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--out', help='also write the table (markdown)')
     return parser.parse_args(argv)
@@ -82,7 +94,10 @@ class FiniteLossHook(Hook):
             self.samples += 1
             self.mixed += sample.metainfo.get('mix_lambda', 1.0) < 1.0
 
-    def after_train_iter(self, runner, batch_idx, data_batch=None,
+    def after_train_iter(self,
+                         runner,
+                         batch_idx,
+                         data_batch=None,
                          outputs=None):
         values = {k: float(v) for k, v in (outputs or {}).items()}
         bad = {k: v for k, v in values.items() if not math.isfinite(v)}
@@ -103,8 +118,8 @@ def build_cfg(variant, args, work_dir):
     cfg.work_dir = work_dir
     cfg.randomness = dict(seed=args.seed)
     iters = args.iters
-    cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=iters,
-                         val_interval=iters + 1)
+    cfg.train_cfg = dict(
+        type='IterBasedTrainLoop', max_iters=iters, val_interval=iters + 1)
     for key in ('val_dataloader', 'val_cfg', 'val_evaluator',
                 'test_dataloader', 'test_cfg', 'test_evaluator'):
         cfg[key] = None
@@ -113,8 +128,9 @@ def build_cfg(variant, args, work_dir):
     for sched in cfg.param_scheduler:
         if sched.type == 'MultiStepLR':
             sched.end = iters
-            sched.milestones = [max(1, int(m * scale))
-                                for m in sched.milestones]
+            sched.milestones = [
+                max(1, int(m * scale)) for m in sched.milestones
+            ]
     cfg.default_hooks.checkpoint = dict(
         type='CheckpointHook', interval=iters + 1, save_last=False)
     cfg.default_hooks.logger.interval = max(1, min(50, iters // 10))
@@ -140,7 +156,9 @@ def run_variant(variant, args):
     if status == 'ok' and len(totals) != args.iters:
         status = f'FAILED: {len(totals)} of {args.iters} iterations'
     row = dict(
-        variant=variant, iters=len(totals), seconds=seconds,
+        variant=variant,
+        iters=len(totals),
+        seconds=seconds,
         first=totals[0] if totals else math.nan,
         last=statistics.mean(totals[-50:]) if totals else math.nan,
         max=max(totals) if totals else math.nan,
@@ -167,10 +185,9 @@ def main(argv=None):
         '| max | mixed samples | status |', '|---|---|---|---|---|---|---|---|'
     ]
     for r in rows:
-        lines.append(
-            f'| {r["variant"]} | {r["iters"]} | {r["seconds"]:.0f} | '
-            f'{r["first"]:.3f} | {r["last"]:.3f} | {r["max"]:.3f} | '
-            f'{r["mixed"]:.2f} | {r["status"]} |')
+        lines.append(f'| {r["variant"]} | {r["iters"]} | {r["seconds"]:.0f} | '
+                     f'{r["first"]:.3f} | {r["last"]:.3f} | {r["max"]:.3f} | '
+                     f'{r["mixed"]:.2f} | {r["status"]} |')
     text = '\n'.join(lines)
     print('\n' + text)
     if args.out:

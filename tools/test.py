@@ -42,8 +42,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
-    cfg = load_cfg(args.config, args.cfg_options, args.work_dir,
-                   args.launcher)
+    cfg = load_cfg(args.config, args.cfg_options, args.work_dir, args.launcher)
     cfg.load_from = args.checkpoint
     if args.out is not None:
         if not args.out.endswith(('.pkl', '.pickle')):

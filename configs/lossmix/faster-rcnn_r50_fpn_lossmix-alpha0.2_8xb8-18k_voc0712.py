@@ -9,6 +9,5 @@ custom_imports = dict(imports=['lossmix_mm'], allow_failed_imports=False)
 
 # lists do not merge: the whole batch_augments list is restated
 model = dict(
-    data_preprocessor=dict(batch_augments=[
-        dict(type='BatchLossMix', mode='lossmix', alpha=0.2)
-    ]))
+    data_preprocessor=dict(
+        batch_augments=[dict(type='BatchLossMix', mode='lossmix', alpha=0.2)]))

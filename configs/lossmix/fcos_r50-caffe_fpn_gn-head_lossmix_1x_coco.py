@@ -13,9 +13,8 @@ runner_type = 'mmdet.LossMixRunner'
 # the LossMix heads take every argument of the stock ones: only the type
 # changes, the rest of the head is merged on purpose
 model = dict(
-    data_preprocessor=dict(batch_augments=[
-        dict(type='BatchLossMix', mode='lossmix', alpha=1.0)
-    ]),
+    data_preprocessor=dict(
+        batch_augments=[dict(type='BatchLossMix', mode='lossmix', alpha=1.0)]),
     bbox_head=dict(type='LossMixFCOSHead'))
 
 # a resumed run draws the uninterrupted run's random numbers (default

@@ -10,8 +10,7 @@ runner_type = 'mmdet.LossMixRunner'
 # the LossMix heads take every argument of the stock ones: only the type
 # changes, the rest of the head is merged on purpose
 model = dict(
-    rpn_head=dict(type='LossMixRPNHead'),
-    roi_head=dict(type='LossMixRoIHead'))
+    rpn_head=dict(type='LossMixRPNHead'), roi_head=dict(type='LossMixRoIHead'))
 
 # a resumed run draws the uninterrupted run's random numbers (default
 # hooks merge with mmdet's)

@@ -11,9 +11,8 @@ runner_type = 'mmdet.LossMixRunner'
 # the LossMix heads take every argument of the stock ones: only the type
 # changes, the rest of the head is merged on purpose
 model = dict(
-    data_preprocessor=dict(batch_augments=[
-        dict(type='BatchLossMix', mode='union', alpha=1.0)
-    ]),
+    data_preprocessor=dict(
+        batch_augments=[dict(type='BatchLossMix', mode='union', alpha=1.0)]),
     rpn_head=dict(type='LossMixRPNHead'),
     roi_head=dict(type='LossMixRoIHead'))
 

@@ -13,9 +13,8 @@ train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
 # the LossMix head takes every argument of RTMDetSepBNHead: only the type
 # changes, the rest of the head is merged on purpose
 model = dict(
-    data_preprocessor=dict(batch_augments=[
-        dict(type='BatchLossMix', mode='union', alpha=1.0)
-    ]),
+    data_preprocessor=dict(
+        batch_augments=[dict(type='BatchLossMix', mode='union', alpha=1.0)]),
     bbox_head=dict(type='LossMixRTMDetSepBNHead'))
 
 # a resumed run draws the uninterrupted run's random numbers (default

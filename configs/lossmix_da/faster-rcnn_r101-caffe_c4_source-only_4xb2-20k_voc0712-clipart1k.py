@@ -90,8 +90,7 @@ val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
 param_scheduler = [
     dict(
-        type='LinearLR', start_factor=0.001, by_epoch=False, begin=0,
-        end=100)
+        type='LinearLR', start_factor=0.001, by_epoch=False, begin=0, end=100)
 ]
 optim_wrapper = dict(
     type='OptimWrapper',

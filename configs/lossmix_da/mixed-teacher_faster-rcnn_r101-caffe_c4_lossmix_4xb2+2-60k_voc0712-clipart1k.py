@@ -91,8 +91,7 @@ detector.roi_head.bbox_head = dict(
         target_means=[0., 0., 0., 0.],
         target_stds=[0.1, 0.1, 0.2, 0.2]),
     reg_class_agnostic=False,
-    loss_cls=dict(
-        type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0),
+    loss_cls=dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0),
     loss_bbox=dict(type='L1Loss', loss_weight=1.0))
 
 model = dict(

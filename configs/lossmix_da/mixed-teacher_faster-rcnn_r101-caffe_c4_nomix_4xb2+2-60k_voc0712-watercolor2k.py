@@ -8,5 +8,4 @@ custom_imports = dict(imports=['lossmix_mm'], allow_failed_imports=False)
 
 model = dict(
     mixer=None,
-    semi_train_cfg=dict(
-        loss_weights=dict(mss=1.0, nst=0.0, mtt=1.0, mst=0.0)))
+    semi_train_cfg=dict(loss_weights=dict(mss=1.0, nst=0.0, mtt=1.0, mst=0.0)))

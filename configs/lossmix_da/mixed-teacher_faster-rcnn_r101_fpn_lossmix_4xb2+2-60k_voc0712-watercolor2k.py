@@ -21,8 +21,7 @@
 _base_ = './mixed-teacher_faster-rcnn_r101_fpn_lossmix_4xb2+2-60k_voc0712-clipart1k.py'  # noqa
 custom_imports = dict(imports=['lossmix_mm'], allow_failed_imports=False)
 
-model = dict(
-    detector=dict(roi_head=dict(bbox_head=dict(num_classes=6))))
+model = dict(detector=dict(roi_head=dict(bbox_head=dict(num_classes=6))))
 
 target_root = 'data/watercolor/'
 metainfo = dict(
@@ -58,6 +57,7 @@ train_dataloader = dict(
     dataset=dict(datasets=[source_dataset, target_dataset]))
 val_dataloader = dict(
     dataset=dict(
-        data_root=target_root, metainfo=metainfo,
+        data_root=target_root,
+        metainfo=metainfo,
         ann_file='ImageSets/Main/test.txt'))
 test_dataloader = val_dataloader

@@ -16,8 +16,7 @@ max_iters = 1200
 train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
 param_scheduler = [
     dict(
-        type='LinearLR', start_factor=0.001, by_epoch=False, begin=0,
-        end=100),
+        type='LinearLR', start_factor=0.001, by_epoch=False, begin=0, end=100),
     dict(
         type='MultiStepLR',
         begin=0,

@@ -184,8 +184,7 @@ val_cfg = dict(type='TeacherStudentValLoop')
 # from trained weights: half the toy's rate, x0.1 for the last 150 iterations
 param_scheduler = [
     dict(
-        type='LinearLR', start_factor=0.001, by_epoch=False, begin=0,
-        end=100),
+        type='LinearLR', start_factor=0.001, by_epoch=False, begin=0, end=100),
     dict(
         type='MultiStepLR',
         begin=0,
@@ -196,8 +195,7 @@ param_scheduler = [
 ]
 optim_wrapper = dict(optimizer=dict(lr=0.01))
 custom_hooks = [
-    dict(type='MixingScheduleHook', warmup_iters=warmup_iters,
-         keep_rate=0.99),
+    dict(type='MixingScheduleHook', warmup_iters=warmup_iters, keep_rate=0.99),
     # stop with a clear error at a NaN / inf total loss (mmdet's hook)
     dict(type='CheckInvalidLossHook', interval=50),
     # logs which of teacher and student is higher after every validation

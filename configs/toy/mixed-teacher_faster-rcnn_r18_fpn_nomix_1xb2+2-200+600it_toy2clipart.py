@@ -6,5 +6,4 @@ _base_ = './mixed-teacher_faster-rcnn_r18_fpn_lossmix_1xb2+2-200+600it_toy2clipa
 custom_imports = dict(imports=['lossmix_mm'], allow_failed_imports=False)
 
 model = dict(
-    mixer=None,
-    semi_train_cfg=dict(loss_weights=dict(nst=0.0, mst=0.0)))
+    mixer=None, semi_train_cfg=dict(loss_weights=dict(nst=0.0, mst=0.0)))

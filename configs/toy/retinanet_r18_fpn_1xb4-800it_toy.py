@@ -51,8 +51,7 @@ train_cfg = dict(
     val_interval=max_iters)
 param_scheduler = [
     dict(
-        type='LinearLR', start_factor=0.001, by_epoch=False, begin=0,
-        end=100),
+        type='LinearLR', start_factor=0.001, by_epoch=False, begin=0, end=100),
     dict(
         type='MultiStepLR',
         begin=0,

@@ -5,10 +5,10 @@ from typing import Optional
 
 import torch
 import torch.distributed as dist
+from mmdet.registry import RUNNERS
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-from mmdet.registry import RUNNERS
 from .runner import LossMixRunner
 
 

@@ -10,9 +10,9 @@ whether a model reads the weights (class attribute
 from typing import List, Optional
 
 import torch
+from mmdet.registry import MODELS
 from torch import nn
 
-from mmdet.registry import MODELS
 from ..models.data_preprocessors import BatchLossMix
 
 README_SECTION = "README.md, section 'Supported detectors'"

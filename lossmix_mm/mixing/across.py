@@ -7,10 +7,10 @@ batch (``BatchLossMix``); :func:`mix_across` with a partner of another batch
 from typing import List, NamedTuple, Optional, Sequence, Tuple
 
 import torch
+from mmdet.structures import SampleList
 from mmengine.structures import InstanceData
 from torch import Tensor
 
-from mmdet.structures import SampleList
 from .args import check_mix_lambdas, check_mix_mode
 from .batch_checks import check_batch_values
 from .masks import cat_masks, place_masks
@@ -59,8 +59,8 @@ def mix_batch(inputs: Tensor,
             on non-finite pixels, boxes or loss weights
             (:func:`check_batch_values`).
     """
-    partners, lams = _check_pairing(inputs, data_samples, partner_inds,
-                                    lams, mode)
+    partners, lams = _check_pairing(inputs, data_samples, partner_inds, lams,
+                                    mode)
     check_batch_values(inputs, data_samples, 'mix_batch')
     sources = _sources(data_samples, tuple(inputs.shape[2:]))
     mixed = torch.empty_like(inputs) if any(lam < 1.0 for lam in lams) \
@@ -80,19 +80,22 @@ def mix_batch(inputs: Tensor,
                              instance_weights(mode, lam))
         pad_hw = tuple(max(sizes) for sizes in zip(*(s.pad_hw for s in pair)))
         sample.set_metainfo(
-            dict(img_shape=placement[0], pad_shape=pad_hw, mix_lambda=lam,
-                 mix_mode=mode))
+            dict(
+                img_shape=placement[0],
+                pad_shape=pad_hw,
+                mix_lambda=lam,
+                mix_mode=mode))
     return mixed, data_samples
 
 
-def mix_across(src_x: Tensor,
-               src_s: SampleList,
-               tgt_x: Tensor,
-               tgt_s: SampleList,
-               lams: Tensor,
-               mode: str,
-               partner_inds: Optional[Tensor] = None
-               ) -> Tuple[Tensor, SampleList]:
+def mix_across(
+        src_x: Tensor,
+        src_s: SampleList,
+        tgt_x: Tensor,
+        tgt_s: SampleList,
+        lams: Tensor,
+        mode: str,
+        partner_inds: Optional[Tensor] = None) -> Tuple[Tensor, SampleList]:
     """Mix every image of one batch with an image of another batch.
 
     Both batches are padded to a common (H, W), stacked and handed to
@@ -125,8 +128,9 @@ def mix_across(src_x: Tensor,
         torch.arange(num_src, num_src + num_tgt)
     ])
     lams = torch.cat([lams.cpu().float(), torch.ones(num_tgt)])
-    mixed, samples = mix_batch(both, list(src_s) + list(tgt_s), partner_inds,
-                               lams, mode)
+    mixed, samples = mix_batch(both,
+                               list(src_s) + list(tgt_s), partner_inds, lams,
+                               mode)
     samples = samples[:num_src]
     for sample in samples:
         sample.set_metainfo(dict(batch_input_shape=tuple(both.shape[2:])))
@@ -147,8 +151,8 @@ def pad_cat(batches: List[Tensor]) -> Tensor:
     width = max(x.size(3) for x in batches)
     if all(tuple(x.shape[2:]) == (height, width) for x in batches):
         return torch.cat(batches)
-    out = batches[0].new_zeros((sum(x.size(0) for x in batches),
-                                batches[0].size(1), height, width))
+    out = batches[0].new_zeros(
+        (sum(x.size(0) for x in batches), batches[0].size(1), height, width))
     start = 0
     for x in batches:
         out[start:start + x.size(0), :, :x.size(2), :x.size(3)] = x
@@ -221,11 +225,14 @@ def _sources(samples: SampleList, batch_hw: Tuple[int, int]) -> List[_Source]:
     for s in samples:
         hw = tuple(s.img_shape[:2])
         ignored = s.get('ignored_instances')
-        parts = [s.gt_instances,
-                 ignored if ignored is not None and 'bboxes' in ignored
-                 else None]
-        parts = [_with_mix_fields(p, with_reg) if p is not None else None
-                 for p in parts]
+        parts = [
+            s.gt_instances,
+            ignored if ignored is not None and 'bboxes' in ignored else None
+        ]
+        parts = [
+            _with_mix_fields(p, with_reg) if p is not None else None
+            for p in parts
+        ]
         for part in parts:
             if part is not None and 'masks' in part:
                 part.masks = place_masks(part.masks, hw, batch_hw, (0, 0))
@@ -292,8 +299,7 @@ def _set_instances(sample, gts: InstanceData,
         sample.ignored_instances = ignored
 
 
-def _set_mixed_instances(sample, sources: Sequence[_Source],
-                         placement: tuple,
+def _set_mixed_instances(sample, sources: Sequence[_Source], placement: tuple,
                          weights: Sequence[float]) -> None:
     """Give ``sample`` the weighted, shifted instances of both sources."""
     moves = list(zip(placement[1:], (src.hw for src in sources), weights))
@@ -325,8 +331,8 @@ def _combine(parts: Sequence[Optional[InstanceData]],
         part = inst.clone()
         part.bboxes = shift_boxes(inst.bboxes, offset)
         if 'masks' in inst:
-            part.masks = place_masks(inst.masks, hw, (inst.masks.height,
-                                                      inst.masks.width),
+            part.masks = place_masks(inst.masks, hw,
+                                     (inst.masks.height, inst.masks.width),
                                      offset)
         part.loss_weights = inst.loss_weights * weight
         part.mix_group = torch.full_like(inst.mix_group, group)

@@ -111,8 +111,8 @@ def check_mix_args(mode: str, alpha: float, prob: float,
 
 def _is_number(value) -> bool:
     """A real number that is not a bool (``True`` is not an alpha)."""
-    return isinstance(value, numbers.Real) and not isinstance(
-        value, (bool, np.bool_))
+    return isinstance(value,
+                      numbers.Real) and not isinstance(value, (bool, np.bool_))
 
 
 MIX_ARGS = ('mode', 'alpha', 'prob', 'noise_range')

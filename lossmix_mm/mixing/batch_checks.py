@@ -4,14 +4,14 @@ import math
 from typing import Iterator, List, Tuple
 
 import torch
+from mmdet.structures import SampleList
+from mmdet.structures.bbox import BaseBoxes
 from mmengine.structures import InstanceData
 from torch import Tensor
 
-from mmdet.structures import SampleList
-from mmdet.structures.bbox import BaseBoxes
 
-
-def check_batch_values(inputs: Tensor, samples: SampleList,
+def check_batch_values(inputs: Tensor,
+                       samples: SampleList,
                        where: str = 'mix_batch') -> None:
     """Refuse non-finite pixels or gt boxes and loss weights that are not
     finite or negative.
@@ -34,12 +34,12 @@ def check_batch_values(inputs: Tensor, samples: SampleList,
     boxes = _cat([_box_tensor(inst) for _, _, inst in _instances(samples)],
                  zero)
     weights = _cat([
-        inst.loss_weights for _, _, inst in _instances(samples)
-        if 'loss_weights' in inst
+        inst.loss_weights
+        for _, _, inst in _instances(samples) if 'loss_weights' in inst
     ], zero)
     pixels, box_sum, weight_sum, weight_min = torch.stack([
-        inputs.sum(dtype=torch.float32)
-        if inputs.is_floating_point() else zero,
+        inputs.sum(
+            dtype=torch.float32) if inputs.is_floating_point() else zero,
         boxes.sum(dtype=torch.float32),
         weights.sum(dtype=torch.float32),
         weights.amin().float() if weights.numel() else zero,
@@ -61,8 +61,7 @@ def image_name(samples: SampleList, index: int) -> str:
     return f'image {index} (img_id {meta.get("img_id")!r})'
 
 
-def _instances(samples: SampleList
-               ) -> Iterator[Tuple[int, str, InstanceData]]:
+def _instances(samples: SampleList) -> Iterator[Tuple[int, str, InstanceData]]:
     """(image index, field name, instances) of every sample's gts."""
     for b, sample in enumerate(samples):
         for key in ('gt_instances', 'ignored_instances'):

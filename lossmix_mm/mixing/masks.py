@@ -4,9 +4,7 @@ mixing (``mix_batch``)."""
 from typing import Sequence, Tuple
 
 import numpy as np
-
-from mmdet.structures.mask import (BaseInstanceMasks, BitmapMasks,
-                                   PolygonMasks)
+from mmdet.structures.mask import BaseInstanceMasks, BitmapMasks, PolygonMasks
 
 
 def place_masks(masks: BaseInstanceMasks, img_hw: Tuple[int, int],

@@ -7,8 +7,8 @@ from typing import Tuple
 
 import numpy as np
 import torch
-
 from mmdet.structures.bbox import BaseBoxes
+
 from .args import check_mix_lambda, check_mix_mode
 
 
@@ -48,8 +48,8 @@ def centre_offsets(hw_a: Tuple[int, int],
         offsets of each image's top-left corner on it.
     """
     height, width = max(hw_a[0], hw_b[0]), max(hw_a[1], hw_b[1])
-    offsets = tuple(((width - w) // 2, (height - h) // 2)
-                    for h, w in (hw_a, hw_b))
+    offsets = tuple(
+        ((width - w) // 2, (height - h) // 2) for h, w in (hw_a, hw_b))
     return (height, width), offsets[0], offsets[1]
 
 
@@ -70,5 +70,6 @@ def shift_boxes(boxes, offset: Tuple[int, int]):
         return shifted
     if isinstance(boxes, torch.Tensor):
         return boxes + boxes.new_tensor([*offset, *offset])
-    return np.asarray(boxes, dtype=np.float32).reshape(-1, 4) + np.array(
-        [*offset, *offset], dtype=np.float32)
+    return np.asarray(
+        boxes, dtype=np.float32).reshape(-1, 4) + np.array([*offset, *offset],
+                                                           dtype=np.float32)

@@ -3,10 +3,9 @@ from typing import Callable, List, Optional, Sequence, Type, TypeVar, Union
 
 import numpy as np
 import torch
-from torch import Tensor
-
 from mmdet.structures.bbox import (BaseBoxes, HorizontalBoxes, get_box_type,
                                    register_box)
+from torch import Tensor
 
 T = TypeVar('T')
 DeviceType = Union[str, torch.device]
@@ -39,8 +38,8 @@ class BoxField:
     def __set__(self, obj, value) -> None:
         shape = obj.tensor.shape[:-1]
         if value is None:
-            field = torch.full(shape, self.default, dtype=self.dtype,
-                               device=obj.device)
+            field = torch.full(
+                shape, self.default, dtype=self.dtype, device=obj.device)
         elif isinstance(value, Tensor) and value.dtype == self.dtype and \
                 value.shape == shape and value.device == obj.device:
             field = value.clone()
@@ -100,8 +99,8 @@ class LossMixBoxes(HorizontalBoxes):
                  loss_weights=None,
                  mix_group=None,
                  reg_weights=None) -> None:
-        super().__init__(data, dtype=dtype, device=device, clone=clone,
-                         in_mode=in_mode)
+        super().__init__(
+            data, dtype=dtype, device=device, clone=clone, in_mode=in_mode)
         self.loss_weights = loss_weights
         self.mix_group = mix_group
         self.reg_weights = reg_weights
@@ -123,24 +122,30 @@ class LossMixBoxes(HorizontalBoxes):
         """
         if isinstance(boxes, cls):
             return boxes
-        if isinstance(boxes, BaseBoxes) and not isinstance(
-                boxes, HorizontalBoxes):
+        if isinstance(boxes,
+                      BaseBoxes) and not isinstance(boxes, HorizontalBoxes):
             raise TypeError('LossMix boxes are horizontal boxes; got '
                             f'{type(boxes).__name__}')
         if isinstance(boxes, HorizontalBoxes):
             return cls(boxes.tensor, clone=False)
-        return cls(torch.as_tensor(np.asarray(boxes, np.float32)).reshape(
-            -1, 4))
+        return cls(
+            torch.as_tensor(np.asarray(boxes, np.float32)).reshape(-1, 4))
 
     def fields(self) -> dict:
         """The per-box fields by name."""
         return {name: getattr(self, name) for name in self.FIELDS}
 
-    def _derive(self, tensor: Tensor,
+    def _derive(self,
+                tensor: Tensor,
                 op: Callable[[Tensor], Tensor] = lambda f: f) -> 'T':
         """New boxes of ``tensor`` with ``op`` applied to each field."""
-        return type(self)(tensor, clone=False,
-                          **{k: op(v) for k, v in self.fields().items()})
+        return type(self)(
+            tensor,
+            clone=False,
+            **{
+                k: op(v)
+                for k, v in self.fields().items()
+            })
 
     def __getitem__(self: T, index) -> T:
         if isinstance(index, np.ndarray):
@@ -178,8 +183,8 @@ class LossMixBoxes(HorizontalBoxes):
         boxes = [cls.from_boxes(b) for b in box_list]
         out = super().cat(boxes, dim=dim)
         for name in cls.FIELDS:
-            setattr(out, name, torch.cat([getattr(b, name) for b in boxes],
-                                         dim=dim))
+            setattr(out, name,
+                    torch.cat([getattr(b, name) for b in boxes], dim=dim))
         return out
 
     @classmethod
@@ -190,8 +195,8 @@ class LossMixBoxes(HorizontalBoxes):
         boxes = [cls.from_boxes(b) for b in box_list]
         out = super().stack(boxes, dim=dim)
         for name in cls.FIELDS:
-            setattr(out, name, torch.stack([getattr(b, name) for b in boxes],
-                                           dim=dim))
+            setattr(out, name,
+                    torch.stack([getattr(b, name) for b in boxes], dim=dim))
         return out
 
     def convert_to(self, dst_type: Union[str, type]) -> BaseBoxes:
@@ -225,8 +230,9 @@ class LossMixBoxes(HorizontalBoxes):
         """``tensor.<op>(sizes)``, each field ``<field_op>`` to the boxes'
         leading sizes."""
         sizes = _sizes(sizes)
-        return self._derive(getattr(self.tensor, op)(sizes),
-                            lambda f: getattr(f, field_op)(sizes[:-1]))
+        return self._derive(
+            getattr(self.tensor, op)(sizes), lambda f: getattr(f, field_op)
+            (sizes[:-1]))
 
     def view(self: T, *shape) -> T:
         return self._resized('view', 'reshape', shape)
@@ -257,13 +263,13 @@ class LossMixBoxes(HorizontalBoxes):
 
     def squeeze(self: T, dim: Optional[int] = None) -> T:
         boxes = super().squeeze(dim)
-        return self._derive(
-            boxes.tensor, lambda f: f.reshape(boxes.tensor.shape[:-1]))
+        return self._derive(boxes.tensor,
+                            lambda f: f.reshape(boxes.tensor.shape[:-1]))
 
     def unsqueeze(self: T, dim: int) -> T:
         boxes = super().unsqueeze(dim)
-        return self._derive(
-            boxes.tensor, lambda f: f.reshape(boxes.tensor.shape[:-1]))
+        return self._derive(boxes.tensor,
+                            lambda f: f.reshape(boxes.tensor.shape[:-1]))
 
     def split(self: T, split_size_or_sections, dim: int = 0) -> List[T]:
         return self._pieces(
@@ -287,8 +293,7 @@ class LossMixBoxes(HorizontalBoxes):
         fields = {k: op(v) for k, v in self.fields().items()}
         for i, piece in enumerate(pieces):
             for name, parts in fields.items():
-                setattr(piece, name, parts[i].reshape(
-                    piece.tensor.shape[:-1]))
+                setattr(piece, name, parts[i].reshape(piece.tensor.shape[:-1]))
         return pieces
 
 

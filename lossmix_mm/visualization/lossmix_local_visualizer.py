@@ -3,20 +3,19 @@ from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
-from mmengine.structures import InstanceData
-
 from mmdet.registry import VISUALIZERS
 from mmdet.structures.bbox import BaseBoxes
 from mmdet.structures.mask import BitmapMasks, PolygonMasks, bitmap_to_polygon
 from mmdet.visualization import DetLocalVisualizer
 from mmdet.visualization.palette import _get_adaptive_scales
+from mmengine.structures import InstanceData
 
 ColorType = Tuple[int, int, int]
 
 
-def weight_styles(weights: np.ndarray, line_width_range: Sequence[float],
-                  alpha_range: Sequence[float]) -> Tuple[np.ndarray,
-                                                         np.ndarray]:
+def weight_styles(
+        weights: np.ndarray, line_width_range: Sequence[float],
+        alpha_range: Sequence[float]) -> Tuple[np.ndarray, np.ndarray]:
     """Line width and alpha of each box, growing linearly with its weight.
 
     A weight of 0 gets the low end of each range, 1 (and more) the high end:
@@ -177,12 +176,12 @@ class LossMixLocalVisualizer(DetLocalVisualizer):
             if contours:
                 self.draw_polygons(contours, edge_colors='w', alpha=alpha)
             self.draw_binary_masks(
-                masks[i][None], colors=[style['colors'][i]],
+                masks[i][None],
+                colors=[style['colors'][i]],
                 alphas=0.5 * alpha)
 
     def _draw_weighted_boxes(self, instances: InstanceData,
-                             weights: np.ndarray,
-                             classes: Optional[List[str]],
+                             weights: np.ndarray, classes: Optional[List[str]],
                              style: dict) -> None:
         """Draw each box in its group's colour, labelled with its weight.
 

@@ -9,10 +9,10 @@ from types import SimpleNamespace
 
 import pytest
 import torch
-
 from mmdet.registry import MODELS
 from mmdet.structures import DetDataSample
 from mmdet.utils import register_all_modules
+
 from lossmix_mm.engine import LossMixWeightsIgnoredError, UnionGuardHook
 from lossmix_mm.engine.union_guard import (batch_samples, reads_loss_weights,
                                            suggested_heads,
@@ -73,8 +73,9 @@ def test_lossmix_detector_is_not_checked(frcnn_cfg, monkeypatch):
     model = tiny_detector(frcnn_cfg, lossmix=True)
     assert reads_loss_weights(model)
     scanned = []
-    monkeypatch.setattr('lossmix_mm.engine.hooks.union_guard_hook.'
-                        'batch_samples', scanned.append)
+    monkeypatch.setattr(
+        'lossmix_mm.engine.hooks.union_guard_hook.'
+        'batch_samples', scanned.append)
     hook = guard_run(model, batch(([0.3, 0.7], [1.0])))
     assert hook.model_reads is True and scanned == []
 
@@ -167,27 +168,34 @@ def test_suggested_heads_for_a_head_without_lossmix_subclass():
 
 def _stock_options(toy_root, max_iters=1, nested=True):
     # the toy LossMix config with the stock heads a user might forget to swap
-    return options(toy_root, max_iters=max_iters, nested=nested) + [
-        'model.rpn_head.type=RPNHead', 'model.roi_head.type=StandardRoIHead'
-    ]
+    return options(
+        toy_root, max_iters=max_iters, nested=nested
+    ) + ['model.rpn_head.type=RPNHead', 'model.roi_head.type=StandardRoIHead']
 
 
 def _train(config, work_dir, opts):
     return subprocess.run(
-        [sys.executable, osp.join(ROOT, 'tools/train.py'), config,
-         '--work-dir', str(work_dir), '--cfg-options'] + opts,
-        capture_output=True, text=True, cwd=ROOT, timeout=600)
+        [
+            sys.executable,
+            osp.join(ROOT, 'tools/train.py'), config, '--work-dir',
+            str(work_dir), '--cfg-options'
+        ] + opts,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=600)
 
 
 @pytest.mark.slow
 def test_tools_train_fails_on_stock_retinanet(toy_root, tmp_path):
     """A stock RetinaNet fed LossMixPair data (the toy RetinaNet LossMix
     config with the head type a user might forget to swap)."""
-    config = toy_config('lossmix').replace(
-        'faster-rcnn_r18_fpn_lossmix', 'retinanet_r18_fpn_lossmix')
+    config = toy_config('lossmix').replace('faster-rcnn_r18_fpn_lossmix',
+                                           'retinanet_r18_fpn_lossmix')
     assert osp.isfile(config)
-    proc = _train(config, tmp_path, options(toy_root, max_iters=1) +
-                  ['model.bbox_head.type=RetinaHead'])
+    proc = _train(
+        config, tmp_path,
+        options(toy_root, max_iters=1) + ['model.bbox_head.type=RetinaHead'])
     log = proc.stdout + proc.stderr
     assert proc.returncode != 0
     assert 'LossMixWeightsIgnoredError' in log
@@ -199,8 +207,9 @@ def test_tools_train_fails_on_stock_retinanet(toy_root, tmp_path):
 def test_tools_train_fails_on_stock_heads_behind_batch_lossmix(
         toy_root, tmp_path):
     """The toy in-batch config (BatchLossMix) with stock heads."""
-    proc = _train(toy_config('lossmix-inbatch'), tmp_path,
-                  _stock_options(toy_root, nested=False))
+    proc = _train(
+        toy_config('lossmix-inbatch'), tmp_path,
+        _stock_options(toy_root, nested=False))
     log = proc.stdout + proc.stderr
     assert proc.returncode != 0
     assert 'LossMixWeightsIgnoredError' in log
@@ -212,10 +221,11 @@ def test_tools_train_fails_on_stock_heads_behind_batch_lossmix(
 @pytest.mark.slow
 def test_tools_train_runs_lossmix_retinanet(toy_root, tmp_path):
     """The same config with its LossMix head trains (no false alarm)."""
-    config = toy_config('lossmix').replace(
-        'faster-rcnn_r18_fpn_lossmix', 'retinanet_r18_fpn_lossmix')
-    proc = _train(config, tmp_path, options(toy_root, max_iters=1) +
-                  ['train_cfg.val_interval=100'])
+    config = toy_config('lossmix').replace('faster-rcnn_r18_fpn_lossmix',
+                                           'retinanet_r18_fpn_lossmix')
+    proc = _train(
+        config, tmp_path,
+        options(toy_root, max_iters=1) + ['train_cfg.val_interval=100'])
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
     assert osp.isfile(osp.join(tmp_path, 'iter_1.pth'))
 
@@ -227,8 +237,9 @@ def test_runner_adds_the_guard_once(tmp_path):
     for custom in ([], [dict(type='UnionGuardHook')]):
         cfg = load_cfg(toy_config('lossmix'), work_dir=str(tmp_path))
         cfg.merge_from_dict(
-            dict(custom_hooks=custom,
-                 visualizer=dict(name=f'guard_once_{len(custom)}')))
+            dict(
+                custom_hooks=custom,
+                visualizer=dict(name=f'guard_once_{len(custom)}')))
         runner = build_runner(cfg)
         assert type(runner).__name__ == 'LossMixRunner'
         guards = [h for h in runner.hooks if isinstance(h, UnionGuardHook)]
@@ -241,9 +252,15 @@ def test_mim_train_fails_on_stock_heads(toy_root, tmp_path):
     if not osp.isfile(mim):
         pytest.skip('openmim is not installed (tools/setup_cpu.sh does it)')
     proc = subprocess.run(
-        [mim, 'train', 'mmdet', toy_config('lossmix'), '--work-dir',
-         str(tmp_path), '--cfg-options'] + _stock_options(toy_root),
-        capture_output=True, text=True, cwd=ROOT, timeout=600)
+        [
+            mim, 'train', 'mmdet',
+            toy_config('lossmix'), '--work-dir',
+            str(tmp_path), '--cfg-options'
+        ] + _stock_options(toy_root),
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=600)
     log = proc.stdout + proc.stderr
     assert proc.returncode != 0
     assert 'LossMixWeightsIgnoredError' in log
@@ -277,7 +294,9 @@ def test_import_changes_no_global_state():
     """torch's global module hooks, mmengine's checkpoint loaders and
     torch's safe globals are the same before and after the import."""
     proc = subprocess.run([sys.executable, '-c', IMPORT_CHANGES_NOTHING],
-                          capture_output=True, text=True, cwd=ROOT,
+                          capture_output=True,
+                          text=True,
+                          cwd=ROOT,
                           timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr[-3000:]
     assert '_global_forward_hooks' in proc.stdout

@@ -3,10 +3,10 @@ against hand-derived values and LossMixPair."""
 import numpy as np
 import pytest
 import torch
-
 from mmdet.registry import MODELS
 from mmdet.structures.bbox import HorizontalBoxes
 from mmdet.structures.mask import BitmapMasks, PolygonMasks
+
 from lossmix_mm.datasets.transforms import LossMixPair, PackLossMixInputs
 from lossmix_mm.mixing.across import mix_across, mix_batch
 from lossmix_test_utils import BATCH_SIZES, batch_raw, preprocess_batch
@@ -24,17 +24,18 @@ def test_matches_pair_transform_exactly():
         h, w = ref['img'].shape[:2]
         assert samples[b].img_shape == (h, w) == (4, 10)
         np.testing.assert_allclose(
-            mixed[b, :, :h, :w].permute(1, 2, 0).numpy(), ref['img'],
-            rtol=1e-6, atol=1e-4)
+            mixed[b, :, :h, :w].permute(1, 2, 0).numpy(),
+            ref['img'],
+            rtol=1e-6,
+            atol=1e-4)
         gt = samples[b].gt_instances
         ref_gt = PackLossMixInputs()(ref)['data_samples'].gt_instances
         np.testing.assert_allclose(gt.bboxes.numpy(), ref_gt.bboxes.numpy())
-        np.testing.assert_allclose(gt.loss_weights.numpy(),
-                                   ref_gt.loss_weights.numpy(), rtol=1e-6)
+        np.testing.assert_allclose(
+            gt.loss_weights.numpy(), ref_gt.loss_weights.numpy(), rtol=1e-6)
         np.testing.assert_array_equal(gt.mix_group.numpy(),
                                       ref_gt.mix_group.numpy())
-        np.testing.assert_array_equal(gt.labels.numpy(),
-                                      ref_gt.labels.numpy())
+        np.testing.assert_array_equal(gt.labels.numpy(), ref_gt.labels.numpy())
         assert samples[b].mix_lambda == pytest.approx(float(lams[b]))
 
 
@@ -72,16 +73,24 @@ def test_hand_derived_canvas_and_metainfo():
 def test_modes_and_normalised_padding():
     mean, std = [123.675, 116.28, 103.53], [58.395, 57.12, 57.375]
     inputs, samples = preprocess_batch([0, 1], mean=mean, std=std)
-    mixed, samples = mix_batch(inputs, samples, torch.tensor([1, 0]),
-                               torch.tensor([0.6, 0.9]), mode='union')
+    mixed, samples = mix_batch(
+        inputs,
+        samples,
+        torch.tensor([1, 0]),
+        torch.tensor([0.6, 0.9]),
+        mode='union')
     np.testing.assert_allclose(samples[0].gt_instances.loss_weights, [1, 1, 1])
     # canvas (4, 10): own 4x6 at x 2 -> column 0, row 0 is outside both
     # images: 0 in normalised values = the mean pixel
     assert torch.all(mixed[0, :, 0, 0] == 0)
 
     inputs, samples = preprocess_batch([0, 1])
-    mixed, samples = mix_batch(inputs, samples, torch.tensor([1, 0]),
-                               torch.tensor([0.85, 0.95]), mode='noise')
+    mixed, samples = mix_batch(
+        inputs,
+        samples,
+        torch.tensor([1, 0]),
+        torch.tensor([0.85, 0.95]),
+        mode='noise')
     np.testing.assert_allclose(samples[0].gt_instances.loss_weights, [1])
     np.testing.assert_array_equal(samples[0].gt_instances.mix_group, [0])
     assert len(samples[1].gt_instances) == 2
@@ -94,8 +103,8 @@ def test_existing_weights_multiply_and_ignored_follow():
     samples[1].ignored_instances.labels = torch.tensor([0])
     _, samples = mix_batch(inputs, samples, torch.tensor([1, 0]),
                            torch.tensor([0.4, 1.0]))
-    np.testing.assert_allclose(samples[0].gt_instances.loss_weights,
-                               [0.2, 0.6, 0.6], rtol=1e-6)
+    np.testing.assert_allclose(
+        samples[0].gt_instances.loss_weights, [0.2, 0.6, 0.6], rtol=1e-6)
     ign = samples[0].ignored_instances
     torch.testing.assert_close(ign.bboxes, torch.tensor([[0., 1., 1., 2.]]))
     np.testing.assert_allclose(ign.loss_weights, [0.6], rtol=1e-6)
@@ -114,10 +123,9 @@ def test_self_partner_is_no_mix():
     assert samples[1].mix_lambda == pytest.approx(0.6)
 
 
-@pytest.mark.parametrize('lams,match', [
-    ([1.5, 0.5], r'\[0, 1\]'), ([float('nan'), 0.5], r'\[0, 1\]'),
-    ([-0.1, 0.5], r'\[0, 1\]')
-])
+@pytest.mark.parametrize('lams,match', [([1.5, 0.5], r'\[0, 1\]'),
+                                        ([float('nan'), 0.5], r'\[0, 1\]'),
+                                        ([-0.1, 0.5], r'\[0, 1\]')])
 def test_mix_batch_rejects_bad_lambdas(lams, match):
     inputs, samples = preprocess_batch([0, 1])
     with pytest.raises(ValueError, match=match):
@@ -127,8 +135,12 @@ def test_mix_batch_rejects_bad_lambdas(lams, match):
 def test_mix_batch_rejects_bad_mode_and_partner():
     inputs, samples = preprocess_batch([0, 1])
     with pytest.raises(ValueError, match="'cutmix'"):
-        mix_batch(inputs, samples, torch.tensor([1, 0]),
-                  torch.tensor([0.5, 0.5]), mode='cutmix')
+        mix_batch(
+            inputs,
+            samples,
+            torch.tensor([1, 0]),
+            torch.tensor([0.5, 0.5]),
+            mode='cutmix')
     with pytest.raises(ValueError, match='partner indices'):
         mix_batch(inputs, samples, torch.tensor([2, 0]),
                   torch.tensor([0.5, 0.5]))
@@ -174,20 +186,28 @@ def masked_raw(i, mask_type):
         polygons.append([np.array([x0, y0, x1, y0, x1, y1, x0, y1], float)])
     boxes = np.array(rects, np.float32).reshape(-1, 4)
     return dict(
-        img=img, img_id=i, img_path=f'm{i}.png', ori_shape=(h, w),
-        img_shape=(h, w), scale_factor=(1.0, 1.0), flip=False,
-        flip_direction=None, gt_bboxes=HorizontalBoxes(boxes),
+        img=img,
+        img_id=i,
+        img_path=f'm{i}.png',
+        ori_shape=(h, w),
+        img_shape=(h, w),
+        scale_factor=(1.0, 1.0),
+        flip=False,
+        flip_direction=None,
+        gt_bboxes=HorizontalBoxes(boxes),
         gt_bboxes_labels=np.arange(len(boxes), dtype=np.int64),
         gt_ignore_flags=np.zeros(len(boxes), dtype=bool),
-        gt_masks=(BitmapMasks(bitmaps, h, w) if mask_type == 'bitmap' else
-                  PolygonMasks(polygons, h, w)))
+        gt_masks=(BitmapMasks(bitmaps, h, w)
+                  if mask_type == 'bitmap' else PolygonMasks(polygons, h, w)))
 
 
 def masked_batch(indices, mask_type, **kwargs):
     pre = MODELS.build(dict(type='DetDataPreprocessor', **kwargs))
     packed = [PackLossMixInputs()(masked_raw(i, mask_type)) for i in indices]
-    data = pre(dict(inputs=[p['inputs'] for p in packed],
-                    data_samples=[p['data_samples'] for p in packed]), True)
+    data = pre(
+        dict(
+            inputs=[p['inputs'] for p in packed],
+            data_samples=[p['data_samples'] for p in packed]), True)
     return data['inputs'], data['data_samples']
 
 
@@ -214,8 +234,9 @@ def check_masks_on_pixels(img, gts, colours):
         assert m.any()
         same = np.isclose(img, colour, rtol=1e-5).all(-1)
         assert same[m].all()
-        union = np.any([a for a, c in zip(arrays, colours)
-                        if np.array_equal(c, colour)], axis=0)
+        union = np.any(
+            [a for a, c in zip(arrays, colours) if np.array_equal(c, colour)],
+            axis=0)
         np.testing.assert_array_equal(union, same)
     np.testing.assert_allclose(mask_boxes(gts.masks), gts.bboxes.numpy())
 
@@ -235,7 +256,9 @@ MASK_TYPES = ('bitmap', 'polygon')
 def test_masks_follow_pixels_and_boxes(mask_type, pad_mask):
     # 6x10 and 10x6 images, batch tensor 16x16 (pad_size_divisor 8): canvas
     # 10x10 at its top-left, image 0 at (x, y) (0, 2), image 1 at (2, 0)
-    inputs, samples = masked_batch([0, 1], mask_type, pad_size_divisor=8,
+    inputs, samples = masked_batch([0, 1],
+                                   mask_type,
+                                   pad_size_divisor=8,
                                    pad_mask=pad_mask)
     assert inputs.shape[2:] == (16, 16)
     lams = [0.25, 0.6]
@@ -250,14 +273,14 @@ def test_masks_follow_pixels_and_boxes(mask_type, pad_mask):
             colours_of(b, lams[b]) + colours_of(p, 1 - lams[b]))
     np.testing.assert_allclose(samples[0].gt_instances.bboxes.numpy(),
                                [[1, 3, 4, 6], [5, 6, 7, 9], [2, 0, 4, 2]])
-    np.testing.assert_array_equal(samples[0].gt_instances.mix_group,
-                                  [0, 1, 1])
+    np.testing.assert_array_equal(samples[0].gt_instances.mix_group, [0, 1, 1])
 
 
 def test_polygon_and_bitmap_masks_agree():
     outs = []
     for mask_type in MASK_TYPES:
-        inputs, samples = masked_batch([1, 0, 2], mask_type,
+        inputs, samples = masked_batch([1, 0, 2],
+                                       mask_type,
                                        pad_size_divisor=4)
         _, samples = mix_batch(inputs, samples, torch.tensor([1, 2, 0]),
                                torch.tensor([0.3, 0.5, 0.7]))
@@ -271,8 +294,12 @@ def test_dropped_masks_go_with_their_boxes(mask_type):
     # noise mode drops the partner's; lam 1 leaves a sample unmixed (its
     # masks brought to the batch size); an empty image mixes in nothing
     inputs, samples = masked_batch([0, 1, 2], mask_type)
-    mixed, samples = mix_batch(inputs, samples, torch.tensor([1, 0, 1]),
-                               torch.tensor([0.9, 1.0, 0.85]), mode='noise')
+    mixed, samples = mix_batch(
+        inputs,
+        samples,
+        torch.tensor([1, 0, 1]),
+        torch.tensor([0.9, 1.0, 0.85]),
+        mode='noise')
     expected_groups = ([0], [0, 0], [])
     for b, groups in enumerate(expected_groups):
         gts = samples[b].gt_instances
@@ -365,7 +392,7 @@ def test_bad_values_anywhere_in_the_batch_raise(field, value, match):
 
 
 def test_empty_batch():
-    mixed, samples = mix_batch(torch.zeros(0, 3, 4, 4), [],
-                               torch.zeros(0, dtype=torch.long),
-                               torch.zeros(0))
+    mixed, samples = mix_batch(
+        torch.zeros(0, 3, 4, 4), [], torch.zeros(0, dtype=torch.long),
+        torch.zeros(0))
     assert mixed.shape == (0, 3, 4, 4) and samples == []

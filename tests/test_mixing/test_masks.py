@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
-
 from mmdet.structures.mask import BitmapMasks, PolygonMasks
+
 from lossmix_mm.mixing.masks import cat_masks, place_masks
 
 
@@ -30,10 +30,10 @@ def test_place_polygon_matches_bitmap():
     np.testing.assert_array_equal(out.to_ndarray(), bitmap.masks)
 
 
-@pytest.mark.parametrize('masks', [
-    BitmapMasks(np.zeros((0, 3, 4), np.uint8), 3, 4),
-    PolygonMasks([], 3, 4)
-])
+@pytest.mark.parametrize(
+    'masks',
+    [BitmapMasks(np.zeros((0, 3, 4), np.uint8), 3, 4),
+     PolygonMasks([], 3, 4)])
 def test_place_empty(masks):
     out = place_masks(masks, (3, 4), (5, 6), (1, 1))
     assert type(out) is type(masks)
@@ -59,8 +59,10 @@ def test_cat_checks_types_and_sizes():
         cat_masks([a, BitmapMasks(np.ones((1, 3, 5), np.uint8), 3, 5)])
     # PolygonMasks.cat would keep the first size silently
     with pytest.raises(ValueError, match='sizes'):
-        cat_masks([PolygonMasks([square(0, 0, 1, 1)], 3, 4),
-                   PolygonMasks([square(0, 0, 1, 1)], 5, 4)])
+        cat_masks([
+            PolygonMasks([square(0, 0, 1, 1)], 3, 4),
+            PolygonMasks([square(0, 0, 1, 1)], 5, 4)
+        ])
     with pytest.raises(TypeError, match='PolygonMasks'):
         cat_masks([a, PolygonMasks([square(0, 0, 1, 1)], 3, 4)])
     with pytest.raises(ValueError, match='nothing'):

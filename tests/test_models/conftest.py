@@ -2,9 +2,8 @@ import copy
 
 import pytest
 import torch
-from mmengine.hub import get_config
-
 from mmdet.utils import register_all_modules
+from mmengine.hub import get_config
 
 import lossmix_mm  # noqa: F401
 

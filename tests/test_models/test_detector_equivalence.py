@@ -4,9 +4,9 @@ import copy
 import numpy as np
 import pytest
 import torch
-
 from mmdet.registry import MODELS
 from mmdet.structures.bbox import HorizontalBoxes
+
 from lossmix_mm.datasets.transforms import PackLossMixInputs
 from lossmix_mm.structures import LossMixBoxes
 
@@ -25,13 +25,17 @@ def tiny_detector(frcnn_cfg, lossmix):
 def batch(weights):
     rng = np.random.RandomState(0)
     samples = []
-    for i, boxes in enumerate(([[4, 6, 40, 50], [30, 10, 60, 40]],
-                               [[10, 10, 50, 60]])):
+    for i, boxes in enumerate(([[4, 6, 40, 50], [30, 10, 60,
+                                                 40]], [[10, 10, 50, 60]])):
         n = len(boxes)
         results = dict(
             img=rng.randint(0, 255, (64, 72, 3)).astype(np.float32),
-            img_id=i, img_path=f'{i}.png', ori_shape=(64, 72),
-            img_shape=(64, 72), scale_factor=(1.0, 1.0), flip=False,
+            img_id=i,
+            img_path=f'{i}.png',
+            ori_shape=(64, 72),
+            img_shape=(64, 72),
+            scale_factor=(1.0, 1.0),
+            flip=False,
             flip_direction=None,
             gt_bboxes=HorizontalBoxes(np.array(boxes, np.float32)),
             gt_bboxes_labels=np.arange(n, dtype=np.int64),
@@ -44,8 +48,9 @@ def batch(weights):
                     mix_group=np.arange(n, dtype=np.int64)),
                 mix_lambda=float(weights[i][0]))
         samples.append(PackLossMixInputs()(results))
-    return dict(inputs=[s['inputs'] for s in samples],
-                data_samples=[s['data_samples'] for s in samples])
+    return dict(
+        inputs=[s['inputs'] for s in samples],
+        data_samples=[s['data_samples'] for s in samples])
 
 
 def losses(model, data):

@@ -4,8 +4,8 @@ import pickle
 import numpy as np
 import pytest
 import torch
-
 from mmdet.structures.bbox import BaseBoxes, HorizontalBoxes, get_box_type
+
 from lossmix_mm.structures import LossMixBoxes
 
 # three boxes with distinct fields: box k has weight W[k], group G[k] and
@@ -17,8 +17,11 @@ R = [1.0, 0.0, 0.5]
 
 
 def boxes():
-    return LossMixBoxes(np.array(BOXES, np.float32), loss_weights=W,
-                        mix_group=G, reg_weights=R)
+    return LossMixBoxes(
+        np.array(BOXES, np.float32),
+        loss_weights=W,
+        mix_group=G,
+        reg_weights=R)
 
 
 def fields(b):
@@ -38,13 +41,17 @@ def test_defaults_dtypes_and_registration():
 
 
 def test_fields_cast_and_checked():
-    b = LossMixBoxes(BOXES, loss_weights=np.array([1, 2, 3]),
-                     mix_group=np.array([0.0, 1.0, 1.0]))
+    b = LossMixBoxes(
+        BOXES,
+        loss_weights=np.array([1, 2, 3]),
+        mix_group=np.array([0.0, 1.0, 1.0]))
     assert b.loss_weights.dtype == torch.float32
     assert b.loss_weights.tolist() == [1, 2, 3]
     assert b.mix_group.dtype == torch.int64
-    with pytest.raises(ValueError, match=r'loss_weights must have one entry '
-                       r'per box, shape \(3,\), got shape \(2,\)'):
+    with pytest.raises(
+            ValueError,
+            match=r'loss_weights must have one entry '
+            r'per box, shape \(3,\), got shape \(2,\)'):
         LossMixBoxes(BOXES, loss_weights=[1, 1])
     with pytest.raises(ValueError, match=r'mix_group .* got shape \(3, 1\)'):
         b.mix_group = np.zeros((3, 1))
@@ -55,16 +62,18 @@ def test_fields_cast_and_checked():
     assert b.loss_weights[0].item() == np.float32(0.1)
 
 
-@pytest.mark.parametrize('index,kept', [
-    (1, [1]),
-    (-1, [2]),
-    (slice(1, None), [1, 2]),
-    (torch.tensor([True, False, True]), [0, 2]),
-    (torch.tensor([2, 0]), [2, 0]),
-    (np.array([False, True, True]), [1, 2]),  # FilterAnnotations, crops
-    (np.array([2, 1], dtype=np.int64), [2, 1]),  # PackDetInputs' np.where
-    ([0, 0], [0, 0]),
-])
+@pytest.mark.parametrize(
+    'index,kept',
+    [
+        (1, [1]),
+        (-1, [2]),
+        (slice(1, None), [1, 2]),
+        (torch.tensor([True, False, True]), [0, 2]),
+        (torch.tensor([2, 0]), [2, 0]),
+        (np.array([False, True, True]), [1, 2]),  # FilterAnnotations, crops
+        (np.array([2, 1], dtype=np.int64), [2, 1]),  # PackDetInputs' np.where
+        ([0, 0], [0, 0]),
+    ])
 def test_indexing_keeps_fields_aligned(index, kept):
     b = boxes()[index]
     assert type(b) is LossMixBoxes
@@ -78,8 +87,7 @@ def test_cat_accepts_plain_boxes_with_default_fields():
     out = LossMixBoxes.cat([boxes()[:1], plain, boxes()[2:]])
     assert type(out) is LossMixBoxes
     assert out.tensor.tolist() == [BOXES[0], [9, 9, 10, 10], BOXES[2]]
-    assert fields(out) == ([W[0], 1, W[2]], [G[0], 0, G[2]],
-                           [R[0], 1, R[2]])
+    assert fields(out) == ([W[0], 1, W[2]], [G[0], 0, G[2]], [R[0], 1, R[2]])
     # MixUp calls cat on an instance with a tuple; Mosaic on tile 0
     out = boxes().cat((plain, boxes()), 0)
     assert fields(out)[0] == [1] + W
@@ -117,8 +125,10 @@ def test_deepcopy_of_a_results_dict():
 
 def test_setitem_writes_fields_too():
     b = boxes()
-    b[1] = LossMixBoxes([[0, 0, 1, 1]], loss_weights=[0.875],
-                        mix_group=[0], reg_weights=[0.375])
+    b[1] = LossMixBoxes([[0, 0, 1, 1]],
+                        loss_weights=[0.875],
+                        mix_group=[0],
+                        reg_weights=[0.375])
     assert b.tensor[1].tolist() == [0, 0, 1, 1]
     assert fields(b) == ([W[0], 0.875, W[2]], [0, 0, 1], [R[0], 0.375, R[2]])
     b[np.array([True, False, True])] = HorizontalBoxes([[1., 1., 2., 2.]] * 2)
@@ -128,27 +138,28 @@ def test_setitem_writes_fields_too():
 
 # (op, args, the boxes after it, derived by hand)
 GEOMETRIC_OPS = [
-    ('flip_', ((10, 10), 'horizontal'),
-     [[8, 0, 10, 2], [5, 2, 9, 6], [2, 4, 6, 10]]),
-    ('flip_', ((12, 10), 'vertical'),
-     [[0, 10, 2, 12], [1, 6, 5, 10], [4, 2, 8, 8]]),
-    ('translate_', ((2, -1), ),
-     [[2, -1, 4, 1], [3, 1, 7, 5], [6, 3, 10, 9]]),
+    ('flip_', ((10, 10), 'horizontal'), [[8, 0, 10, 2], [5, 2, 9, 6],
+                                         [2, 4, 6, 10]]),
+    ('flip_', ((12, 10), 'vertical'), [[0, 10, 2, 12], [1, 6, 5, 10],
+                                       [4, 2, 8, 8]]),
+    ('translate_', ((2, -1), ), [[2, -1, 4, 1], [3, 1, 7, 5], [6, 3, 10, 9]]),
     ('clip_', ((5, 6), ), [[0, 0, 2, 2], [1, 2, 5, 5], [4, 4, 6, 5]]),
     ('rotate_', ((0, 0), 180), [[-2, -2, 0, 0], [-5, -6, -1, -2],
                                 [-8, -10, -4, -4]]),
-    ('project_', (np.array([[2, 0, 1], [0, 1, 0], [0, 0, 1]], np.float32),
-                  ), [[1, 0, 5, 2], [3, 2, 11, 6], [9, 4, 17, 10]]),
-    ('rescale_', ((0.5, 2), ), [[0, 0, 1, 4], [0.5, 4, 2.5, 12],
-                                [2, 8, 4, 20]]),
-    ('resize_', ((0.5, 2), ), [[0.5, -1, 1.5, 3], [2, 0, 4, 8],
-                               [5, 1, 7, 13]]),
+    ('project_', (np.array([[2, 0, 1], [0, 1, 0], [0, 0, 1]],
+                           np.float32), ), [[1, 0, 5, 2], [3, 2, 11, 6],
+                                            [9, 4, 17, 10]]),
+    ('rescale_', ((0.5, 2), ), [[0, 0, 1, 4], [0.5, 4, 2.5, 12], [2, 8, 4,
+                                                                  20]]),
+    ('resize_', ((0.5, 2), ), [[0.5, -1, 1.5, 3], [2, 0, 4, 8], [5, 1, 7,
+                                                                 13]]),
 ]
 
 
-@pytest.mark.parametrize('op,args,expected', GEOMETRIC_OPS,
-                         ids=[f'{o[0]}-{i}' for i, o in
-                              enumerate(GEOMETRIC_OPS)])
+@pytest.mark.parametrize(
+    'op,args,expected',
+    GEOMETRIC_OPS,
+    ids=[f'{o[0]}-{i}' for i, o in enumerate(GEOMETRIC_OPS)])
 def test_in_place_geometric_ops_keep_fields(op, args, expected):
     b = boxes()
     assert getattr(b, op)(*args) is None

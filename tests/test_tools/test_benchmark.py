@@ -11,9 +11,9 @@ from mmdet.structures import DetDataSample
 from mmengine.registry import init_default_scope
 from mmengine.structures import InstanceData
 
+from lossmix_mm.models.data_preprocessors import BatchLossMix
 import benchmark  # tools/ is on pytest's pythonpath
 import benchmark_breakdown
-from lossmix_mm.models.data_preprocessors import BatchLossMix
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 PNG_MAGIC = b'\x89PNG\r\n\x1a\n'
@@ -29,22 +29,25 @@ def test_parse_args_defaults_and_choices():
     ]
     args = benchmark.parse_args(['--breakdown'])
     assert benchmark.selected_variants(args) == ['no-mix', 'inbatch']
-    args = benchmark.parse_args(
-        ['--model', 'r50-fpn', '--variants', 'union', 'pair', '--iters',
-         '1', '--warmup', '0'])
+    args = benchmark.parse_args([
+        '--model', 'r50-fpn', '--variants', 'union', 'pair', '--iters', '1',
+        '--warmup', '0'
+    ])
     assert benchmark.selected_variants(args) == ['no-mix', 'pair', 'union']
     assert benchmark.command_line(args) == (
         'python tools/benchmark.py --model r50-fpn --variants union pair '
         '--iters 1 --warmup 0')
 
 
-@pytest.mark.parametrize('argv', [
-    ['--variants', 'bogus'],
-    ['--model', 'r50-fpn', '--variants', 'cached'],  # toy only
-    ['--model', 'r50-fpn', '--da'],
-    ['--iters', '0'],
-    ['--device', 'tpu'],
-])
+@pytest.mark.parametrize(
+    'argv',
+    [
+        ['--variants', 'bogus'],
+        ['--model', 'r50-fpn', '--variants', 'cached'],  # toy only
+        ['--model', 'r50-fpn', '--da'],
+        ['--iters', '0'],
+        ['--device', 'tpu'],
+    ])
 def test_parse_args_rejects(argv):
     with pytest.raises(SystemExit):
         benchmark.parse_args(argv)
@@ -63,9 +66,12 @@ def test_variants_and_goals():
         'toy/faster-rcnn_r18_fpn_lossmix-cached_1xb4-800it_toy.py', 1.03)
     goals = {label: goal for label, _, goal in toy.values()}
     assert goals == {
-        'no-mix': None, 'lossmix (pair)': 1.03,
-        'lossmix (pair, cached)': 1.03, 'lossmix (in-batch)': 1.03,
-        'lossmix exact (pair)': 1.10, 'union (pair)': None,
+        'no-mix': None,
+        'lossmix (pair)': 1.03,
+        'lossmix (pair, cached)': 1.03,
+        'lossmix (in-batch)': 1.03,
+        'lossmix exact (pair)': 1.10,
+        'union (pair)': None,
         'noise (pair)': None
     }
     r50 = benchmark.MODEL_VARIANTS['r50-fpn']
@@ -82,8 +88,9 @@ def test_toy_run_writes_table_and_png(toy_root, tmp_path):
     out = tmp_path / 'bench.md'
     benchmark.main([
         '--iters', '1', '--warmup', '0', '--variants', 'inbatch',
-        '--pipeline-samples', '2', '--threads', '1', '--data-root',
-        toy_root, '--out', str(out)
+        '--pipeline-samples', '2', '--threads', '1', '--data-root', toy_root,
+        '--out',
+        str(out)
     ])
     text = out.read_text()
     assert 'Smoke run (1 iterations < 20)' in text
@@ -114,7 +121,8 @@ def test_breakdown_counts(toy_root, tmp_path):
     out = tmp_path / 'breakdown.md'
     benchmark.main([
         '--breakdown', '--iters', '1', '--warmup', '0', '--threads', '1',
-        '--data-root', toy_root, '--out', str(out)
+        '--data-root', toy_root, '--out',
+        str(out)
     ])
     rows = {
         line.split(' | ')[0].lstrip('| '): line.rstrip(' |').split(' | ')
@@ -123,8 +131,9 @@ def test_breakdown_counts(toy_root, tmp_path):
     nomix, inbatch = (float(v) for v in rows['gts per image'][1:3])
     assert nomix > 0 and inbatch == pytest.approx(2 * nomix)
     # the RPN assigns every anchor to every gt: pairs scale with the gts
-    pairs = [float(v) for v in
-             rows['RPN assignment IoU pairs per image (k)'][1:3]]
+    pairs = [
+        float(v) for v in rows['RPN assignment IoU pairs per image (k)'][1:3]
+    ]
     assert pairs[1] > 1.9 * pairs[0]
     for stage in ('iteration', 'backward + SGD step',
                   '&nbsp;&nbsp;of which in-batch mixing op',
@@ -138,12 +147,15 @@ def test_roi_align_points_by_hand():
     on its level, 7 x 7 bins x ceil(h / 7) x ceil(w / 7) points."""
     extractor = SingleRoIExtractor(
         roi_layer=dict(type='RoIAlign', output_size=7, sampling_ratio=0),
-        out_channels=8, featmap_strides=[4, 8, 16, 32])
-    rois = torch.tensor([
-        [0, 0, 0, 28, 28],  # scale 28 < 112: level 0, 7 x 7 px: 1 x 1
-        [0, 0, 0, 100, 60],  # scale 77: level 0, 25 x 15 px: 4 x 3
-        [0, 0, 0, 200, 200],  # scale 200: level 1, 25 x 25 px: 4 x 4
-    ], dtype=torch.float32)
+        out_channels=8,
+        featmap_strides=[4, 8, 16, 32])
+    rois = torch.tensor(
+        [
+            [0, 0, 0, 28, 28],  # scale 28 < 112: level 0, 7 x 7 px: 1 x 1
+            [0, 0, 0, 100, 60],  # scale 77: level 0, 25 x 15 px: 4 x 3
+            [0, 0, 0, 200, 200],  # scale 200: level 1, 25 x 25 px: 4 x 4
+        ],
+        dtype=torch.float32)
     assert benchmark_breakdown.roi_align_points(extractor, rois) == \
         49 * (1 + 12 + 16)
 
@@ -151,8 +163,9 @@ def test_roi_align_points_by_hand():
 def _samples(num, size=(96, 128)):
     samples = []
     for i in range(num):
-        sample = DetDataSample(metainfo=dict(img_shape=size, ori_shape=size,
-                                             scale_factor=(1.0, 1.0)))
+        sample = DetDataSample(
+            metainfo=dict(
+                img_shape=size, ori_shape=size, scale_factor=(1.0, 1.0)))
         sample.gt_instances = InstanceData(
             bboxes=torch.tensor([[10., 12., 60., 70.], [30., 5., 90., 40.]]),
             labels=torch.tensor([0, 2]))
@@ -169,8 +182,7 @@ def test_r50_fpn_configs_build_and_train_a_step(toy_root):
     variants = benchmark.MODEL_VARIANTS['r50-fpn']
     cfg = benchmark.load_cfg(variants['inbatch'][1], toy_root, 'r50-fpn')
     assert cfg.model.backbone.init_cfg is None
-    assert cfg.model.backbone.norm_cfg == dict(type='BN',
-                                               requires_grad=True)
+    assert cfg.model.backbone.norm_cfg == dict(type='BN', requires_grad=True)
     assert cfg.train_dataloader.batch_size == 2
     assert dict(type='Resize', scale=(1333, 800), keep_ratio=True) in \
         cfg.train_dataloader.dataset.pipeline
@@ -187,8 +199,7 @@ def test_r50_fpn_configs_build_and_train_a_step(toy_root):
     model.init_weights()
     assert type(model.rpn_head).__name__ == 'LossMixRPNHead'
     assert type(model.roi_head).__name__ == 'LossMixRoIHead'
-    assert isinstance(model.data_preprocessor.batch_augments[0],
-                      BatchLossMix)
+    assert isinstance(model.data_preprocessor.batch_augments[0], BatchLossMix)
     assert model.backbone.depth == 50
     assert type(model.backbone.bn1).__name__ == 'BatchNorm2d'
     # Faster R-CNN R50-FPN, 80 COCO classes: 41.75 M parameters, 41.53 M
@@ -198,9 +209,13 @@ def test_r50_fpn_configs_build_and_train_a_step(toy_root):
                if p.requires_grad) == 41_527_712
     model.train()
     data = model.data_preprocessor(
-        dict(inputs=[torch.randint(0, 255, (3, 96, 128), dtype=torch.uint8)
-                     for _ in range(2)],
-             data_samples=_samples(2)), training=True)
+        dict(
+            inputs=[
+                torch.randint(0, 255, (3, 96, 128), dtype=torch.uint8)
+                for _ in range(2)
+            ],
+            data_samples=_samples(2)),
+        training=True)
     # in-batch mixing: each image carries its own 2 gts and its partner's
     assert [len(s.gt_instances) for s in data['data_samples']] == [4, 4]
     losses = model.loss(data['inputs'], data['data_samples'])

@@ -6,12 +6,12 @@ import mmcv
 import numpy as np
 import pytest
 import torch
-from mmengine.config import Config
-
-import browse_mixed  # tools/ is on pytest's pythonpath
 from mmdet.models.data_preprocessors import DetDataPreprocessor
 from mmdet.structures import DetDataSample
+from mmengine.config import Config
+
 from lossmix_mm.visualization import LossMixLocalVisualizer
+import browse_mixed  # tools/ is on pytest's pythonpath
 from lossmix_test_utils import toy_config
 
 OWN, PARTNER = (255, 160, 0), (0, 200, 255)
@@ -76,14 +76,17 @@ def test_detect_mode():
         for v in ('lossmix', 'lossmix-inbatch', 'nomix')
     }
     assert modes == {
-        'lossmix': 'pair', 'lossmix-inbatch': 'inbatch', 'nomix': 'none'
+        'lossmix': 'pair',
+        'lossmix-inbatch': 'inbatch',
+        'nomix': 'none'
     }
     both = Config(
         dict(
-            train_dataloader=dict(dataset=dict(pipeline=[
-                dict(type='mmdet.LossMixPair')])),
-            model=dict(data_preprocessor=dict(
-                batch_augments=[dict(type='BatchLossMix')]))))
+            train_dataloader=dict(
+                dataset=dict(pipeline=[dict(type='mmdet.LossMixPair')])),
+            model=dict(
+                data_preprocessor=dict(
+                    batch_augments=[dict(type='BatchLossMix')]))))
     assert browse_mixed.detect_mode(both) == 'pair+inbatch'
 
 
@@ -92,10 +95,12 @@ def test_denormalize_round_trip(bgr_to_rgb):
     rng = np.random.RandomState(0)
     bgr = rng.randint(0, 256, (3, 20, 24)).astype(np.uint8)
     pre = DetDataPreprocessor(
-        mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375],
-        bgr_to_rgb=bgr_to_rgb, pad_size_divisor=32)
-    data = pre(dict(inputs=[torch.from_numpy(bgr)],
-                    data_samples=[DetDataSample()]))
+        mean=[123.675, 116.28, 103.53],
+        std=[58.395, 57.12, 57.375],
+        bgr_to_rgb=bgr_to_rgb,
+        pad_size_divisor=32)
+    data = pre(
+        dict(inputs=[torch.from_numpy(bgr)], data_samples=[DetDataSample()]))
     assert data['inputs'].shape == (1, 3, 32, 32)
     rgb = browse_mixed.denormalize(data['inputs'], pre)
     assert rgb.shape == (1, 32, 32, 3) and rgb.dtype == np.uint8
@@ -108,9 +113,11 @@ def test_denormalize_round_trip(bgr_to_rgb):
 
 
 def test_make_grid_layout():
-    tiles = [np.full((10, 12, 3), 1, np.uint8),
-             np.full((8, 6, 3), 2, np.uint8),
-             np.full((10, 5, 3), 3, np.uint8)]
+    tiles = [
+        np.full((10, 12, 3), 1, np.uint8),
+        np.full((8, 6, 3), 2, np.uint8),
+        np.full((10, 5, 3), 3, np.uint8)
+    ]
     grid = browse_mixed.make_grid(tiles, ncols=2, gap=4)
     # 2 rows x 2 columns of 10 x 12 cells, 4 px gaps between and around
     assert grid.shape == (2 * 14 + 4, 2 * 16 + 4, 3)
@@ -128,8 +135,8 @@ def test_make_grid_layout():
 
 def test_pair_mode_grid(toy_root, tmp_path, drawn, capsys):
     out = browse_mixed.main([
-        toy_config('lossmix'), '--out', str(tmp_path), '-n', '5',
-        '--ncols', '3', '--tile-size', '200'
+        toy_config('lossmix'), '--out',
+        str(tmp_path), '-n', '5', '--ncols', '3', '--tile-size', '200'
     ] + _options(toy_root, nested=True))
     assert out == str(tmp_path / 'browse_mixed_pair.png')
     assert f'5 pair samples -> {out}' in capsys.readouterr().out
@@ -140,8 +147,8 @@ def test_pair_mode_grid(toy_root, tmp_path, drawn, capsys):
 
 def test_inbatch_mode_grid(toy_root, tmp_path, drawn):
     out = browse_mixed.main([
-        toy_config('lossmix-inbatch'), '--out', str(tmp_path), '-n', '4',
-        '--tile-size', '192', '--colors', '64'
+        toy_config('lossmix-inbatch'), '--out',
+        str(tmp_path), '-n', '4', '--tile-size', '192', '--colors', '64'
     ] + _options(toy_root, nested=False))
     assert out == str(tmp_path / 'browse_mixed_inbatch.png')
     grid = mmcv.imread(out)
@@ -157,8 +164,10 @@ def test_inbatch_tiles_are_the_mixed_tensors(toy_root):
     cfgs = []
     for variant in ('lossmix-inbatch', 'nomix'):
         cfg = Config.fromfile(toy_config(variant))
-        cfg.merge_from_dict({'train_dataloader.dataset.data_root':
-                             toy_root + '/', 'train_dataloader.batch_size': 2})
+        cfg.merge_from_dict({
+            'train_dataloader.dataset.data_root': toy_root + '/',
+            'train_dataloader.batch_size': 2
+        })
         cfgs.append(cfg)
     mixed, samples, meta = browse_mixed.mixed_batches(cfgs[0], 2, seed=3)
     plain, plain_samples, _ = browse_mixed.mixed_batches(cfgs[1], 2, seed=3)
@@ -174,8 +183,7 @@ def test_inbatch_tiles_are_the_mixed_tensors(toy_root):
         for img, coeff in ((own, lam), (partner, 1 - lam)):
             top = (height - img.shape[0]) // 2
             left = (width - img.shape[1]) // 2
-            region = expected[top:top + img.shape[0],
-                              left:left + img.shape[1]]
+            region = expected[top:top + img.shape[0], left:left + img.shape[1]]
             # 0 (the mean) outside an image: each one adds coeff * (img - mean)
             region += coeff * (img - mean)
         assert mixed[b].shape == (height, width, 3)

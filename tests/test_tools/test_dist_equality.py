@@ -133,13 +133,22 @@ def dist_train(config, work_dir, options, nproc=2):
     Returns:
         str: stdout and stderr.
     """
-    env = dict(os.environ, PYTHON=sys.executable, PORT=str(free_port()),
-               OMP_NUM_THREADS='1')
+    env = dict(
+        os.environ,
+        PYTHON=sys.executable,
+        PORT=str(free_port()),
+        OMP_NUM_THREADS='1')
     proc = subprocess.Popen(
-        ['bash', DIST_TRAIN, config, str(nproc), '--work-dir', work_dir,
-         '--cfg-options'] + options,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        cwd=ROOT, env=env, start_new_session=True)
+        [
+            'bash', DIST_TRAIN, config,
+            str(nproc), '--work-dir', work_dir, '--cfg-options'
+        ] + options,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        start_new_session=True)
     try:
         log, _ = proc.communicate(timeout=TIMEOUT)
     except subprocess.TimeoutExpired:
@@ -152,20 +161,21 @@ def dist_train(config, work_dir, options, nproc=2):
 
 
 def state(work_dir, it):
-    ckpt = torch.load(osp.join(work_dir, f'iter_{it}.pth'),
-                      map_location='cpu', weights_only=False)
+    ckpt = torch.load(
+        osp.join(work_dir, f'iter_{it}.pth'),
+        map_location='cpu',
+        weights_only=False)
     return ckpt['state_dict']
 
 
 def max_abs_diff(a, b):
     assert a.keys() == b.keys()
-    return max((a[k].double() - b[k].double()).abs().max().item()
-               for k in a)
+    return max((a[k].double() - b[k].double()).abs().max().item() for k in a)
 
 
 def scalars(work_dir):
-    path = sorted(glob.glob(osp.join(work_dir, '*', 'vis_data',
-                                     'scalars.json')))[-1]
+    path = sorted(
+        glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json')))[-1]
     with open(path) as f:
         return [json.loads(line) for line in f]
 
@@ -210,13 +220,11 @@ def test_two_processes_train_like_one(toy_root, tmp_path):
     assert moved > 1e-3  # the equality is not that of an idle model
     # the frozen BN kept its initial statistics
     final = state(one, ITERS)
-    assert torch.equal(final['backbone.bn1.running_mean'],
-                       torch.zeros(32))
+    assert torch.equal(final['backbone.bn1.running_mean'], torch.zeros(32))
 
 
 @pytest.mark.slow
-def test_domain_adaptation_two_processes(toy_root, toy_clipart_root,
-                                         tmp_path):
+def test_domain_adaptation_two_processes(toy_root, toy_clipart_root, tmp_path):
     """The DA toy config under 2 gloo processes, 2 warmup + 2 adaptation
     iterations: the discriminator, idle in warmup, raises no DDP
     unused-parameter error (``find_unused_parameters=True`` in the config),
@@ -241,8 +249,12 @@ def test_domain_adaptation_two_processes(toy_root, toy_clipart_root,
         'train_dataloader.persistent_workers=False',
         'train_cfg.max_iters=4',
         'train_cfg.val_interval=5',
-        'val_cfg=None', 'val_dataloader=None', 'val_evaluator=None',
-        'test_cfg=None', 'test_dataloader=None', 'test_evaluator=None',
+        'val_cfg=None',
+        'val_dataloader=None',
+        'val_evaluator=None',
+        'test_cfg=None',
+        'test_dataloader=None',
+        'test_evaluator=None',
         'custom_hooks.0.warmup_iters=2',
         'load_from=None',  # random init (the config starts from a file)
         'default_hooks.checkpoint.interval=1',
@@ -277,8 +289,9 @@ def test_domain_adaptation_two_processes(toy_root, toy_clipart_root,
         k[len('teacher.'):] for k, v in states[3].items()
         if k.startswith('teacher.') and v.is_floating_point()
     ]
-    assert any(not torch.equal(states[2]['teacher.' + k],
-                               states[2]['student.' + k]) for k in floats)
+    assert any(
+        not torch.equal(states[2]['teacher.' + k], states[2]['student.' + k])
+        for k in floats)
     for k in floats:
         expected = 0.99 * states[2]['student.' + k] + \
             0.01 * states[3]['student.' + k]

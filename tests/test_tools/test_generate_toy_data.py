@@ -39,8 +39,11 @@ def _read(root, split):
 
 def _images(root, split):
     coco = json.loads(_read(root, split))
-    return [cv2.imread(osp.join(root, split, im['file_name']),
-                       cv2.IMREAD_UNCHANGED) for im in coco['images']]
+    return [
+        cv2.imread(
+            osp.join(root, split, im['file_name']), cv2.IMREAD_UNCHANGED)
+        for im in coco['images']
+    ]
 
 
 def test_same_seed_same_dataset(toy_root, tmp_path):
@@ -60,8 +63,7 @@ def test_other_seed_other_dataset(toy_root, tmp_path):
     assert a.shape != b.shape or not np.array_equal(a, b)
 
 
-@pytest.mark.parametrize('split,num', [('train', NUM_TRAIN),
-                                       ('val', NUM_VAL)])
+@pytest.mark.parametrize('split,num', [('train', NUM_TRAIN), ('val', NUM_VAL)])
 def test_annotations_valid(toy_root, split, num):
     coco = json.loads(_read(toy_root, split))
     assert [c['name'] for c in coco['categories']] == list(gen.CLASSES)
@@ -91,16 +93,21 @@ def test_annotations_valid(toy_root, split, num):
 @pytest.mark.parametrize('fill', ['solid', 'shaded', 'outline'])
 def test_boxes_are_tight(fill):
     """On a flat background the box is exactly the extent of the shape."""
-    style = gen.Style('plain', max_objects=1, backgrounds=('flat', ),
-                      fills=(fill, ), clutter=0.0, pixel_noise=(0.0, 0.0),
-                      blur_prob=0.0)
+    style = gen.Style(
+        'plain',
+        max_objects=1,
+        backgrounds=('flat', ),
+        fills=(fill, ),
+        clutter=0.0,
+        pixel_noise=(0.0, 0.0),
+        blur_prob=0.0)
     for index in range(6):
         img, objects = gen.render_image(
             gen.image_rng(0, 'plain', 'train', index), style)
         (_, (x0, y0, x1, y1), _), = objects
         ys, xs = np.nonzero((img != img[0, 0]).any(-1))
-        assert (xs.min(), ys.min(), xs.max() + 1, ys.max() + 1) == (x0, y0,
-                                                                    x1, y1)
+        assert (xs.min(), ys.min(), xs.max() + 1, ys.max() + 1) == (x0, y0, x1,
+                                                                    y1)
 
 
 def test_skip_if_exists_and_force(tmp_path):
@@ -113,12 +120,12 @@ def test_skip_if_exists_and_force(tmp_path):
     info = gen.generate(root, seed=3, num_train=3, num_val=2)
     assert not info['generated']
     assert os.stat(ann).st_mtime_ns == stamp
-    assert gen.generate(root, seed=3, num_train=3, num_val=2,
-                        force=True)['generated']
+    assert gen.generate(
+        root, seed=3, num_train=3, num_val=2, force=True)['generated']
     # other parameters: regenerated, no stale images of the bigger set
     assert gen.generate(root, seed=3, num_train=2, num_val=2)['generated']
-    assert sorted(os.listdir(osp.join(root, 'train'))) == [
-        '000000.png', '000001.png']
+    assert sorted(os.listdir(osp.join(
+        root, 'train'))) == ['000000.png', '000001.png']
     with open(osp.join(root, 'meta.json')) as f:
         assert json.load(f)['num_train'] == 2
 
@@ -130,18 +137,18 @@ def test_unknown_style(tmp_path):
 
 def test_cli(tmp_path):
     root = str(tmp_path / 'cli')
-    gen.main(['--out', root, '--seed', '0', '--num-train', '2',
-              '--num-val', '1'])
+    gen.main(
+        ['--out', root, '--seed', '0', '--num-train', '2', '--num-val', '1'])
     with open(osp.join(root, 'meta.json')) as f:
         meta = json.load(f)
-    assert (meta['num_train'], meta['num_val'], meta['style']) == (
-        2, 1, 'source')
+    assert (meta['num_train'], meta['num_val'], meta['style']) == (2, 1,
+                                                                   'source')
 
 
 def _build_dataset(cfg_path, root):
-    from mmengine.config import Config
     from mmdet.registry import DATASETS
     from mmdet.utils import register_all_modules
+    from mmengine.config import Config
     register_all_modules()
     import lossmix_mm  # noqa: F401
     cfg = Config.fromfile(str(REPO / cfg_path))
@@ -165,8 +172,7 @@ def test_toy_dataset_config_loads(toy_root):
 
 def test_lossmix_config_sample_has_loss_weights(toy_root):
     dataset = _build_dataset(
-        'configs/toy/faster-rcnn_r18_fpn_lossmix_1xb4-800it_toy.py',
-        toy_root)
+        'configs/toy/faster-rcnn_r18_fpn_lossmix_1xb4-800it_toy.py', toy_root)
     assert type(dataset).__name__ == 'MultiImageMixDataset'
     np.random.seed(0)
     sample = dataset[0]
@@ -203,6 +209,7 @@ def test_clipart_target_domain(tmp_path):
     tgt_img = cv2.imread(osp.join(tgt, 'train', '000000.png'))
     assert src_img.shape != tgt_img.shape or not np.array_equal(
         src_img, tgt_img)
+
     # no texture: neighbouring pixels of the clipart images barely differ
     def roughness(img):
         return np.abs(np.diff(img.astype(np.float32), axis=1)).mean()
@@ -242,7 +249,8 @@ def test_segmentation_polygons_match_boxes(toy_root, split):
         raster = polygon_to_bitmap([np.array(poly)], im['height'], im['width'])
         ys, xs = np.nonzero(raster)
         np.testing.assert_allclose(
-            [xs.min(), ys.min(), xs.max() + 1, ys.max() + 1], box, atol=1.0)
+            [xs.min(), ys.min(),
+             xs.max() + 1, ys.max() + 1], box, atol=1.0)
 
 
 @pytest.mark.parametrize('fill', ['solid', 'outline'])
@@ -251,9 +259,14 @@ def test_polygon_covers_the_drawn_shape(fill):
     outline's silhouette), IoU >= 0.85 for every object, 0.93 on average
     (the pixels the outline passes through are half in, half out)."""
     from mmdet.structures.mask.structures import polygon_to_bitmap
-    style = gen.Style('plain', max_objects=1, backgrounds=('flat', ),
-                      fills=(fill, ), clutter=0.0, pixel_noise=(0.0, 0.0),
-                      blur_prob=0.0)
+    style = gen.Style(
+        'plain',
+        max_objects=1,
+        backgrounds=('flat', ),
+        fills=(fill, ),
+        clutter=0.0,
+        pixel_noise=(0.0, 0.0),
+        blur_prob=0.0)
     ious = []
     for index in range(12):
         img, objects = gen.render_image(
@@ -272,18 +285,22 @@ def test_coco_dataset_loads_masks(toy_root, poly2mask):
     from mmdet.utils import register_all_modules
     register_all_modules()
     dataset = CocoDataset(
-        data_root=toy_root + '/', ann_file='annotations/train.json',
-        data_prefix=dict(img='train/'), metainfo=dict(classes=gen.CLASSES),
+        data_root=toy_root + '/',
+        ann_file='annotations/train.json',
+        data_prefix=dict(img='train/'),
+        metainfo=dict(classes=gen.CLASSES),
         pipeline=[
             dict(type='LoadImageFromFile'),
-            dict(type='LoadAnnotations', with_bbox=True,
-                 with_mask=True, poly2mask=poly2mask)
+            dict(
+                type='LoadAnnotations',
+                with_bbox=True,
+                with_mask=True,
+                poly2mask=poly2mask)
         ])
     for index in range(2):
         results = dataset[index]
         masks = results['gt_masks']
-        assert isinstance(masks,
-                          BitmapMasks if poly2mask else PolygonMasks)
+        assert isinstance(masks, BitmapMasks if poly2mask else PolygonMasks)
         assert (masks.height, masks.width) == results['img'].shape[:2]
         boxes = results['gt_bboxes'].numpy()
         assert len(masks) == len(boxes) >= 1
@@ -301,8 +318,8 @@ def test_pixels_and_boxes_as_before_masks():
         ((225, 219, 3), 288087439, [(0, [151, 161, 200, 210])]),
     ]
     for index, (shape, crc, objects) in enumerate(expected):
-        img, got = gen.render_image(gen.image_rng(0, 'source', 'train', index),
-                                    gen.STYLES['source'])
+        img, got = gen.render_image(
+            gen.image_rng(0, 'source', 'train', index), gen.STYLES['source'])
         assert img.shape == shape
         assert zlib.crc32(img.tobytes()) == crc
         assert [(cls, box) for cls, box, _ in got] == objects

@@ -24,21 +24,31 @@ def test_default_device_follows_env():
 def test_test_device_switch_moves_tensors():
     """The switch gpu_check.sh uses, shown with the 'meta' device."""
     env = dict(os.environ, LOSSMIX_TEST_DEVICE='meta')
-    proc = subprocess.run(
-        [sys.executable, '-m', 'pytest', '-q', '-p', 'no:cacheprovider',
-         f'{__file__}::test_default_device_follows_env'],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run([
+        sys.executable, '-m', 'pytest', '-q', '-p', 'no:cacheprovider',
+        f'{__file__}::test_default_device_follows_env'
+    ],
+                          cwd=ROOT,
+                          env=env,
+                          capture_output=True,
+                          text=True,
+                          timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert '1 passed' in proc.stdout
 
 
 @pytest.mark.slow
 def test_gpu_check_dry_run(tmp_path):
-    env = dict(os.environ, PYTHON=sys.executable, PORT='29547',
-               OMP_NUM_THREADS='1')
+    env = dict(
+        os.environ, PYTHON=sys.executable, PORT='29547', OMP_NUM_THREADS='1')
     proc = subprocess.run(
-        ['bash', 'tools/gpu_check.sh', '--dry', '--out', str(tmp_path)],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+        ['bash', 'tools/gpu_check.sh', '--dry', '--out',
+         str(tmp_path)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900)
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out
     summary = out[out.index('gpu_check summary (dry run on the CPU)'):]
@@ -55,7 +65,10 @@ def test_gpu_check_dry_run(tmp_path):
 
 
 def test_gpu_check_rejects_unknown_argument():
-    proc = subprocess.run(['bash', 'tools/gpu_check.sh', '--bogus'], cwd=ROOT,
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(['bash', 'tools/gpu_check.sh', '--bogus'],
+                          cwd=ROOT,
+                          capture_output=True,
+                          text=True,
+                          timeout=60)
     assert proc.returncode == 2
     assert "unknown argument '--bogus'" in proc.stderr

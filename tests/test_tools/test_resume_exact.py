@@ -44,13 +44,15 @@ def train(config, work_dir, opts, resume=None):
     # a visualizer of its own: mmengine keeps one per name per process
     train_tool.main(argv + ['--cfg-options'] + opts +
                     [f'visualizer.name=resume_exact_{next(_RUNS)}'])
-    path = sorted(glob.glob(osp.join(work_dir, '*', 'vis_data',
-                                     'scalars.json')))[-1]
+    path = sorted(
+        glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json')))[-1]
     with open(path) as f:
         records = [json.loads(line) for line in f]
     return {
-        r['iter']: {k: v
-                    for k, v in r.items() if k not in TIMING}
+        r['iter']: {
+            k: v
+            for k, v in r.items() if k not in TIMING
+        }
         for r in records if 'loss' in r
     }
 
@@ -72,8 +74,8 @@ def logging_options(max_iters, validate=False):
     return [
         'default_hooks.logger.interval=1',
         'log_processor.window_size=1',  # raw values, not averages
-        'train_cfg.val_interval=2' if validate else
-        f'train_cfg.val_begin={max_iters + 1}',
+        'train_cfg.val_interval=2'
+        if validate else f'train_cfg.val_begin={max_iters + 1}',
     ]
 
 
@@ -82,18 +84,20 @@ def check_resumed(config, tmp_path, opts, checkpoint, last):
     work dir) in another work dir, compare the records after it and the
     weights of ``last``; return both runs' records."""
     whole = train(config, str(tmp_path / 'whole'), opts)
-    resumed = train(config, str(tmp_path / 'resumed'), opts,
-                    resume=str(tmp_path / 'whole' / checkpoint))
+    resumed = train(
+        config,
+        str(tmp_path / 'resumed'),
+        opts,
+        resume=str(tmp_path / 'whole' / checkpoint))
     assert resumed, 'the resumed run trained'
     assert resumed == {i: whole[i] for i in resumed}
-    assert_same_weights(tmp_path / 'whole' / last,
-                        tmp_path / 'resumed' / last)
+    assert_same_weights(tmp_path / 'whole' / last, tmp_path / 'resumed' / last)
     return whole, resumed
 
 
 @pytest.mark.slow
 def test_pair_mixing_resume_exact_and_without_hook(toy_root, tmp_path,
-                                                    cfg_edits):
+                                                   cfg_edits):
     """num_workers=0; validation right after the checkpoint's iteration
     (the hook keeps it from shifting the training's random numbers)."""
     opts = toy_options(toy_root, max_iters=4, interval=2) + \
@@ -106,8 +110,11 @@ def test_pair_mixing_resume_exact_and_without_hook(toy_root, tmp_path,
 
     # without the hook: resumes (iterations 3 and 4), but draws otherwise
     cfg_edits.append(lambda cfg: cfg.default_hooks.pop('random_state'))
-    plain = train(config, str(tmp_path / 'plain'), opts,
-                  resume=str(tmp_path / 'whole' / 'iter_2.pth'))
+    plain = train(
+        config,
+        str(tmp_path / 'plain'),
+        opts,
+        resume=str(tmp_path / 'whole' / 'iter_2.pth'))
     assert sorted(plain) == [3, 4]
     assert plain[3]['lr'] == whole[3]['lr']
     assert plain[3]['loss'] != whole[3]['loss']
@@ -118,34 +125,35 @@ def test_in_batch_mixing_resume_exact_with_workers(toy_root, tmp_path):
     """IterBasedTrainLoop, 2 persistent workers: the resumed workers
     replay the skipped batches and stand where the uninterrupted ones
     stood."""
-    opts = toy_options(toy_root, max_iters=4, interval=2, nested=False,
-                       workers=2) + logging_options(4)
-    check_resumed(toy_config('lossmix-inbatch'), tmp_path, opts,
-                  'iter_2.pth', 'iter_4.pth')
+    opts = toy_options(
+        toy_root, max_iters=4, interval=2, nested=False,
+        workers=2) + logging_options(4)
+    check_resumed(
+        toy_config('lossmix-inbatch'), tmp_path, opts, 'iter_2.pth',
+        'iter_4.pth')
 
 
 @pytest.mark.slow
-def test_epoch_based_resume_exact_with_workers(toy_root, tmp_path,
-                                                cfg_edits):
+def test_epoch_based_resume_exact_with_workers(toy_root, tmp_path, cfg_edits):
     """EpochBasedTrainLoop, 2 non-persistent workers (restarted with the
     same seeds every epoch), 3 iterations an epoch, resumed from the
     checkpoint of epoch 1."""
 
     def epoch_based(cfg):
-        cfg.train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=2,
-                             val_begin=3)
-        cfg.train_dataloader.sampler = dict(type='DefaultSampler',
-                                            shuffle=True)
+        cfg.train_cfg = dict(
+            type='EpochBasedTrainLoop', max_epochs=2, val_begin=3)
+        cfg.train_dataloader.sampler = dict(
+            type='DefaultSampler', shuffle=True)
         cfg.train_dataloader.persistent_workers = False
-        cfg.default_hooks.checkpoint = dict(type='CheckpointHook',
-                                            interval=1, max_keep_ckpts=-1)
+        cfg.default_hooks.checkpoint = dict(
+            type='CheckpointHook', interval=1, max_keep_ckpts=-1)
 
     cfg_edits.append(epoch_based)
     opts = toy_options(toy_root, max_iters=6, workers=2) + \
         logging_options(6)
     opts = [o for o in opts if not o.startswith('train_cfg.')]
-    whole, resumed = check_resumed(toy_config('lossmix'), tmp_path, opts,
-                                   'epoch_1.pth', 'epoch_2.pth')
+    whole, resumed = check_resumed(
+        toy_config('lossmix'), tmp_path, opts, 'epoch_1.pth', 'epoch_2.pth')
     assert sorted(whole) == [1, 2, 3, 4, 5, 6]
     assert sorted(resumed) == [4, 5, 6]
 
@@ -165,8 +173,11 @@ def test_teacher_resume_exact(toy_root, toy_clipart_root, tmp_path):
                                    'iter_4.pth')
     assert sorted(resumed) == [2, 3, 4]
     assert whole[4]['mst_loss_cls'] > 0 and whole[4]['mtt_num_pseudo'] > 0
-    adapt = train(DA_CONFIG, str(tmp_path / 'adapt'), opts,
-                  resume=str(tmp_path / 'whole' / 'iter_3.pth'))
+    adapt = train(
+        DA_CONFIG,
+        str(tmp_path / 'adapt'),
+        opts,
+        resume=str(tmp_path / 'whole' / 'iter_3.pth'))
     assert adapt == {4: whole[4]}
     assert_same_weights(tmp_path / 'whole' / 'iter_4.pth',
                         tmp_path / 'adapt' / 'iter_4.pth')

@@ -48,26 +48,36 @@ def _run(script, args, bin_dir=None, **env):
         base['PATH'] = bin_dir + os.pathsep + base['PATH']
     else:  # no srun anywhere
         base['PATH'] = '/usr/bin:/bin'
-    return subprocess.run(['bash', script] + args, env=dict(base, **env),
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        ['bash', script] + args,
+        env=dict(base, **env),
+        capture_output=True,
+        text=True,
+        timeout=60)
 
 
 def test_train_argv(fake_srun):
     bin_dir, read = fake_srun
-    proc = _run(TRAIN_SH, [
-        'gpu-part', 'lossmix', 'configs/a.py', 'work_dirs/a',
-        '--cfg-options', 'a=1', 'work_dir=x y', '--amp'
-    ], bin_dir, GPUS='16', GPUS_PER_NODE='8', CPUS_PER_TASK='4',
+    proc = _run(
+        TRAIN_SH, [
+            'gpu-part', 'lossmix', 'configs/a.py', 'work_dirs/a',
+            '--cfg-options', 'a=1', 'work_dir=x y', '--amp'
+        ],
+        bin_dir,
+        GPUS='16',
+        GPUS_PER_NODE='8',
+        CPUS_PER_TASK='4',
         SRUN_ARGS='--time=24:00:00  --qos=high')
     assert proc.returncode == 0, proc.stderr
     argv, pythonpath = read()
     assert argv == [
         '--partition=gpu-part', '--job-name=lossmix', '--gres=gpu:8',
         '--ntasks=16', '--ntasks-per-node=8', '--cpus-per-task=4',
-        '--kill-on-bad-exit=1', '--time=24:00:00', '--qos=high',
-        'python', '-u', osp.join(ROOT, 'tools', 'train.py'), 'configs/a.py',
-        '--work-dir=work_dirs/a', '--launcher=slurm', '--cfg-options', 'a=1',
-        'work_dir=x y', '--amp'
+        '--kill-on-bad-exit=1', '--time=24:00:00', '--qos=high', 'python',
+        '-u',
+        osp.join(ROOT, 'tools',
+                 'train.py'), 'configs/a.py', '--work-dir=work_dirs/a',
+        '--launcher=slurm', '--cfg-options', 'a=1', 'work_dir=x y', '--amp'
     ]
     # the repo root first, the caller's PYTHONPATH kept
     assert pythonpath == ROOT + ':/some/where'
@@ -90,36 +100,47 @@ def test_train_defaults(fake_srun):
         '--partition=p', '--job-name=j', '--gres=gpu:8', '--ntasks=8',
         '--ntasks-per-node=8', '--cpus-per-task=5', '--kill-on-bad-exit=1'
     ]
-    assert argv[7:] == ['python', '-u', osp.join(ROOT, 'tools', 'train.py'),
-                        'c.py', '--work-dir=w', '--launcher=slurm']
+    assert argv[7:] == [
+        'python', '-u',
+        osp.join(ROOT, 'tools', 'train.py'), 'c.py', '--work-dir=w',
+        '--launcher=slurm'
+    ]
     # fewer than 8 GPUs: one node with that many
-    assert _run(TRAIN_SH, ['p', 'j', 'c.py', 'w'], bin_dir,
-                GPUS='2', PYTHON='/opt/py/bin/python').returncode == 0
+    assert _run(
+        TRAIN_SH, ['p', 'j', 'c.py', 'w'],
+        bin_dir,
+        GPUS='2',
+        PYTHON='/opt/py/bin/python').returncode == 0
     argv, _ = read()
-    assert argv[2:5] == ['--gres=gpu:2', '--ntasks=2',
-                         '--ntasks-per-node=2']
+    assert argv[2:5] == ['--gres=gpu:2', '--ntasks=2', '--ntasks-per-node=2']
     assert argv[7] == '/opt/py/bin/python'
 
 
 def test_test_argv(fake_srun):
     bin_dir, read = fake_srun
-    proc = _run(TEST_SH, [
-        'p', 'eval', 'configs/a.py', 'work_dirs/a/iter_100.pth', '--out',
-        'r.pkl', '--cfg-options', 'test_dataloader.batch_size=2'
-    ], bin_dir, GPUS='4', CPUS_PER_TASK='2', SRUN_ARGS='-x node7')
+    proc = _run(
+        TEST_SH, [
+            'p', 'eval', 'configs/a.py', 'work_dirs/a/iter_100.pth', '--out',
+            'r.pkl', '--cfg-options', 'test_dataloader.batch_size=2'
+        ],
+        bin_dir,
+        GPUS='4',
+        CPUS_PER_TASK='2',
+        SRUN_ARGS='-x node7')
     assert proc.returncode == 0, proc.stderr
     argv, pythonpath = read()
     assert argv == [
         '--partition=p', '--job-name=eval', '--gres=gpu:4', '--ntasks=4',
         '--ntasks-per-node=4', '--cpus-per-task=2', '--kill-on-bad-exit=1',
-        '-x', 'node7', 'python', '-u', osp.join(ROOT, 'tools', 'test.py'),
-        'configs/a.py', 'work_dirs/a/iter_100.pth', '--launcher=slurm',
-        '--out', 'r.pkl', '--cfg-options', 'test_dataloader.batch_size=2'
+        '-x', 'node7', 'python', '-u',
+        osp.join(ROOT, 'tools', 'test.py'), 'configs/a.py',
+        'work_dirs/a/iter_100.pth', '--launcher=slurm', '--out', 'r.pkl',
+        '--cfg-options', 'test_dataloader.batch_size=2'
     ]
     assert pythonpath == ROOT + ':/some/where'
     args = test_tool.parse_args(argv[argv.index('-u') + 2:])
-    assert (args.launcher, args.checkpoint, args.out) == (
-        'slurm', 'work_dirs/a/iter_100.pth', 'r.pkl')
+    assert (args.launcher, args.checkpoint,
+            args.out) == ('slurm', 'work_dirs/a/iter_100.pth', 'r.pkl')
     assert args.cfg_options == {'test_dataloader.batch_size': 2}
 
 
@@ -133,8 +154,7 @@ def test_usage_errors(fake_srun, script):
     assert 'expected at least 4 arguments, got 3' in proc.stderr
     for name, value in [('GPUS', '0'), ('GPUS_PER_NODE', 'eight'),
                         ('CPUS_PER_TASK', '-1')]:
-        proc = _run(script, ['p', 'j', 'c.py', 'x'], bin_dir,
-                    **{name: value})
+        proc = _run(script, ['p', 'j', 'c.py', 'x'], bin_dir, **{name: value})
         assert proc.returncode == 2
         assert f"{name} must be a positive integer, got '{value}'" in \
             proc.stderr
@@ -144,7 +164,8 @@ def test_usage_errors(fake_srun, script):
 
 def test_shared_runner_rejects_an_unknown_mode(fake_srun):
     bin_dir, _ = fake_srun
-    proc = _run(osp.join(ROOT, 'tools', 'slurm_srun.sh'),
-                ['eval', 'p', 'j', 'c.py', 'x'], bin_dir)
+    proc = _run(
+        osp.join(ROOT, 'tools', 'slurm_srun.sh'),
+        ['eval', 'p', 'j', 'c.py', 'x'], bin_dir)
     assert proc.returncode == 2
     assert "mode must be 'train' or 'test', got 'eval'" in proc.stderr

@@ -10,10 +10,10 @@ import sys
 
 import pytest
 import torch
+from mmdet.registry import HOOKS
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
-from mmdet.registry import HOOKS
 from lossmix_test_utils import toy_da_options
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -64,21 +64,24 @@ def da_options(source, target, max_iters, warmup, name):
 
 
 def scalars(work_dir):
-    path = sorted(glob.glob(osp.join(work_dir, '*', 'vis_data',
-                                     'scalars.json')))[-1]
+    path = sorted(
+        glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json')))[-1]
     with open(path) as f:
         return [json.loads(line) for line in f]
 
 
 @pytest.mark.slow
-def test_warmup_adapt_resume(toy_root, toy_clipart_root, tmp_path,
-                             cfg_edits):
+def test_warmup_adapt_resume(toy_root, toy_clipart_root, tmp_path, cfg_edits):
     cfg_edits.append(lambda cfg: setattr(
-        cfg, 'custom_hooks',
-        cfg.custom_hooks + [dict(type='RecordTeacherHook')]))
+        cfg, 'custom_hooks', cfg.custom_hooks +
+        [dict(type='RecordTeacherHook')]))
     work_dir = str(tmp_path / 'da')
-    opts = da_options(toy_root, toy_clipart_root, max_iters=4, warmup=2,
-                      name=f'vis_{id(tmp_path)}')
+    opts = da_options(
+        toy_root,
+        toy_clipart_root,
+        max_iters=4,
+        warmup=2,
+        name=f'vis_{id(tmp_path)}')
     train_tool.main([CONFIG, '--work-dir', work_dir, '--cfg-options'] + opts)
     records = scalars(work_dir)
     train = [r for r in records if 'loss' in r]
@@ -100,8 +103,8 @@ def test_warmup_adapt_resume(toy_root, toy_clipart_root, tmp_path,
     ckpt3 = osp.join(work_dir, 'iter_3.pth')
     saved = torch.load(ckpt3, weights_only=False)
     assert saved['meta']['iter'] == 3
-    assert saved['meta']['mixing_schedule'] == dict(phase='adapt',
-                                                    warmup_iters=2)
+    assert saved['meta']['mixing_schedule'] == dict(
+        phase='adapt', warmup_iters=2)
     teacher = {
         k[len('teacher.'):]: v
         for k, v in saved['state_dict'].items() if k.startswith('teacher.')

@@ -10,9 +10,9 @@ import sys
 
 import pytest
 import torch
+from mmdet.registry import HOOKS
 from mmengine.hooks import Hook
 
-from mmdet.registry import HOOKS
 from lossmix_mm.engine import mmengine_checkpoint_globals
 from lossmix_test_utils import toy_config
 from lossmix_test_utils import toy_options as options
@@ -65,14 +65,13 @@ def test_train_resume_and_test(toy_root, tmp_path, record_hook):
     # resume from iteration 2 (explicit path), train on to 4
     SEEN.clear()
     train_tool.main([
-        CONFIG, '--work-dir', str(tmp_path / 'resumed'), '--resume', ckpt2,
-        '--cfg-options'
+        CONFIG, '--work-dir',
+        str(tmp_path / 'resumed'), '--resume', ckpt2, '--cfg-options'
     ] + options(toy_root, max_iters=4))
     assert SEEN['iter'] == 2 == saved['meta']['iter']
     # the config's RandomStateHook (tests/test_tools/test_resume_exact.py)
-    assert sorted(saved['random_states']) == [
-        'numpy', 'python', 'torch', 'world_size'
-    ]
+    assert sorted(
+        saved['random_states']) == ['numpy', 'python', 'torch', 'world_size']
     assert SEEN['scheduler_last_step'] == saved['param_schedulers'][0][
         'last_step']
     state, ref = SEEN['optimizer'], saved['optimizer']
@@ -89,15 +88,17 @@ def test_train_resume_and_test(toy_root, tmp_path, record_hook):
     # --resume without a path: latest checkpoint of the work dir (iter 4),
     # then two more iterations
     SEEN.clear()
-    train_tool.main([CONFIG, '--work-dir', work_dir, '--resume',
-                     '--cfg-options'] + options(toy_root, max_iters=6))
+    train_tool.main(
+        [CONFIG, '--work-dir', work_dir, '--resume', '--cfg-options'] +
+        options(toy_root, max_iters=6))
     assert SEEN['iter'] == 4
     assert osp.isfile(osp.join(work_dir, 'iter_6.pth'))
 
     metrics = test_tool.main([
-        CONFIG, osp.join(work_dir, 'iter_6.pth'), '--work-dir',
-        str(tmp_path / 'test'), '--out', str(tmp_path / 'dets.pkl'),
-        '--cfg-options'
+        CONFIG,
+        osp.join(work_dir, 'iter_6.pth'), '--work-dir',
+        str(tmp_path / 'test'), '--out',
+        str(tmp_path / 'dets.pkl'), '--cfg-options'
     ] + options(toy_root, max_iters=6))
     assert 0 <= metrics['coco/bbox_mAP'] <= 1
     with open(tmp_path / 'dets.pkl', 'rb') as f:
@@ -120,7 +121,10 @@ def test_mim_train_resumes(toy_root, tmp_path):
         proc = subprocess.run(
             [mim, 'train', 'mmdet', CONFIG, '--work-dir', work_dir] + extra +
             ['--cfg-options'] + opts,
-            capture_output=True, text=True, cwd=ROOT, timeout=600)
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=600)
         assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     log = proc.stdout + proc.stderr
     assert 'resumed epoch: 0, iter: 2' in log
@@ -133,10 +137,16 @@ def test_dist_train_two_processes_on_cpu(toy_root, tmp_path):
     work_dir = str(tmp_path / 'dist')
     env = dict(os.environ, PYTHON=sys.executable, PORT='29631')
     proc = subprocess.run(
-        ['bash', osp.join(ROOT, 'tools/dist_train.sh'), CONFIG, '2',
-         '--work-dir', work_dir, '--cfg-options'] +
-        options(toy_root, max_iters=2),
-        capture_output=True, text=True, cwd=ROOT, env=env, timeout=600)
+        [
+            'bash',
+            osp.join(ROOT, 'tools/dist_train.sh'), CONFIG, '2', '--work-dir',
+            work_dir, '--cfg-options'
+        ] + options(toy_root, max_iters=2),
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=600)
     log = proc.stdout + proc.stderr
     assert proc.returncode == 0, log[-3000:]
     assert 'Distributed training: True' in log
@@ -150,9 +160,16 @@ def test_run_cpu_default_script(toy_root, tmp_path):
     work_dir = str(tmp_path / 'demo')
     env = dict(os.environ, PYTHON=sys.executable)
     proc = subprocess.run(
-        ['bash', osp.join(ROOT, 'tools/run_cpu_default.sh'), CONFIG,
-         work_dir, '--cfg-options'] + options(toy_root, max_iters=2),
-        capture_output=True, text=True, cwd=ROOT, env=env, timeout=600)
+        [
+            'bash',
+            osp.join(ROOT, 'tools/run_cpu_default.sh'), CONFIG, work_dir,
+            '--cfg-options'
+        ] + options(toy_root, max_iters=2),
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=600)
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-3000:]
     lines = dict(

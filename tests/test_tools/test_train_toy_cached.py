@@ -9,11 +9,11 @@ import sys
 import numpy as np
 import pytest
 import torch
+from mmdet.datasets import CocoDataset
+from mmdet.registry import DATASETS, HOOKS
 from mmengine.hooks import Hook
 from mmengine.registry import init_default_scope
 
-from mmdet.datasets import CocoDataset
-from mmdet.registry import DATASETS, HOOKS
 from lossmix_mm.engine.hooks.mixing_schedule_hook import find_pair_transforms
 from lossmix_test_utils import (flatten_leaves, inheritance_depth, load,
                                 toy_config, toy_options)
@@ -50,13 +50,14 @@ def test_cached_config_is_the_pair_config_with_a_cache():
         'faster-rcnn_r18_fpn_lossmix-cached_1xb4-800it_toy.py'
     assert inheritance_depth(CACHED) <= 3
     cfg = load(CACHED)
-    assert cfg.custom_imports == dict(imports=['lossmix_mm'],
-                                      allow_failed_imports=False)
+    assert cfg.custom_imports == dict(
+        imports=['lossmix_mm'], allow_failed_imports=False)
     loading = load(LOADING)
     wrapper = loading.train_dataloader.dataset
     assert wrapper.type == 'MultiImageMixDataset'
-    expected = dict(wrapper.dataset.to_dict(),
-                    pipeline=wrapper.dataset.pipeline + wrapper.pipeline)
+    expected = dict(
+        wrapper.dataset.to_dict(),
+        pipeline=wrapper.dataset.pipeline + wrapper.pipeline)
     expected['pipeline'][-2]['cache_size'] = 10
     assert cfg.train_dataloader.dataset.to_dict() == expected
     assert cfg.train_dataloader.dataset.type == 'CocoDataset'
@@ -68,9 +69,12 @@ def test_cached_config_is_the_pair_config_with_a_cache():
         if ours.get(k, '<missing>') != theirs.get(k, '<missing>')
     }
     assert changed == {'train_pipeline', 'train_dataloader'}
-    assert {k for k in ours if k.startswith('train_dataloader.')
-            and ours[k] != theirs.get(k)} <= {
-                k for k in ours if k.startswith('train_dataloader.dataset.')}
+    assert {
+        k
+        for k in ours
+        if k.startswith('train_dataloader.') and ours[k] != theirs.get(k)
+    } <= {k
+          for k in ours if k.startswith('train_dataloader.dataset.')}
 
 
 def test_cached_config_gives_the_wrapped_samples(toy_root):
@@ -100,9 +104,9 @@ def test_cached_config_gives_the_wrapped_samples(toy_root):
     assert lams[0] == 1.0 and all(0 < lam < 1 for lam in lams[1:])
 
 
-@pytest.mark.parametrize('config,loads_per_sample', [(CACHED, 1),
-                                                     (LOADING, 2)],
-                         ids=['cached', 'loading'])
+@pytest.mark.parametrize(
+    'config,loads_per_sample', [(CACHED, 1), (LOADING, 2)],
+    ids=['cached', 'loading'])
 def test_cached_config_loads_one_image_per_sample(config, loads_per_sample,
                                                   toy_root, count_train_loads):
     init_default_scope('mmdet')
@@ -158,10 +162,10 @@ def test_cached_config_trains(toy_root, tmp_path, cfg_edits,
                                          [dict(type='RecordCacheHook')]))
     SEEN.clear()
     work_dir = str(tmp_path / 'work')
-    train_tool.main([CACHED, '--work-dir', work_dir, '--cfg-options'] +
-                    toy_options(toy_root, max_iters=3, interval=3,
-                                nested=False) +
-                    ['visualizer.name=vis_toy_lossmix_cached'])
+    train_tool.main(
+        [CACHED, '--work-dir', work_dir, '--cfg-options'] +
+        toy_options(toy_root, max_iters=3, interval=3, nested=False) +
+        ['visualizer.name=vis_toy_lossmix_cached'])
     # 3 iterations of batch 2: 6 samples, 6 loads (the pair config: 12)
     assert count_train_loads['loads'] == 6
     assert (SEEN['cache_size'], SEEN['cached']) == (10, 6)

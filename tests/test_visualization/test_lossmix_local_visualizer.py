@@ -11,12 +11,12 @@ import sys
 import numpy as np
 import pytest
 import torch
-from mmengine.structures import InstanceData
-
 from mmdet.registry import VISUALIZERS
 from mmdet.structures import DetDataSample
 from mmdet.structures.mask import BitmapMasks
 from mmdet.visualization import DetLocalVisualizer
+from mmengine.structures import InstanceData
+
 from lossmix_mm.visualization import LossMixLocalVisualizer, weight_styles
 from lossmix_test_utils import toy_config
 
@@ -29,8 +29,7 @@ _names = itertools.count()
 
 def make_visualizer(cls=LossMixLocalVisualizer, **kwargs):
     """A fresh instance (mmengine keeps visualizers by name)."""
-    vis = cls(name=f'test_lossmix_vis_{os.getpid()}_{next(_names)}',
-              **kwargs)
+    vis = cls(name=f'test_lossmix_vis_{os.getpid()}_{next(_names)}', **kwargs)
     vis.dataset_meta = dict(classes=CLASSES)
     return vis
 
@@ -104,8 +103,8 @@ def test_weight_styles_hand_values():
 def test_drawn_exactly_at_the_box():
     x1, y1, x2, y2 = 20, 24, 100, 80
     blank = np.full((H, W, 3), GREY, np.uint8)
-    out = draw(make_visualizer(), make_sample([[x1, y1, x2, y2]], [0],
-                                              [0.73], [0]))
+    out = draw(make_visualizer(),
+               make_sample([[x1, y1, x2, y2]], [0], [0.73], [0]))
     changed = np.abs(out.astype(int) - blank).sum(-1) > 0
     # every edge is drawn (at its middle)
     for y, x in ((y1, 60), (y2 - 1, 60), (52, x1), (52, x2 - 1)):
@@ -153,8 +152,8 @@ def test_heavier_box_has_thicker_line():
 
 
 def test_without_mix_group_all_own_colour(spy):
-    draw(make_visualizer(), make_sample([[5, 5, 40, 40], [60, 20, 90, 70]],
-                                        [1, 2], [0.4, 0.6]))
+    draw(make_visualizer(),
+         make_sample([[5, 5, 40, 40], [60, 20, 90, 70]], [1, 2], [0.4, 0.6]))
     assert spy['texts'] == [('square 0.40', OWN), ('triangle 0.60', OWN)]
 
 
@@ -173,8 +172,8 @@ def test_without_weights_as_stock(spy, with_pred):
         vis.add_datasample('img', image, sample, draw_pred=with_pred)
     np.testing.assert_array_equal(ours.get_image(), stock.get_image())
     texts = [t for t, _ in spy['texts']]
-    assert texts == ['circle', 'square'] + (['triangle: 90.0']
-                                            if with_pred else [])
+    assert texts == ['circle', 'square'
+                     ] + (['triangle: 90.0'] if with_pred else [])
 
 
 def test_numpy_fields_as_browse_dataset_passes_them(spy):
@@ -197,13 +196,13 @@ def test_masks_in_group_colour():
     mask[0, 20:60, 20:60] = 1
     mask[1, 30:80, 70:120] = 1
     sample = make_sample([[20, 20, 60, 60], [70, 30, 120, 80]], [0, 1],
-                         [1.0, 1.0], [0, 1], masks=BitmapMasks(mask, H, W))
+                         [1.0, 1.0], [0, 1],
+                         masks=BitmapMasks(mask, H, W))
     out = draw(make_visualizer(), sample).astype(int)
     # mask filled at half the box opacity (1.0): 0.5 colour + 0.5 grey
-    np.testing.assert_allclose(out[50, 50], 0.5 * np.array(OWN) + 50,
-                               atol=1.5)
-    np.testing.assert_allclose(out[70, 110], 0.5 * np.array(PARTNER) + 50,
-                               atol=1.5)
+    np.testing.assert_allclose(out[50, 50], 0.5 * np.array(OWN) + 50, atol=1.5)
+    np.testing.assert_allclose(
+        out[70, 110], 0.5 * np.array(PARTNER) + 50, atol=1.5)
     np.testing.assert_array_equal(out[88, 10], [GREY] * 3)
 
 
@@ -234,6 +233,7 @@ LossMixLocalVisualizer.draw_texts = draw_texts
 LossMixLocalVisualizer._draw_instances = draw_instances
 '''
 
+
 def _browse_dataset_script():
     import mmdet
     return osp.join(
@@ -255,14 +255,22 @@ def test_mmdet_browse_dataset_draws_the_weights(toy_root, tmp_path):
         "visualizer = dict(type='LossMixLocalVisualizer', "
         "name='browse_dataset_test')\n")
     out_dir, log = tmp_path / 'out', tmp_path / 'texts.jsonl'
-    env = dict(os.environ, OMP_NUM_THREADS='1', VIS_SPY_LOG=str(log),
-               PYTHONPATH=os.pathsep.join(
-                   [str(tmp_path), os.environ.get('PYTHONPATH', '')]))
+    env = dict(
+        os.environ,
+        OMP_NUM_THREADS='1',
+        VIS_SPY_LOG=str(log),
+        PYTHONPATH=os.pathsep.join(
+            [str(tmp_path), os.environ.get('PYTHONPATH', '')]))
     subprocess.run([
-        sys.executable, script, str(config), '--not-show', '--output-dir',
+        sys.executable, script,
+        str(config), '--not-show', '--output-dir',
         str(out_dir), '--cfg-options',
         f'train_dataloader.dataset.dataset.data_root={toy_root}/'
-    ], check=True, env=env, cwd=str(tmp_path), capture_output=True)
+    ],
+                   check=True,
+                   env=env,
+                   cwd=str(tmp_path),
+                   capture_output=True)
 
     written = sorted(os.listdir(out_dir))
     assert written == sorted(os.listdir(osp.join(toy_root, 'train')))

@@ -17,8 +17,7 @@ val_cfg = dict(type='TeacherStudentValLoop')
 test_cfg = dict(type='TestLoop')
 param_scheduler = [
     dict(
-        type='LinearLR', start_factor=0.001, by_epoch=False, begin=0,
-        end=100)
+        type='LinearLR', start_factor=0.001, by_epoch=False, begin=0, end=100)
 ]
 optim_wrapper = dict(
     type='OptimWrapper',
@@ -26,8 +25,9 @@ optim_wrapper = dict(
 auto_scale_lr = dict(enable=False, base_batch_size=16)
 
 custom_hooks = [
-    dict(type='MixingScheduleHook', warmup_iters=warmup_iters,
-         keep_rate=0.9996),
+    dict(
+        type='MixingScheduleHook', warmup_iters=warmup_iters,
+        keep_rate=0.9996),
     # stop with a clear error at a NaN / inf total loss (mmdet's hook)
     dict(type='CheckInvalidLossHook', interval=50),
     # logs which of teacher and student is higher after every validation

@@ -1,7 +1,6 @@
 """Train on the boxes a dataset marks as ignored (VOC "difficult" ones)."""
 import numpy as np
 from mmcv.transforms import BaseTransform
-
 from mmdet.registry import TRANSFORMS
 
 

@@ -2,9 +2,9 @@
 from typing import Sequence
 
 import numpy as np
-
 from mmdet.datasets.transforms import PackDetInputs
 from mmdet.registry import TRANSFORMS
+
 from ...mixing.args import check_mix_lambda, check_mix_mode
 from ...structures import LossMixBoxes
 from .lossmix_pair import check_finite_pixels
@@ -54,18 +54,20 @@ class PackLossMixInputs(PackDetInputs):
             ``'mix_mode'`` are added when missing.
     """
     mapping_table = dict(
-        PackDetInputs.mapping_table,
-        **{key: field for field, key in BOX_FIELD_KEYS.items()})
+        PackDetInputs.mapping_table, **{
+            key: field
+            for field, key in BOX_FIELD_KEYS.items()
+        })
 
-    def __init__(self,
-                 meta_keys: Sequence[str] = ('img_id', 'img_path',
-                                             'ori_shape', 'img_shape',
-                                             'scale_factor', 'flip',
-                                             'flip_direction', 'mix_lambda',
-                                             'mix_mode')) -> None:
+    def __init__(
+        self,
+        meta_keys: Sequence[str] = ('img_id', 'img_path', 'ori_shape',
+                                    'img_shape', 'scale_factor', 'flip',
+                                    'flip_direction', 'mix_lambda', 'mix_mode')
+    ) -> None:
         meta_keys = tuple(meta_keys)
-        super().__init__(meta_keys=meta_keys + tuple(
-            k for k in MIX_META_KEYS if k not in meta_keys))
+        super().__init__(meta_keys=meta_keys +
+                         tuple(k for k in MIX_META_KEYS if k not in meta_keys))
 
     def transform(self, results: dict) -> dict:
         """Check, unpack the box fields, then pack.

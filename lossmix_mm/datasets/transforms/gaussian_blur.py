@@ -4,7 +4,6 @@ from typing import Sequence
 import cv2
 import numpy as np
 from mmcv.transforms import BaseTransform
-
 from mmdet.registry import TRANSFORMS
 
 
@@ -41,8 +40,8 @@ class RandomGaussianBlur(BaseTransform):
         sigma = np.random.uniform(*self.sigma_range)
         # kernel covering +-3 sigma, odd
         ksize = 2 * int(np.ceil(3 * sigma)) + 1
-        results['img'] = cv2.GaussianBlur(results['img'], (ksize, ksize),
-                                          sigmaX=sigma, sigmaY=sigma)
+        results['img'] = cv2.GaussianBlur(
+            results['img'], (ksize, ksize), sigmaX=sigma, sigmaY=sigma)
         return results
 
     def __repr__(self) -> str:

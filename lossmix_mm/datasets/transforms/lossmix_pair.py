@@ -7,17 +7,18 @@ from typing import List, Optional, Sequence, Tuple
 import numpy as np
 import torch
 from mmcv.transforms import BaseTransform
-
 from mmdet.registry import TRANSFORMS
 from mmdet.structures.bbox import BaseBoxes, HorizontalBoxes
+
 from ...mixing.args import (MIX_ARGS, MIX_MODES, check_mix_args,
                             check_mix_lambda, update_mix_args)
 from ...mixing.masks import cat_masks, place_masks
 from ...mixing.rules import centre_offsets, instance_weights
 from ...structures import LossMixBoxes
 
-__all__ = ['LossMixPair', 'MIX_ARGS', 'MIX_MODES', 'check_mix_args',
-           'update_mix_args']
+__all__ = [
+    'LossMixPair', 'MIX_ARGS', 'MIX_MODES', 'check_mix_args', 'update_mix_args'
+]
 
 
 @TRANSFORMS.register_module()
@@ -175,8 +176,7 @@ class LossMixPair(BaseTransform):
 
 # what a cached sample keeps: what mixing and the same-view check read
 _CACHED_KEYS = ('img', 'img_path', 'img_id', 'flip', 'flip_direction',
-                'gt_bboxes', 'gt_bboxes_labels', 'gt_ignore_flags',
-                'gt_masks')
+                'gt_bboxes', 'gt_bboxes_labels', 'gt_ignore_flags', 'gt_masks')
 
 
 def _check_cache_size(cache_size) -> int:
@@ -184,8 +184,7 @@ def _check_cache_size(cache_size) -> int:
     if cache_size is None:
         return 0
     if (isinstance(cache_size, bool)
-            or not isinstance(cache_size, numbers.Integral)
-            or cache_size < 0):
+            or not isinstance(cache_size, numbers.Integral) or cache_size < 0):
         raise ValueError('cache_size must be an int >= 0 (0 or None: load '
                          f'the partner), got {cache_size!r}')
     return int(cache_size)
@@ -218,12 +217,11 @@ def mix_images(img_a: np.ndarray, img_b: np.ndarray,
     (height, width), *offsets = centre_offsets(img_a.shape[:2],
                                                img_b.shape[:2])
     canvas = np.zeros((height, width, channels), dtype=np.float32)
-    for img, coeff, (ox, oy) in zip((img_a, img_b), (lam, 1.0 - lam),
-                                    offsets):
+    for img, coeff, (ox, oy) in zip((img_a, img_b), (lam, 1.0 - lam), offsets):
         h, w = img.shape[:2]
         if coeff > 0:
-            canvas[oy:oy + h, ox:ox + w] += np.float32(coeff) * img.astype(
-                np.float32)
+            canvas[oy:oy + h,
+                   ox:ox + w] += np.float32(coeff) * img.astype(np.float32)
     return canvas, tuple(offsets)
 
 
@@ -238,8 +236,8 @@ def check_pair(results: dict, partner: Optional[dict]) -> None:
         ValueError: when only one image has masks, or an image was mixed
             already (its weights would be overwritten).
     """
-    if partner is not None and (('gt_masks' in results) !=
-                                ('gt_masks' in partner)):
+    if partner is not None and (('gt_masks' in results) != ('gt_masks'
+                                                            in partner)):
         raise ValueError('gt_masks on only one of the two images: load '
                          'masks for every image or for none')
     for which, res in (('own', results), ('partner', partner or {})):
@@ -251,8 +249,7 @@ def check_pair(results: dict, partner: Optional[dict]) -> None:
 
 
 def image_gts(results: dict, offset: Tuple[int, int],
-              canvas_hw: Tuple[int, int], weight: float,
-              group: int) -> dict:
+              canvas_hw: Tuple[int, int], weight: float, group: int) -> dict:
     """One image's gts, clipped to the image and moved onto the canvas.
 
     A box is clipped to its own image first (a bad annotation outside the
@@ -318,8 +315,8 @@ def cat_gts(gts: Sequence[dict]) -> dict:
 def box_array(boxes) -> np.ndarray:
     """(N, D) float32 numpy view of ``BaseBoxes`` or an (N, 4) array."""
     if isinstance(boxes, BaseBoxes):
-        return boxes.tensor.detach().cpu().numpy().astype(np.float32,
-                                                          copy=False)
+        return boxes.tensor.detach().cpu().numpy().astype(
+            np.float32, copy=False)
     return np.asarray(boxes, dtype=np.float32).reshape(-1, 4)
 
 
@@ -346,8 +343,7 @@ def check_gt_boxes(results: dict, which: str) -> None:
     if not len(arr):
         return
     problems = [(~np.isfinite(arr).all(axis=1), 'not finite')]
-    if not isinstance(boxes, BaseBoxes) or isinstance(boxes,
-                                                      HorizontalBoxes):
+    if not isinstance(boxes, BaseBoxes) or isinstance(boxes, HorizontalBoxes):
         x1, y1, x2, y2 = arr.T
         problems += [((x2 <= x1) | (y2 <= y1),
                       'zero-area or inverted (x2 <= x1 or y2 <= y1)')]

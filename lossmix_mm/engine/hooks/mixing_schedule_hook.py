@@ -2,11 +2,11 @@
 and the phases of the domain-adaptation teacher."""
 from typing import Iterator, List, Optional, Sequence
 
+from mmdet.engine.hooks import MeanTeacherHook
+from mmdet.registry import HOOKS
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
 
-from mmdet.engine.hooks import MeanTeacherHook
-from mmdet.registry import HOOKS
 from ...datasets.transforms import LossMixPair
 from ...mixing.args import MIX_ARGS, update_mix_args
 from ...models.data_preprocessors import BatchLossMix
@@ -82,7 +82,9 @@ class MixingScheduleHook(Hook):
         if changes:
             self._apply(runner, changes)
 
-    def before_train_iter(self, runner, batch_idx: int,
+    def before_train_iter(self,
+                          runner,
+                          batch_idx: int,
                           data_batch=None) -> None:
         """The teacher's switch and phase."""
         self._teacher('before_train_iter', runner, batch_idx, data_batch)
@@ -116,7 +118,8 @@ class MixingScheduleHook(Hook):
             update_mix_args(mixer, **changes)
         print_log(
             f'MixingScheduleHook: from iteration {runner.iter + 1} mixing '
-            f'with {changes}', logger='current')
+            f'with {changes}',
+            logger='current')
         self._restart_workers(runner)
 
     @staticmethod
@@ -138,8 +141,7 @@ class MixingScheduleHook(Hook):
         if persistent is not None:
             persistent._shutdown_workers()
             loader._iterator = None
-        loop_iterator = getattr(runner.train_loop, 'dataloader_iterator',
-                                None)
+        loop_iterator = getattr(runner.train_loop, 'dataloader_iterator', None)
         if loop_iterator is not None:  # IterBasedTrainLoop
             loop_iterator._iterator = iter(loader)
 

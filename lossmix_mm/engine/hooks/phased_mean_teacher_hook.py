@@ -4,12 +4,11 @@ import logging
 from typing import List, Optional, Tuple
 
 import torch
+from mmdet.engine.hooks import MeanTeacherHook
+from mmdet.registry import HOOKS
 from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 from torch import Tensor, nn
-
-from mmdet.engine.hooks import MeanTeacherHook
-from mmdet.registry import HOOKS
 
 
 @HOOKS.register_module()
@@ -64,7 +63,9 @@ class PhasedMeanTeacherHook(MeanTeacherHook):
                     f'model (with {attr!r}), got {type(model).__name__}')
         model.set_phase(self.phase_at(runner.iter))
 
-    def before_train_iter(self, runner, batch_idx: int,
+    def before_train_iter(self,
+                          runner,
+                          batch_idx: int,
                           data_batch=None) -> None:
         """At the switch the teacher becomes the student; set the phase."""
         model = unwrap(runner.model)
@@ -72,7 +73,8 @@ class PhasedMeanTeacherHook(MeanTeacherHook):
             self.momentum_update(model, 1.0)
             print_log(
                 f'iteration {runner.iter}: warmup done, teacher = student, '
-                'adaptation phase starts', logger='current')
+                'adaptation phase starts',
+                logger='current')
         model.set_phase(self.phase_at(runner.iter))
 
     def after_train_iter(self,
@@ -116,7 +118,8 @@ class PhasedMeanTeacherHook(MeanTeacherHook):
             print_log(
                 f'{type(self).__name__}: the checkpoint was trained with '
                 f"warmup_iters={state['warmup_iters']}, this run has "
-                f'{self.warmup_iters}', logger='current',
+                f'{self.warmup_iters}',
+                logger='current',
                 level=logging.WARNING)
 
 

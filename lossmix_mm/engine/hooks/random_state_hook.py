@@ -6,12 +6,11 @@ from typing import Callable, Optional
 
 import numpy as np
 import torch
+from mmdet.registry import HOOKS
 from mmengine.dist import get_world_size
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from mmengine.runner import IterBasedTrainLoop
-
-from mmdet.registry import HOOKS
 
 CHECKPOINT_KEY = 'random_states'
 
@@ -51,8 +50,9 @@ def set_random_states(states: dict) -> None:
     """
     random.setstate(states['python'])
     name, keys, pos, has_gauss, cached_gaussian = states['numpy']
-    np.random.set_state((name, np.asarray(keys, dtype=np.uint32), pos,
-                         has_gauss, cached_gaussian))
+    np.random.set_state(
+        (name, np.asarray(keys,
+                          dtype=np.uint32), pos, has_gauss, cached_gaussian))
     torch.set_rng_state(states['torch'].cpu())
     cuda = states.get('cuda')
     if cuda is None or not torch.cuda.is_available():
@@ -62,7 +62,8 @@ def set_random_states(states: dict) -> None:
             f'RandomStateHook: the checkpoint holds the CUDA random states '
             f'of {len(cuda)} devices, this process sees '
             f'{torch.cuda.device_count()}: CUDA random states not restored',
-            logger='current', level=logging.WARNING)
+            logger='current',
+            level=logging.WARNING)
         return
     torch.cuda.set_rng_state_all([state.cpu() for state in cuda])
 
@@ -150,7 +151,8 @@ class RandomStateHook(Hook):
                 'RandomStateHook: random states are per process; a run of '
                 f'{world_size} process(es) resumed from a checkpoint of '
                 f"{states.get('world_size', 1)} does not restore them",
-                logger='current', level=logging.WARNING)
+                logger='current',
+                level=logging.WARNING)
             return
         self._pending = states
 
@@ -167,7 +169,8 @@ class RandomStateHook(Hook):
             set_random_states(states)
             print_log(
                 f'RandomStateHook: random states of iteration {iteration} '
-                'restored', logger='current')
+                'restored',
+                logger='current')
 
         loop = runner.train_loop
         if isinstance(loop, IterBasedTrainLoop):

@@ -2,10 +2,9 @@
 import logging
 from typing import Dict, Optional
 
+from mmdet.registry import HOOKS
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
-
-from mmdet.registry import HOOKS
 
 MEMBERS = ('teacher', 'student')
 
@@ -48,7 +47,8 @@ class TeacherStudentBestHook(Hook):
             print_log(
                 f'TeacherStudentBestHook: no {missing} among the validation '
                 f'metrics {sorted(metrics)}; is val_cfg a '
-                'TeacherStudentValLoop and metric right?', logger='current',
+                'TeacherStudentValLoop and metric right?',
+                logger='current',
                 level=logging.WARNING)
             return
         step = runner.iter
@@ -59,8 +59,7 @@ class TeacherStudentBestHook(Hook):
                 self.best[member] = (score, step)
         higher = 'teacher' if scores['teacher'] >= scores['student'] \
             else 'student'
-        overall = max(MEMBERS, key=lambda m: (self.best[m][0],
-                                              m == 'teacher'))
+        overall = max(MEMBERS, key=lambda m: (self.best[m][0], m == 'teacher'))
         print_log(
             f'{keys["teacher"]} {scores["teacher"]:.4f} student '
             f'{scores["student"]:.4f} at iter {step}: {higher} higher; best '
@@ -68,15 +67,18 @@ class TeacherStudentBestHook(Hook):
             f'{self.best["teacher"][1]}), student '
             f'{self.best["student"][0]:.4f} (iter '
             f'{self.best["student"][1]}) -> test the {overall}\'s best '
-            'checkpoint', logger='current')
+            'checkpoint',
+            logger='current')
         runner.message_hub.update_info('best_of_teacher_student', overall)
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
-        checkpoint.setdefault('meta', {})['teacher_student_best'] = dict(
-            self.best)
+        checkpoint.setdefault('meta',
+                              {})['teacher_student_best'] = dict(self.best)
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         saved = checkpoint.get('meta', {}).get('teacher_student_best')
         if saved:
-            self.best = {m: tuple(saved[m]) if saved.get(m) else None
-                         for m in MEMBERS}
+            self.best = {
+                m: tuple(saved[m]) if saved.get(m) else None
+                for m in MEMBERS
+            }

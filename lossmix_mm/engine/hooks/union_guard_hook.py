@@ -1,10 +1,10 @@
 """No silent Union: LossMix weights must reach a head that reads them."""
 from typing import Optional
 
+from mmdet.registry import HOOKS
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
-from mmdet.registry import HOOKS
 from ..union_guard import (LossMixWeightsIgnoredError, batch_samples,
                            ignored_weights_message, reads_loss_weights,
                            weighting_batch_augments, weights_other_than_one)

@@ -1,10 +1,10 @@
 """mmengine's Runner with safe checkpoint loading and the Union guard."""
 from typing import Callable, Dict, List, Optional, Union
 
+from mmdet.registry import RUNNERS
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
 
-from mmdet.registry import RUNNERS
 from ..hooks.union_guard_hook import UnionGuardHook
 from .checkpoint_globals import mmengine_checkpoint_globals
 

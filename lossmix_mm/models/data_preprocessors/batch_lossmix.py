@@ -2,10 +2,10 @@
 from typing import Sequence, Tuple
 
 import torch
-from torch import Tensor, nn
-
 from mmdet.registry import MODELS
 from mmdet.structures import SampleList
+from torch import Tensor, nn
+
 from ...mixing.across import mix_batch
 from ...mixing.args import check_mix_args
 
@@ -109,8 +109,8 @@ class BatchLossMix(nn.Module):
                 torch.tensor(self.alpha), torch.tensor(self.alpha))
             lams = beta.sample((num, ))
         if self.prob < 1:
-            lams = torch.where(torch.rand(num) < self.prob, lams,
-                               torch.ones_like(lams))
+            lams = torch.where(
+                torch.rand(num) < self.prob, lams, torch.ones_like(lams))
         return lams
 
     def forward(self, inputs: Tensor,
@@ -131,8 +131,8 @@ class BatchLossMix(nn.Module):
             return mix_batch(inputs, data_samples, torch.arange(num),
                              torch.ones(num), self.mode)
         lams = self.sample_lambdas(num)
-        return mix_batch(inputs, data_samples, self.partner_indices(num),
-                         lams, self.mode)
+        return mix_batch(inputs, data_samples, self.partner_indices(num), lams,
+                         self.mode)
 
     def extra_repr(self) -> str:
         return (f'mode={self.mode!r}, alpha={self.alpha}, prob={self.prob}, '

@@ -1,11 +1,11 @@
 """Deformable DETR head whose matched queries carry their gt's weight."""
 from typing import List, Optional
 
-from torch import Tensor
-
 from mmdet.models.dense_heads import DeformableDETRHead
 from mmdet.registry import MODELS
 from mmdet.utils import InstanceList, OptInstanceList
+from torch import Tensor
+
 from .lossmix_detr_head import LossMixQueryTargetsMixin
 
 
@@ -28,20 +28,23 @@ class LossMixDeformableDETRHead(LossMixQueryTargetsMixin, DeformableDETRHead):
         *args, **kwargs: ``DeformableDETRHead`` arguments.
     """
 
-    def loss_by_feat(self,
-                     all_layers_cls_scores: Tensor,
-                     all_layers_bbox_preds: Tensor,
-                     enc_cls_scores: Optional[Tensor],
-                     enc_bbox_preds: Optional[Tensor],
-                     batch_gt_instances: InstanceList,
-                     batch_img_metas: List[dict],
-                     batch_gt_instances_ignore: OptInstanceList = None
-                     ) -> dict:
+    def loss_by_feat(
+            self,
+            all_layers_cls_scores: Tensor,
+            all_layers_bbox_preds: Tensor,
+            enc_cls_scores: Optional[Tensor],
+            enc_bbox_preds: Optional[Tensor],
+            batch_gt_instances: InstanceList,
+            batch_img_metas: List[dict],
+            batch_gt_instances_ignore: OptInstanceList = None) -> dict:
         """``DeformableDETRHead.loss_by_feat``; Eq. 14 term by term when
         exact (layer outputs hold the images on dim 1, encoder ones on 0)."""
         outs = (all_layers_cls_scores, all_layers_bbox_preds, enc_cls_scores,
                 enc_bbox_preds)
-        return self._loss_or_terms(super().loss_by_feat, outs,
-                                   batch_gt_instances, batch_img_metas,
-                                   batch_gt_instances_ignore,
-                                   image_dims=(1, 1, 0, 0))
+        return self._loss_or_terms(
+            super().loss_by_feat,
+            outs,
+            batch_gt_instances,
+            batch_img_metas,
+            batch_gt_instances_ignore,
+            image_dims=(1, 1, 0, 0))

@@ -14,13 +14,13 @@ import inspect
 from typing import Callable, List, Optional, Sequence, Tuple, Union
 
 import torch
-from mmengine.structures import InstanceData
-from torch import Tensor
-
 from mmdet.models.task_modules.prior_generators import anchor_inside_flags
 from mmdet.models.task_modules.samplers import SamplingResult
 from mmdet.models.utils import multi_apply, unmap
 from mmdet.utils import InstanceList, OptInstanceList
+from mmengine.structures import InstanceData
+from torch import Tensor
+
 from ..utils import (SampleWeights, check_gt_labels, has_sample_weights,
                      loss_by_terms, resolve_exact_mode, sample_weights,
                      select_images, times)
@@ -40,7 +40,8 @@ def anchor_assigned_gt_inds(sampling_result: SamplingResult,
     Returns:
         Tensor: (A, ) or (A_in, ) long, a positive's gt index, -1 elsewhere.
     """
-    gt_inds = inside_flags.new_full((int(inside_flags.sum()), ), -1,
+    gt_inds = inside_flags.new_full((int(inside_flags.sum()), ),
+                                    -1,
                                     dtype=torch.long)
     gt_inds[sampling_result.pos_inds] = \
         sampling_result.pos_assigned_gt_inds.long()
@@ -99,8 +100,10 @@ def exact_loss_terms(loss_by_feat: Callable[..., dict],
         bound.apply_defaults()
         values = list(bound.arguments.values())[1:]
         return self._loss_or_terms(
-            functools.partial(loss_by_feat, self), values[:num_outs],
-            *values[num_outs:], image_dims=image_dims)
+            functools.partial(loss_by_feat, self),
+            values[:num_outs],
+            *values[num_outs:],
+            image_dims=image_dims)
 
     return loss_or_terms
 
@@ -153,8 +156,11 @@ class LossMixDenseHeadMixin:
         return sample_weights(gt_inds, gt_instances, self.mix_cls,
                               self.mix_reg)
 
-    def _anchor_weights(self, flat_anchors: Tensor, valid_flags: Tensor,
-                        img_meta: dict, gt_instances: InstanceData,
+    def _anchor_weights(self,
+                        flat_anchors: Tensor,
+                        valid_flags: Tensor,
+                        img_meta: dict,
+                        gt_instances: InstanceData,
                         sampling_result: SamplingResult,
                         unmap_outputs: bool = True) -> SampleWeights:
         """:meth:`_sample_weights` of every anchor of one image (the
@@ -188,12 +194,11 @@ class LossMixDenseHeadMixin:
             SampleWeights: each field a per-level list of (B, A_l)
             multipliers, or of Nones where all are 1.
         """
-        per_field = multi_apply(self._anchor_weights, flat_anchors,
-                                flat_flags, batch_img_metas,
-                                batch_gt_instances, sampling_results)
+        per_field = multi_apply(self._anchor_weights, flat_anchors, flat_flags,
+                                batch_img_metas, batch_gt_instances,
+                                sampling_results)
         return SampleWeights(*[
-            weights_to_levels(field, num_level_anchors)
-            for field in per_field
+            weights_to_levels(field, num_level_anchors) for field in per_field
         ])
 
     def _loss_or_terms(self,
@@ -242,13 +247,13 @@ class LossMixAnchorHeadMixin(LossMixDenseHeadMixin):
     weights: only target building changes, every stock loss applies them.
     """
 
-    def loss_by_feat(self,
-                     cls_scores: List[Tensor],
-                     bbox_preds: List[Tensor],
-                     batch_gt_instances: InstanceList,
-                     batch_img_metas: List[dict],
-                     batch_gt_instances_ignore: OptInstanceList = None
-                     ) -> dict:
+    def loss_by_feat(
+            self,
+            cls_scores: List[Tensor],
+            bbox_preds: List[Tensor],
+            batch_gt_instances: InstanceList,
+            batch_img_metas: List[dict],
+            batch_gt_instances_ignore: OptInstanceList = None) -> dict:
         """The stock ``loss_by_feat``; Eq. 14 term by term when exact."""
         return self._loss_or_terms(super().loss_by_feat,
                                    (cls_scores, bbox_preds),
@@ -265,13 +270,13 @@ class LossMixAnchorHeadMixin(LossMixDenseHeadMixin):
         """``AnchorHead._get_targets_single``; ``label_weights`` (S, ) and
         ``bbox_weights`` (S, D) times the classification and regression
         multipliers of each anchor."""
-        (labels, label_weights, bbox_targets, bbox_weights, pos_inds,
-         neg_inds, sampling_result) = super()._get_targets_single(
+        (labels, label_weights, bbox_targets, bbox_weights, pos_inds, neg_inds,
+         sampling_result) = super()._get_targets_single(
              flat_anchors, valid_flags, gt_instances, img_meta,
              gt_instances_ignore, unmap_outputs)
         weights = self._anchor_weights(flat_anchors, valid_flags, img_meta,
                                        gt_instances, sampling_result,
                                        unmap_outputs)
         return (labels, times(label_weights, weights.cls), bbox_targets,
-                times(bbox_weights, weights.reg), pos_inds, neg_inds,
-                sampling_result)
+                times(bbox_weights,
+                      weights.reg), pos_inds, neg_inds, sampling_result)

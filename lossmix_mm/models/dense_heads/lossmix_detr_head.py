@@ -4,13 +4,13 @@ import inspect
 from typing import Optional, Tuple
 
 import torch
-from mmengine.structures import InstanceData
-from torch import Tensor
-
 from mmdet.models.dense_heads import DETRHead
 from mmdet.registry import MODELS
 from mmdet.structures.bbox import bbox_cxcywh_to_xyxy, bbox_xyxy_to_cxcywh
 from mmdet.utils import ConfigType
+from mmengine.structures import InstanceData
+from torch import Tensor
+
 from ..utils import check_gt_labels, times
 from .lossmix_dense_head_mixin import LossMixDenseHeadMixin, exact_loss_terms
 
@@ -75,10 +75,11 @@ class LossMixQueryTargetsMixin(LossMixDenseHeadMixin):
         bbox_weights[pos_inds] = 1.0
         bbox_targets[pos_inds] = bbox_xyxy_to_cxcywh(
             gt_bboxes[pos_assigned_gt_inds.long(), :] / factor)
-        weights = self._sample_weights(assign_result.gt_inds - 1,
-                                       gt_instances, img_meta)
-        return (labels, times(gt_bboxes.new_ones(bbox_pred.size(0)),
-                              weights.cls), bbox_targets,
+        weights = self._sample_weights(assign_result.gt_inds - 1, gt_instances,
+                                       img_meta)
+        return (labels,
+                times(gt_bboxes.new_ones(bbox_pred.size(0)),
+                      weights.cls), bbox_targets,
                 times(bbox_weights, weights.reg), pos_inds, neg_inds)
 
 

@@ -2,11 +2,11 @@
 from typing import Dict, Optional, Union
 
 import torch
+from mmdet.models.dense_heads import DINOHead
+from mmdet.registry import MODELS
 from mmengine.structures import InstanceData
 from torch import Tensor
 
-from mmdet.models.dense_heads import DINOHead
-from mmdet.registry import MODELS
 from ..utils import times
 from .lossmix_detr_head import LossMixQueryTargetsMixin
 
@@ -99,9 +99,8 @@ class LossMixDINOHead(LossMixQueryTargetsMixin, DINOHead):
                                                     dn_meta)
         num_queries = dn_meta['num_denoising_queries']
         source = denoising_source_gt_inds(
-            num_queries,
-            int(num_queries / dn_meta['num_denoising_groups']), pos_inds,
-            neg_inds if self.mix_dn_negatives else None)
+            num_queries, int(num_queries / dn_meta['num_denoising_groups']),
+            pos_inds, neg_inds if self.mix_dn_negatives else None)
         weights = self._sample_weights(source, gt_instances, img_meta)
         return (labels, times(label_weights, weights.cls), bbox_targets,
                 times(bbox_weights, weights.reg), pos_inds, neg_inds)

@@ -2,17 +2,16 @@
 from typing import Dict, List
 
 import torch
-from torch import Tensor
-
 from mmdet.models.dense_heads import FCOSHead
 from mmdet.models.utils import multi_apply
 from mmdet.registry import MODELS
 from mmdet.structures.bbox import get_box_tensor
 from mmdet.utils import InstanceList, OptInstanceList, reduce_mean
+from torch import Tensor
+
 from ..utils import SampleWeights, has_sample_weights, times
-from .lossmix_dense_head_mixin import (LossMixDenseHeadMixin,
-                                       exact_loss_terms, pick,
-                                       weights_to_levels)
+from .lossmix_dense_head_mixin import (LossMixDenseHeadMixin, exact_loss_terms,
+                                       pick, weights_to_levels)
 
 
 @MODELS.register_module()
@@ -37,19 +36,20 @@ class LossMixFCOSHead(LossMixDenseHeadMixin, FCOSHead):
 
     @exact_loss_terms
     def loss_by_feat(
-            self,
-            cls_scores: List[Tensor],
-            bbox_preds: List[Tensor],
-            centernesses: List[Tensor],
-            batch_gt_instances: InstanceList,
-            batch_img_metas: List[dict],
-            batch_gt_instances_ignore: OptInstanceList = None
+        self,
+        cls_scores: List[Tensor],
+        bbox_preds: List[Tensor],
+        centernesses: List[Tensor],
+        batch_gt_instances: InstanceList,
+        batch_img_metas: List[dict],
+        batch_gt_instances_ignore: OptInstanceList = None
     ) -> Dict[str, Tensor]:
         """``FCOSHead.loss_by_feat``, each loss given each point's
         multipliers as ``weight=`` (Eq. 14 term by term when exact)."""
         featmap_sizes = [featmap.size()[-2:] for featmap in cls_scores]
         points = self.prior_generator.grid_priors(
-            featmap_sizes, dtype=bbox_preds[0].dtype,
+            featmap_sizes,
+            dtype=bbox_preds[0].dtype,
             device=bbox_preds[0].device)
         labels, bbox_targets = self.get_targets(points, batch_gt_instances)
         weights = self._point_weights(points, labels, bbox_targets,
@@ -63,16 +63,20 @@ class LossMixFCOSHead(LossMixDenseHeadMixin, FCOSHead):
         flatten_points = torch.cat(
             [each.repeat(num_imgs, 1) for each in points])
         losses = dict()
-        pos_inds = ((flatten_labels >= 0) & (flatten_labels < self.num_classes)
-                    ).nonzero().reshape(-1)
-        num_pos = max(reduce_mean(flatten_labels.new_tensor(
-            len(pos_inds), dtype=torch.float)), 1.0)
+        pos_inds = ((flatten_labels >= 0) &
+                    (flatten_labels < self.num_classes)).nonzero().reshape(-1)
+        num_pos = max(
+            reduce_mean(
+                flatten_labels.new_tensor(len(pos_inds), dtype=torch.float)),
+            1.0)
         losses['loss_cls'] = self.loss_cls(
-            flatten_cls_scores, flatten_labels, weights.cls,
+            flatten_cls_scores,
+            flatten_labels,
+            weights.cls,
             avg_factor=num_pos)
         if getattr(self.loss_cls, 'custom_accuracy', False):
-            losses.update(self.loss_cls.get_accuracy(flatten_cls_scores,
-                                                     flatten_labels))
+            losses.update(
+                self.loss_cls.get_accuracy(flatten_cls_scores, flatten_labels))
         pos_bbox_preds = flatten_bbox_preds[pos_inds]
         pos_centerness = flatten_centerness[pos_inds]
         pos_bbox_targets = flatten_bbox_targets[pos_inds]
@@ -84,12 +88,14 @@ class LossMixFCOSHead(LossMixDenseHeadMixin, FCOSHead):
             losses['loss_bbox'] = self.loss_bbox(
                 self.bbox_coder.decode(pos_points, pos_bbox_preds),
                 self.bbox_coder.decode(pos_points, pos_bbox_targets),
-                weight=times(pos_centerness_targets, pick(weights.reg,
-                                                         pos_inds)),
+                weight=times(pos_centerness_targets,
+                             pick(weights.reg, pos_inds)),
                 avg_factor=centerness_denorm)
             losses['loss_centerness'] = self.loss_centerness(
-                pos_centerness, pos_centerness_targets,
-                pick(weights.quality, pos_inds), avg_factor=num_pos)
+                pos_centerness,
+                pos_centerness_targets,
+                pick(weights.quality, pos_inds),
+                avg_factor=num_pos)
         else:
             losses['loss_bbox'] = pos_bbox_preds.sum()
             losses['loss_centerness'] = pos_centerness.sum()
@@ -116,20 +122,22 @@ class LossMixFCOSHead(LossMixDenseHeadMixin, FCOSHead):
                 self.point_assigned_gt_inds(*args, batch_gt_instances)
                 for args in zip(points, labels, bbox_targets, self.strides)
             ]
-            gt_inds = [torch.cat([level[i] for level in per_level])
-                       for i in range(num_imgs)]
+            gt_inds = [
+                torch.cat([level[i] for level in per_level])
+                for i in range(num_imgs)
+            ]
         sizes = [len(each) for each in points]
         per_field = multi_apply(self._sample_weights, gt_inds,
                                 batch_gt_instances, batch_img_metas)
         return SampleWeights(*[  # per level (B, P_l), flattened in turn
             None if all(w is None for w in field) else torch.cat([
                 level.reshape(-1) for level in weights_to_levels(field, sizes)
-            ]) for field in per_field])
+            ]) for field in per_field
+        ])
 
-    def point_assigned_gt_inds(self, points: Tensor, labels: Tensor,
-                               bbox_targets: Tensor, stride: int,
-                               batch_gt_instances: InstanceList
-                               ) -> List[Tensor]:
+    def point_assigned_gt_inds(
+            self, points: Tensor, labels: Tensor, bbox_targets: Tensor,
+            stride: int, batch_gt_instances: InstanceList) -> List[Tensor]:
         """The gt of each point of one level, read off FCOS's targets.
 
         A positive point's target is its distances to the sides of its gt;

@@ -1,6 +1,7 @@
 """RetinaNet head whose positive anchors carry their gt's LossMix weight."""
 from mmdet.models.dense_heads import RetinaHead
 from mmdet.registry import MODELS
+
 from .lossmix_dense_head_mixin import LossMixAnchorHeadMixin
 
 

@@ -1,11 +1,11 @@
 """RPN head whose positive anchors carry their gt's LossMix weight."""
 from typing import List
 
-from torch import Tensor
-
 from mmdet.models.dense_heads import RPNHead
 from mmdet.registry import MODELS
 from mmdet.utils import InstanceList, OptInstanceList
+from torch import Tensor
+
 from ..utils import EXACT_MODES
 from .lossmix_dense_head_mixin import LossMixAnchorHeadMixin
 from .rpn_single_pass import RPNSinglePassMixin, samples_every_candidate
@@ -41,13 +41,13 @@ class LossMixRPNHead(LossMixAnchorHeadMixin, RPNSinglePassMixin, RPNHead):
 
     exact_modes = EXACT_MODES
 
-    def loss_by_feat(self,
-                     cls_scores: List[Tensor],
-                     bbox_preds: List[Tensor],
-                     batch_gt_instances: InstanceList,
-                     batch_img_metas: List[dict],
-                     batch_gt_instances_ignore: OptInstanceList = None
-                     ) -> dict:
+    def loss_by_feat(
+            self,
+            cls_scores: List[Tensor],
+            bbox_preds: List[Tensor],
+            batch_gt_instances: InstanceList,
+            batch_img_metas: List[dict],
+            batch_gt_instances_ignore: OptInstanceList = None) -> dict:
         """``RPNHead.loss_by_feat``; in exact mode the term-by-term loss or,
         for ``'single_pass'`` with a random sampler, one shared sample."""
         num_anchors = sum(self.num_base_priors * score[0, 0].numel()
@@ -60,5 +60,5 @@ class LossMixRPNHead(LossMixAnchorHeadMixin, RPNSinglePassMixin, RPNHead):
         losses = self._loss_single_pass(cls_scores, bbox_preds,
                                         batch_gt_instances, batch_img_metas,
                                         batch_gt_instances_ignore)
-        return dict(loss_rpn_cls=losses['loss_cls'],
-                    loss_rpn_bbox=losses['loss_bbox'])
+        return dict(
+            loss_rpn_cls=losses['loss_cls'], loss_rpn_bbox=losses['loss_bbox'])

@@ -2,16 +2,16 @@
 from typing import List, Optional
 
 import torch
-from torch import Tensor
-
 from mmdet.models.dense_heads import RTMDetSepBNHead
 from mmdet.models.utils import multi_apply
 from mmdet.registry import MODELS
 from mmdet.structures.bbox import distance2bbox
 from mmdet.utils import InstanceList, OptInstanceList, reduce_mean
+from torch import Tensor
+
 from ..utils import check_gt_labels, times
-from .lossmix_dense_head_mixin import (LossMixDenseHeadMixin,
-                                       exact_loss_terms, pick)
+from .lossmix_dense_head_mixin import (LossMixDenseHeadMixin, exact_loss_terms,
+                                       pick)
 
 
 @MODELS.register_module()
@@ -34,29 +34,30 @@ class LossMixRTMDetSepBNHead(LossMixDenseHeadMixin, RTMDetSepBNHead):
     """
 
     @exact_loss_terms
-    def loss_by_feat(self,
-                     cls_scores: List[Tensor],
-                     bbox_preds: List[Tensor],
-                     batch_gt_instances: InstanceList,
-                     batch_img_metas: List[dict],
-                     batch_gt_instances_ignore: OptInstanceList = None
-                     ) -> dict:
+    def loss_by_feat(
+            self,
+            cls_scores: List[Tensor],
+            bbox_preds: List[Tensor],
+            batch_gt_instances: InstanceList,
+            batch_img_metas: List[dict],
+            batch_gt_instances_ignore: OptInstanceList = None) -> dict:
         """``RTMDetHead.loss_by_feat``, the targets' weights times each
         prior's multipliers (Eq. 14 term by term when exact)."""
         num_imgs = len(batch_img_metas)
         for gts, meta in zip(batch_gt_instances, batch_img_metas):
             check_gt_labels(gts, self.num_classes, meta)  # the assigner
         anchor_list, valid_flag_list = self.get_anchors(
-            [featmap.size()[-2:] for featmap in cls_scores], batch_img_metas,
+            [featmap.size()[-2:] for featmap in cls_scores],
+            batch_img_metas,
             device=cls_scores[0].device)
         flatten_cls_scores = torch.cat([
-            score.permute(0, 2, 3, 1).reshape(num_imgs, -1,
-                                              self.cls_out_channels)
-            for score in cls_scores
+            score.permute(0, 2, 3, 1).reshape(
+                num_imgs, -1, self.cls_out_channels) for score in cls_scores
         ], 1)
         decoded_bboxes = [
-            distance2bbox(anchor.reshape(-1, 4),
-                          pred.permute(0, 2, 3, 1).reshape(num_imgs, -1, 4))
+            distance2bbox(
+                anchor.reshape(-1, 4),
+                pred.permute(0, 2, 3, 1).reshape(num_imgs, -1, 4))
             for anchor, pred in zip(anchor_list[0], bbox_preds)
         ]
         # read before get_targets, which joins the levels in place
@@ -65,9 +66,9 @@ class LossMixRTMDetSepBNHead(LossMixDenseHeadMixin, RTMDetSepBNHead):
         flat_flags = [torch.cat(flags) for flags in valid_flag_list]
         (_, labels_list, label_weights_list, bbox_targets_list,
          assign_metrics_list, sampling_results) = self.get_targets(
-             flatten_cls_scores, torch.cat(decoded_bboxes, 1), anchor_list,
-             valid_flag_list, batch_gt_instances, batch_img_metas,
-             batch_gt_instances_ignore)
+             flatten_cls_scores, torch.cat(decoded_bboxes,
+                                           1), anchor_list, valid_flag_list,
+             batch_gt_instances, batch_img_metas, batch_gt_instances_ignore)
         weights = self._level_weights(flat_anchors, flat_flags,
                                       batch_img_metas, batch_gt_instances,
                                       sampling_results, sizes)
@@ -76,10 +77,9 @@ class LossMixRTMDetSepBNHead(LossMixDenseHeadMixin, RTMDetSepBNHead):
                         labels_list, label_weights_list, bbox_targets_list,
                         assign_metrics_list, self.prior_generator.strides,
                         weights.cls, weights.reg)
-        cls_avg_factor = reduce_mean(sum(cls_avg_factors)).clamp_(
-            min=1).item()
-        bbox_avg_factor = reduce_mean(sum(bbox_avg_factors)).clamp_(
-            min=1).item()
+        cls_avg_factor = reduce_mean(sum(cls_avg_factors)).clamp_(min=1).item()
+        bbox_avg_factor = reduce_mean(
+            sum(bbox_avg_factors)).clamp_(min=1).item()
         return dict(
             loss_cls=[loss / cls_avg_factor for loss in losses_cls],
             loss_bbox=[loss / bbox_avg_factor for loss in losses_bbox])
@@ -105,16 +105,17 @@ class LossMixRTMDetSepBNHead(LossMixDenseHeadMixin, RTMDetSepBNHead):
         labels = labels.reshape(-1)
         assign_metrics = assign_metrics.reshape(-1)
         label_weights = times(label_weights, cls_weights).reshape(-1)
-        loss_cls = self.loss_cls(cls_score, (labels, assign_metrics),
-                                 label_weights, avg_factor=1.0)
-        pos_inds = ((labels >= 0) & (labels < self.num_classes)).nonzero(
-        ).squeeze(1)
+        loss_cls = self.loss_cls(
+            cls_score, (labels, assign_metrics), label_weights, avg_factor=1.0)
+        pos_inds = ((labels >= 0) &
+                    (labels < self.num_classes)).nonzero().squeeze(1)
         if len(pos_inds) == 0:
             return (loss_cls, bbox_pred.sum() * 0, assign_metrics.sum(),
                     bbox_targets.new_tensor(0.))
         pos_bbox_weight = assign_metrics[pos_inds]
         loss_bbox = self.loss_bbox(
-            bbox_pred[pos_inds], bbox_targets[pos_inds],
+            bbox_pred[pos_inds],
+            bbox_targets[pos_inds],
             weight=times(pos_bbox_weight, pick(reg_weights, pos_inds)),
             avg_factor=1.0)
         return loss_cls, loss_bbox, assign_metrics.sum(), pos_bbox_weight.sum()

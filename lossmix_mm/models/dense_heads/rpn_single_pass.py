@@ -12,15 +12,15 @@ from contextlib import contextmanager
 from typing import Iterator, List, Optional, Tuple
 
 import torch
-from mmengine.structures import InstanceData
-from torch import Tensor
-
 from mmdet.models.dense_heads import AnchorHead
 from mmdet.models.task_modules.prior_generators import anchor_inside_flags
 from mmdet.models.task_modules.samplers import (PseudoSampler, RandomSampler,
                                                 SamplingResult)
 from mmdet.structures.bbox import cat_boxes
 from mmdet.utils import InstanceList, OptInstanceList
+from mmengine.structures import InstanceData
+from torch import Tensor
+
 from ..utils import GroupPass, mix_group_passes, sampling_gt_instances
 
 # one image's shared sample: anchor indices (S, ), anchors (S, 4), and
@@ -98,7 +98,8 @@ class RPNSinglePassMixin:
             dict: ``loss_cls`` and ``loss_bbox``, lists of one tensor each.
         """
         anchor_list, valid_flag_list = self.get_anchors(
-            [score.size()[-2:] for score in cls_scores], batch_img_metas,
+            [score.size()[-2:] for score in cls_scores],
+            batch_img_metas,
             device=cls_scores[0].device)
         ignores = batch_gt_instances_ignore or [None] * len(batch_img_metas)
         terms = mix_group_passes(batch_gt_instances, batch_img_metas)
@@ -134,7 +135,11 @@ class RPNSinglePassMixin:
         loss_cls, loss_bbox = self.loss_by_feat_single(
             self._flat_rows(cls_scores, rows, self.cls_out_channels),
             self._flat_rows(bbox_preds, rows, self.bbox_coder.encode_size),
-            anchors, labels, label_weights, bbox_targets, bbox_weights,
+            anchors,
+            labels,
+            label_weights,
+            bbox_targets,
+            bbox_weights,
             avg_factor=ref_factor)
         return dict(loss_cls=[loss_cls], loss_bbox=[loss_bbox])
 
@@ -155,14 +160,16 @@ class RPNSinglePassMixin:
             with self._sampler_swapped(RelabelSampler(with_neg)):
                 (labels, label_weights, bbox_targets, bbox_weights, _, _,
                  result) = self._get_targets_single(
-                     anchors, anchors.new_ones(len(anchors),
-                                               dtype=torch.bool), gts,
-                     batch_img_metas[i], ignores[i], unmap_outputs=False)
+                     anchors,
+                     anchors.new_ones(len(anchors), dtype=torch.bool),
+                     gts,
+                     batch_img_metas[i],
+                     ignores[i],
+                     unmap_outputs=False)
             factor += result.avg_factor
             rows.append(i * num_anchors + anchor_inds)
-            targets.append([
-                anchors, labels, label_weights, bbox_targets, bbox_weights
-            ])
+            targets.append(
+                [anchors, labels, label_weights, bbox_targets, bbox_weights])
         return rows, targets, factor
 
     def _shared_anchor_sample(
@@ -199,8 +206,7 @@ class RPNSinglePassMixin:
                 f'{type(self).__name__}\'s train_cfg')
         local = torch.cat([result.pos_inds, result.neg_inds])
         inside_inds = torch.nonzero(inside_flags, as_tuple=False).view(-1)
-        return (inside_inds[local], anchors[local],
-                result.avg_factor_with_neg)
+        return (inside_inds[local], anchors[local], result.avg_factor_with_neg)
 
     @contextmanager
     def _sampler_swapped(self, sampler) -> Iterator[None]:
@@ -222,5 +228,6 @@ class RPNSinglePassMixin:
         flat = torch.cat([
             out.permute(0, 2, 3, 1).reshape(num_imgs, -1, channels)
             for out in level_outputs
-        ], dim=1).reshape(-1, channels)
+        ],
+                         dim=1).reshape(-1, channels)
         return flat[rows].t().reshape(1, channels, 1, -1)

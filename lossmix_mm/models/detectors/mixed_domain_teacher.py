@@ -5,16 +5,16 @@ from contextlib import contextmanager, nullcontext
 from typing import Dict, Iterator, List, Optional, Tuple
 
 import torch
-from mmengine.logging import print_log
-from mmengine.structures import InstanceData
-from torch import Tensor
-
 from mmdet.models.detectors import SemiBaseDetector
 from mmdet.models.utils import (filter_gt_instances, rename_loss_dict,
                                 reweight_loss_dict)
 from mmdet.registry import MODELS
 from mmdet.structures import SampleList
 from mmdet.utils import ConfigType, OptConfigType, OptMultiConfig
+from mmengine.logging import print_log
+from mmengine.structures import InstanceData
+from torch import Tensor
+
 from ...mixing.across import mix_across, pad_cat
 from ..data_preprocessors.batch_lossmix import BatchLossMix, noise_lambdas
 from ..layers import SOURCE, TARGET
@@ -149,13 +149,12 @@ class MixedDomainTeacher(SemiBaseDetector):
         ``feats['src']`` when the discriminator reads mixed batches."""
         if self.loss_weights['mss'] > 0:
             x, mixed = self._mix_source(inputs, samples)
-            feats['src'] = self._student_loss('mss', x, mixed, losses,
-                                              capture=self._disc_on_mixed)
+            feats['src'] = self._student_loss(
+                'mss', x, mixed, losses, capture=self._disc_on_mixed)
         if self.loss_weights['nst'] > 0 and self.phase in self.nst_phases:
-            lams = noise_lambdas(len(samples['sup']),
-                                 self.semi_train_cfg['nst_noise_range'])
-            x, mixed = mix_across(inputs['sup'],
-                                  copy.deepcopy(samples['sup']),
+            lams = noise_lambdas(
+                len(samples['sup']), self.semi_train_cfg['nst_noise_range'])
+            x, mixed = mix_across(inputs['sup'], copy.deepcopy(samples['sup']),
                                   inputs['unsup_student'],
                                   copy.deepcopy(samples['unsup_student']),
                                   lams, 'noise')
@@ -175,8 +174,8 @@ class MixedDomainTeacher(SemiBaseDetector):
             x, mixed = self._mix_within(inputs['unsup_student'],
                                         copy.deepcopy(pseudo))
             term = dict()
-            feats['tgt'] = self._student_loss('mtt', x, mixed, term,
-                                              capture=self._disc_on_mixed)
+            feats['tgt'] = self._student_loss(
+                'mtt', x, mixed, term, capture=self._disc_on_mixed)
             if self.loss_weights['mtt'] > 0:
                 losses.update(term)
         if self.loss_weights['mst'] > 0:
@@ -184,8 +183,7 @@ class MixedDomainTeacher(SemiBaseDetector):
             lams = self._mst_lambdas(src_x.size(0), src_x.device)
             x, mixed = mix_across(src_x, copy.deepcopy(samples['sup']),
                                   inputs['unsup_student'],
-                                  copy.deepcopy(pseudo), lams,
-                                  self.mixer.mode)
+                                  copy.deepcopy(pseudo), lams, self.mixer.mode)
             self._student_loss('mst', x, mixed, losses)
         if self.discriminator is not None:
             losses.update(self._disc_losses(inputs, feats))
@@ -210,7 +208,8 @@ class MixedDomainTeacher(SemiBaseDetector):
             print_log(
                 'MixedDomainTeacher: no phase was set (add '
                 'MixingScheduleHook(warmup_iters=...) to custom_hooks); '
-                "training in the 'warmup' phase", logger='current',
+                "training in the 'warmup' phase",
+                logger='current',
                 level=logging.WARNING)
 
     def _with_idle_terms(self, losses: dict) -> dict:
@@ -225,7 +224,8 @@ class MixedDomainTeacher(SemiBaseDetector):
         """
         template = {
             k[len(t) + 1:]: v
-            for t in TERMS for k, v in losses.items()
+            for t in TERMS
+            for k, v in losses.items()
             if k.startswith(t + '_') and k != 'mtt_num_pseudo'
         }
         idle = dict()
@@ -299,8 +299,7 @@ class MixedDomainTeacher(SemiBaseDetector):
             ``pseudo_box_reg``, ``reg_weights`` 0.
         """
         strong_samples = copy.deepcopy(strong_samples)
-        weak_samples, _ = self.get_pseudo_instances(weak_inputs,
-                                                    weak_samples)
+        weak_samples, _ = self.get_pseudo_instances(weak_inputs, weak_samples)
         weak_samples = filter_gt_instances(
             weak_samples, score_thr=self.semi_train_cfg['cls_pseudo_thr'])
         strong_samples = self.project_pseudo_instances(weak_samples,
@@ -316,14 +315,16 @@ class MixedDomainTeacher(SemiBaseDetector):
         return strong_samples
 
     # ------------------------------------------------------------ mixing
-    def _mix_source(self, multi_batch_inputs: Dict[str, Tensor],
-                    multi_batch_data_samples: Dict[str, SampleList]
-                    ) -> Tuple[Tensor, SampleList]:
+    def _mix_source(
+        self, multi_batch_inputs: Dict[str, Tensor],
+        multi_batch_data_samples: Dict[str, SampleList]
+    ) -> Tuple[Tensor, SampleList]:
         """The mss batch: the weak source view ('sup') and, when the data
         has one, the strong view ('sup_strong'), each mixed within itself
         (an image is never paired with its own other view), then stacked."""
-        views = [key for key in ('sup', SOURCE_STRONG)
-                 if key in multi_batch_inputs]
+        views = [
+            key for key in ('sup', SOURCE_STRONG) if key in multi_batch_inputs
+        ]
         inputs, samples = [], []
         for key in views:
             x, s = self._mix_within(
@@ -349,7 +350,8 @@ class MixedDomainTeacher(SemiBaseDetector):
             print_log(
                 'MixedDomainTeacher: a branch has one image per GPU, so '
                 'in-batch mixing (mss, mtt) leaves it unmixed; use at least '
-                '2 source and 2 target images per GPU', logger='current',
+                '2 source and 2 target images per GPU',
+                logger='current',
                 level=logging.WARNING)
         return self.mixer(inputs, samples)
 

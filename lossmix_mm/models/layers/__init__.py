@@ -1,4 +1,4 @@
-from .domain_discriminator import (SOURCE, TARGET, ImageDomainDiscriminator)
+from .domain_discriminator import SOURCE, TARGET, ImageDomainDiscriminator
 from .gradient_reversal import GradientReversal, reverse_grad
 
 __all__ = [

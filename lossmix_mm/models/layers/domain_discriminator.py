@@ -2,11 +2,11 @@
 from typing import Optional
 
 import torch.nn.functional as F
+from mmdet.registry import MODELS
+from mmdet.utils import OptMultiConfig
 from mmengine.model import BaseModule
 from torch import Tensor, nn
 
-from mmdet.registry import MODELS
-from mmdet.utils import OptMultiConfig
 from .gradient_reversal import GradientReversal
 
 SOURCE, TARGET = 0.0, 1.0
@@ -45,18 +45,25 @@ class ImageDomainDiscriminator(BaseModule):
                  init_cfg: OptMultiConfig = None) -> None:
         if init_cfg is None:
             init_cfg = [
-                dict(type='Kaiming', layer='Conv2d', a=0.2, mode='fan_in',
-                     nonlinearity='leaky_relu', distribution='normal'),
-                dict(type='Normal', std=0.01,
-                     override=dict(name='classifier'))
+                dict(
+                    type='Kaiming',
+                    layer='Conv2d',
+                    a=0.2,
+                    mode='fan_in',
+                    nonlinearity='leaky_relu',
+                    distribution='normal'),
+                dict(
+                    type='Normal', std=0.01, override=dict(name='classifier'))
             ]
         super().__init__(init_cfg=init_cfg)
         self.grl = GradientReversal(grl_coeff)
         layers, channels = [], in_channels
         for i in range(num_convs):
             out = feat_channels if i == 0 else max(feat_channels // 2, 1)
-            layers += [nn.Conv2d(channels, out, 3, padding=1),
-                       nn.LeakyReLU(0.2, inplace=True)]
+            layers += [
+                nn.Conv2d(channels, out, 3, padding=1),
+                nn.LeakyReLU(0.2, inplace=True)
+            ]
             channels = out
         self.convs = nn.Sequential(*layers)
         self.classifier = nn.Conv2d(channels, 1, 3, padding=1)
@@ -66,7 +73,9 @@ class ImageDomainDiscriminator(BaseModule):
         """(N, C, H, W) features -> (N, 1, H, W) target-domain logits."""
         return self.classifier(self.convs(self.grl(feat)))
 
-    def loss(self, feat: Tensor, domain: float,
+    def loss(self,
+             feat: Tensor,
+             domain: float,
              weight: Optional[float] = None) -> Tensor:
         """Weighted BCE of all locations against one domain label.
 

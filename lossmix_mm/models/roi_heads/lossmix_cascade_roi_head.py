@@ -3,13 +3,13 @@ every stage."""
 from typing import List, Optional, Tuple
 
 import torch
-from torch import Tensor
-
 from mmdet.models.roi_heads import CascadeRoIHead
 from mmdet.models.task_modules.samplers import SamplingResult
 from mmdet.registry import MODELS
 from mmdet.structures.bbox import bbox2roi
 from mmdet.utils import InstanceList
+from torch import Tensor
+
 from .lossmix_roi_head_mixin import LossMixRoIHeadMixin
 
 
@@ -48,9 +48,10 @@ class LossMixCascadeRoIHead(LossMixRoIHeadMixin, CascadeRoIHead):
         results_list = rpn_results_list
         for stage in range(self.num_stages):
             self.current_stage = stage
-            sampling_results = self.sample(
-                self.bbox_assigner[stage], self.bbox_sampler[stage], x,
-                results_list, batch_gt_instances, batch_gt_instances_ignore)
+            sampling_results = self.sample(self.bbox_assigner[stage],
+                                           self.bbox_sampler[stage], x,
+                                           results_list, batch_gt_instances,
+                                           batch_gt_instances_ignore)
             bbox_results = self.bbox_loss(stage, x, sampling_results,
                                           batch_gt_instances)
             stage_losses = dict(bbox_results['loss_bbox'])
@@ -86,7 +87,8 @@ class LossMixCascadeRoIHead(LossMixRoIHeadMixin, CascadeRoIHead):
                                              batch_gt_instances,
                                              self.train_cfg[stage])
         bbox_results.update(
-            rois=rois, bbox_targets=targets,
+            rois=rois,
+            bbox_targets=targets,
             loss_bbox=bbox_head.loss(bbox_results['cls_score'],
                                      bbox_results['bbox_pred'], rois,
                                      *targets))

@@ -1,13 +1,13 @@
 """Standard RoI head whose positive RoIs carry their gt's LossMix weight."""
 from typing import List, Optional, Tuple
 
-from torch import Tensor
-
 from mmdet.models.roi_heads import StandardRoIHead
 from mmdet.models.task_modules.samplers import SamplingResult
 from mmdet.registry import MODELS
 from mmdet.structures.bbox import bbox2roi
 from mmdet.utils import InstanceList
+from torch import Tensor
+
 from .lossmix_roi_head_mixin import LossMixRoIHeadMixin
 from .single_pass import SinglePassMixin
 
@@ -44,8 +44,7 @@ class LossMixRoIHead(SinglePassMixin, LossMixRoIHeadMixin, StandardRoIHead):
                       batch_img_metas: List[dict]) -> dict:
         """``StandardRoIHead.loss`` with the gts passed to ``bbox_loss``."""
         sampling_results = self.sample(self.bbox_assigner, self.bbox_sampler,
-                                       x, rpn_results_list,
-                                       batch_gt_instances,
+                                       x, rpn_results_list, batch_gt_instances,
                                        batch_gt_instances_ignore)
         losses = dict()
         if self.with_bbox:
@@ -72,9 +71,10 @@ class LossMixRoIHead(SinglePassMixin, LossMixRoIHeadMixin, StandardRoIHead):
         targets = self.weighted_bbox_targets(self.bbox_head, sampling_results,
                                              batch_gt_instances,
                                              self.train_cfg)
-        bbox_results.update(loss_bbox=self.bbox_head.loss(
-            bbox_results['cls_score'], bbox_results['bbox_pred'], rois,
-            *targets))
+        bbox_results.update(
+            loss_bbox=self.bbox_head.loss(bbox_results['cls_score'],
+                                          bbox_results['bbox_pred'], rois, *
+                                          targets))
         return bbox_results
 
     def mask_loss(self, x: Tuple[Tensor],

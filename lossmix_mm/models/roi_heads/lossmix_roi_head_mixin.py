@@ -3,13 +3,13 @@ its assigned gt, the input checks and the exact (Eq. 14) terms."""
 from typing import ContextManager, List, Optional, Tuple, Union
 
 import torch
-from torch import Tensor, nn
-
 from mmdet.models.task_modules.samplers import SamplingResult
 from mmdet.models.utils import unpack_gt_instances
 from mmdet.structures import SampleList
 from mmdet.structures.bbox import get_box_tensor
 from mmdet.utils import ConfigType, InstanceList
+from torch import Tensor, nn
+
 from ..utils import (EXACT_MODES, check_gt_labels, loss_by_terms,
                      resolve_exact_mode, roi_weighted_loss, sample_weights,
                      select_images, times)
@@ -53,8 +53,8 @@ class LossMixRoIHeadMixin:
                  exact: Union[bool, str] = False,
                  **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.exact_mode = resolve_exact_mode(
-            exact, self.exact_modes, f'{type(self).__name__} exact')
+        self.exact_mode = resolve_exact_mode(exact, self.exact_modes,
+                                             f'{type(self).__name__} exact')
         if self.exact_mode and not (mix_cls and mix_reg and mix_mask):
             raise ValueError(f'exact={exact!r} mixes every loss term (Eq. '
                              '14): it needs mix_cls=True, mix_reg=True and '
@@ -78,16 +78,15 @@ class LossMixRoIHeadMixin:
             return self.weighted_loss(x, rpn_results_list, gts, gts_ignore,
                                       metas)
         if self.exact_mode == 'single_pass':
-            return self.single_pass_loss(x, rpn_results_list, gts,
-                                         gts_ignore, metas)
+            return self.single_pass_loss(x, rpn_results_list, gts, gts_ignore,
+                                         metas)
 
         def term_loss(term):
             inds = term.img_inds
             return self.weighted_loss(
                 select_images(x, inds),
-                [rpn_results_list[i].clone() for i in inds],
-                term.gt_instances, [gts_ignore[i] for i in inds],
-                [metas[i] for i in inds])
+                [rpn_results_list[i].clone() for i in inds], term.gt_instances,
+                [gts_ignore[i] for i in inds], [metas[i] for i in inds])
 
         return loss_by_terms(gts, metas, term_loss)
 
@@ -109,8 +108,8 @@ class LossMixRoIHeadMixin:
         return bbox_head.num_classes
 
     @staticmethod
-    def sample(assigner, sampler, x: Tuple[Tensor],
-               results_list: InstanceList, batch_gt_instances: InstanceList,
+    def sample(assigner, sampler, x: Tuple[Tensor], results_list: InstanceList,
+               batch_gt_instances: InstanceList,
                batch_gt_instances_ignore: list) -> List[SamplingResult]:
         """The stock per-image assignment and sampling of the proposals
         (``bboxes`` renamed ``priors``, as the stock ``loss`` does)."""
@@ -120,12 +119,17 @@ class LossMixRoIHeadMixin:
             assign_result = assigner.assign(results, batch_gt_instances[i],
                                             batch_gt_instances_ignore[i])
             sampling_results.append(
-                sampler.sample(assign_result, results, batch_gt_instances[i],
-                               feats=[lvl[i][None] for lvl in x]))
+                sampler.sample(
+                    assign_result,
+                    results,
+                    batch_gt_instances[i],
+                    feats=[lvl[i][None] for lvl in x]))
         return sampling_results
 
-    def roi_weights(self, sampling_results: List[SamplingResult],
-                    batch_gt_instances: InstanceList, mix_cls: bool,
+    def roi_weights(self,
+                    sampling_results: List[SamplingResult],
+                    batch_gt_instances: InstanceList,
+                    mix_cls: bool,
                     mix_reg: bool,
                     pos_only: bool = False) -> Tuple[OptTensor, OptTensor]:
         """Classification and regression multipliers of the sampled RoIs
@@ -149,7 +153,8 @@ class LossMixRoIHeadMixin:
             assigned = res.pos_assigned_gt_inds
             if not pos_only:
                 assigned = torch.cat(
-                    [assigned, assigned.new_full(res.neg_inds.shape, -1)])
+                    [assigned,
+                     assigned.new_full(res.neg_inds.shape, -1)])
             weights = sample_weights(assigned, gts, mix_cls, mix_reg)
             parts.append((len(assigned), weights.cls, weights.reg))
         return (_cat_or_none([(n, w) for n, w, _ in parts]),
@@ -172,16 +177,19 @@ class LossMixRoIHeadMixin:
         return labels, times(label_weights, cls_w), bbox_targets, \
             times(bbox_weights, reg_w)
 
-    def weighted_mask_loss(
-            self, mask_head: nn.Module,
-            sampling_results: List[SamplingResult],
-            batch_gt_instances: InstanceList) -> ContextManager:
+    def weighted_mask_loss(self, mask_head: nn.Module,
+                           sampling_results: List[SamplingResult],
+                           batch_gt_instances: InstanceList) -> ContextManager:
         """A context in which ``mask_head.loss_mask`` weights each positive
         RoI by its gt's ``loss_weights`` (with ``mix_mask``) and the
         image's coefficient, its normaliser unchanged (see
         :func:`~lossmix_mm.models.utils.roi_weighted_mean`)."""
-        weights = self.roi_weights(sampling_results, batch_gt_instances,
-                                   self.mix_mask, False, pos_only=True)[0]
+        weights = self.roi_weights(
+            sampling_results,
+            batch_gt_instances,
+            self.mix_mask,
+            False,
+            pos_only=True)[0]
         if weights is not None and not isinstance(
                 getattr(mask_head, 'loss_mask', None), nn.Module):
             raise TypeError(f'{type(self).__name__} weights the mask loss '
@@ -219,9 +227,9 @@ def check_gt_instances(batch_gt_instances: InstanceList,
     for gts, meta in zip(batch_gt_instances, batch_img_metas):
         check_gt_labels(gts, num_classes, meta)
         boxes = get_box_tensor(gts.bboxes)
-        bad.append(~((boxes[:, 2] >= boxes[:, 0]) &
-                     (boxes[:, 3] >= boxes[:, 1]) &
-                     torch.isfinite(boxes).all(dim=1)))
+        bad.append(~(
+            (boxes[:, 2] >= boxes[:, 0]) & (boxes[:, 3] >= boxes[:, 1])
+            & torch.isfinite(boxes).all(dim=1)))
     if not bad or not bool(torch.cat(bad).any()):
         return
     for gts, meta, flags in zip(batch_gt_instances, batch_img_metas, bad):

@@ -2,12 +2,12 @@
 from typing import List, Tuple
 
 import torch
-from mmengine.structures import InstanceData
-from torch import Tensor
-
 from mmdet.models.task_modules.samplers import SamplingResult
 from mmdet.structures.bbox import bbox2roi
 from mmdet.utils import InstanceList
+from mmengine.structures import InstanceData
+from torch import Tensor
+
 from ..utils import (loss_by_terms, mix_group_passes, relabel_sampling_result,
                      sampling_gt_instances)
 
@@ -40,27 +40,30 @@ class SinglePassMixin:
         terms = mix_group_passes(batch_gt_instances, batch_img_metas)
         shared, starts = [], [0]
         for i, results in enumerate(rpn_results_list):
-            shared.append(self.shared_sample(
-                x, i, results, batch_gt_instances[i],
-                [(t.group, t.gt_instances[t.img_inds.index(i)])
-                 for t in terms if i in t.img_inds],
-                batch_gt_instances_ignore[i]))
+            shared.append(
+                self.shared_sample(
+                    x, i, results, batch_gt_instances[i],
+                    [(t.group, t.gt_instances[t.img_inds.index(i)])
+                     for t in terms if i in t.img_inds],
+                    batch_gt_instances_ignore[i]))
             starts.append(starts[-1] + len(shared[-1].priors))
         labelled = {
-            t.group: [relabel_sampling_result(
-                self.bbox_assigner, shared[i], gts,
-                batch_gt_instances_ignore[i])
-                for i, gts in zip(t.img_inds, t.gt_instances)]
+            t.group: [
+                relabel_sampling_result(self.bbox_assigner, shared[i], gts,
+                                        batch_gt_instances_ignore[i])
+                for i, gts in zip(t.img_inds, t.gt_instances)
+            ]
             for t in terms
         }
         rois = bbox2roi([res.priors for res in shared])
         bbox_results = self._bbox_forward(x, rois)
         if self.with_mask:
-            is_pos = torch.zeros(len(rois), dtype=torch.bool,
-                                 device=rois.device)
+            is_pos = torch.zeros(
+                len(rois), dtype=torch.bool, device=rois.device)
             for t in terms:
-                is_pos[self._rows(starts, t.img_inds, labelled[t.group],
-                                  negatives=False)] = True
+                is_pos[self._rows(
+                    starts, t.img_inds, labelled[t.group],
+                    negatives=False)] = True
             mask_preds = self._pos_mask_preds(x, rois, is_pos,
                                               bbox_results['bbox_feats'])
             mask_row = is_pos.long().cumsum(0) - 1
@@ -73,15 +76,15 @@ class SinglePassMixin:
                 bbox_results['cls_score'][rows],
                 None if bbox_pred is None else bbox_pred[rows], rois[rows],
                 *self.weighted_bbox_targets(self.bbox_head, results,
-                                            term.gt_instances,
-                                            self.train_cfg))
+                                            term.gt_instances, self.train_cfg))
             if self.with_mask:
                 pos = self._rows(starts, term.img_inds, results, False)
                 with self.weighted_mask_loss(self.mask_head, results,
                                              term.gt_instances):
-                    losses.update(self.mask_head.loss_and_target(
-                        mask_preds[mask_row[pos]], results,
-                        term.gt_instances, self.train_cfg)['loss_mask'])
+                    losses.update(
+                        self.mask_head.loss_and_target(
+                            mask_preds[mask_row[pos]], results,
+                            term.gt_instances, self.train_cfg)['loss_mask'])
             return losses
 
         return loss_by_terms(batch_gt_instances, batch_img_metas, term_loss)
@@ -116,11 +119,11 @@ class SinglePassMixin:
                 term_inds = self.bbox_assigner.assign(
                     results, term, gt_instances_ignore).gt_inds
                 gt_inds[(gt_inds < 0) & (term_inds == 0)] = 0
-        return self.bbox_sampler.sample(assign_result, results, gts,
-                                        feats=[lvl[i][None] for lvl in x])
+        return self.bbox_sampler.sample(
+            assign_result, results, gts, feats=[lvl[i][None] for lvl in x])
 
-    def _pos_mask_preds(self, x: Tuple[Tensor], rois: Tensor,
-                        is_pos: Tensor, bbox_feats: Tensor) -> Tensor:
+    def _pos_mask_preds(self, x: Tuple[Tensor], rois: Tensor, is_pos: Tensor,
+                        bbox_feats: Tensor) -> Tensor:
         """(P, K, h, w) mask predictions of the P RoIs where ``is_pos``."""
         if self.share_roi_extractor:
             return self._mask_forward(
@@ -128,7 +131,8 @@ class SinglePassMixin:
         return self._mask_forward(x, rois[is_pos])['mask_preds']
 
     @staticmethod
-    def _rows(starts: List[int], img_inds: List[int],
+    def _rows(starts: List[int],
+              img_inds: List[int],
               results: List[SamplingResult],
               negatives: bool = True) -> Tensor:
         """Rows of the shared RoIs in the stock target order of ``results``

@@ -14,10 +14,9 @@ adaptation: they train classification, not regression).
 from typing import Optional
 
 import torch
+from mmdet.models.task_modules.samplers import SamplingResult
 from mmengine.structures import InstanceData
 from torch import Tensor
-
-from mmdet.models.task_modules.samplers import SamplingResult
 
 
 def get_gt_loss_weights(gt_instances: InstanceData) -> Optional[Tensor]:
@@ -36,9 +35,9 @@ def get_gt_loss_weights(gt_instances: InstanceData) -> Optional[Tensor]:
             mmdet's ``BBoxHead``; drop such instances instead (they carry no
             loss under Eq. 14).
     """
-    return _checked_instance_weights(gt_instances, 'loss_weights', 0.0,
-                                     'finite and > 0 (drop instances of '
-                                     'weight 0)')
+    return _checked_instance_weights(
+        gt_instances, 'loss_weights', 0.0, 'finite and > 0 (drop instances of '
+        'weight 0)')
 
 
 def get_gt_reg_weights(gt_instances: InstanceData) -> Optional[Tensor]:
@@ -175,8 +174,8 @@ def scale_target_weights(label_weights: Tensor,
         if mix_cls:
             label_weights = label_weights * sample_weights
         if mix_reg:
-            bbox_weights = bbox_weights * sample_weights[:, None].to(
-                bbox_weights)
+            bbox_weights = bbox_weights * sample_weights[:,
+                                                         None].to(bbox_weights)
     if reg_weights is not None:
         bbox_weights = bbox_weights * reg_weights[:, None].to(bbox_weights)
     return label_weights, bbox_weights

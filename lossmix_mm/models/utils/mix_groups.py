@@ -3,12 +3,12 @@ from typing import (Collection, List, NamedTuple, Optional, Sequence, Tuple,
                     Union)
 
 import torch
-from mmengine.structures import InstanceData
-
 from mmdet.models.task_modules.samplers import SamplingResult
 from mmdet.utils import InstanceList
-from .loss_weights import get_gt_loss_weights
+from mmengine.structures import InstanceData
+
 from ...mixing import check_mix_mode, instance_weights
+from .loss_weights import get_gt_loss_weights
 
 
 class GroupPass(NamedTuple):
@@ -251,8 +251,10 @@ def sampling_gt_instances(gt_instances: InstanceData,
     if 'mix_group' in gt_instances:
         group_of = gt_instances.mix_group
     else:
-        group_of = torch.zeros(len(gt_instances), dtype=torch.long,
-                               device=gt_instances.bboxes.device)
+        group_of = torch.zeros(
+            len(gt_instances),
+            dtype=torch.long,
+            device=gt_instances.bboxes.device)
     keep = torch.zeros_like(group_of, dtype=torch.bool)
     for group in groups:
         keep |= group_of == group
@@ -261,10 +263,11 @@ def sampling_gt_instances(gt_instances: InstanceData,
     return gt_instances[keep]
 
 
-def relabel_sampling_result(assigner, sampling_result: SamplingResult,
-                            gt_instances: InstanceData,
-                            gt_instances_ignore: Optional[InstanceData] = None
-                            ) -> SamplingResult:
+def relabel_sampling_result(
+        assigner,
+        sampling_result: SamplingResult,
+        gt_instances: InstanceData,
+        gt_instances_ignore: Optional[InstanceData] = None) -> SamplingResult:
     """The RoIs of a sample, assigned to another label set.
 
     ``assigner`` (the head's, e.g. ``MaxIoUAssigner``) assigns the S sampled

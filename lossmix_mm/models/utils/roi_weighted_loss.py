@@ -60,9 +60,9 @@ def roi_weighted_mean(loss_fn: Callable[..., Tensor], roi_weights: Tensor,
             group_args, group_pred = args, pred
         else:
             group_pred = pred[members]
-            group_args = tuple(
-                a[members] if isinstance(a, Tensor) and a.dim() > 0
-                and a.size(0) == num_rois else a for a in args)
+            group_args = tuple(a[members] if isinstance(a, Tensor)
+                               and a.dim() > 0 and a.size(0) == num_rois else a
+                               for a in args)
         part = loss_fn(group_pred, *group_args, **kwargs)
         part = part * (value * (members.numel() / num_rois))
         total = part if total is None else total + part

@@ -44,10 +44,10 @@ path scales the terms.
 from typing import Callable, List, NamedTuple, Optional, Tuple
 
 import torch
+from mmdet.utils import InstanceList
 from mmengine.structures import InstanceData
 from torch import Tensor
 
-from mmdet.utils import InstanceList
 from .loss_weights import get_gt_loss_weights, get_gt_reg_weights
 from .mix_groups import GroupPass, mix_group_passes, sum_pass_losses
 
@@ -156,8 +156,8 @@ def sample_weights(assigned_gt_inds: Tensor,
     if coeff == 1.0:
         return weights
     ones = torch.ones(assigned_gt_inds.shape, device=assigned_gt_inds.device)
-    return SampleWeights(*[coeff * (ones if w is None else w)
-                           for w in weights])
+    return SampleWeights(
+        *[coeff * (ones if w is None else w) for w in weights])
 
 
 def times(values: Tensor, multiplier: Optional[Tensor]) -> Tensor:

@@ -16,11 +16,11 @@ import random
 import numpy as np
 import pytest
 import torch
-
 from mmdet.datasets.transforms import PackDetInputs
 from mmdet.registry import TRANSFORMS
 from mmdet.structures.bbox import HorizontalBoxes
 from mmdet.utils import register_all_modules
+
 from lossmix_mm.datasets.transforms import LossMixPair, PackLossMixInputs
 from lossmix_mm.structures import LossMixBoxes
 
@@ -41,9 +41,15 @@ def loaded(h, w, boxes, labels, box_type='hbox', seed=0, ignore=None):
     box_cls = LossMixBoxes if box_type == 'lossmix_hbox' else HorizontalBoxes
     img = np.random.RandomState(seed).randint(0, 256, (h, w, 3))
     return dict(
-        img=img.astype(np.uint8), img_id=seed, img_path=f'{seed}.png',
-        ori_shape=(h, w), img_shape=(h, w), scale_factor=(1.0, 1.0),
-        flip=False, flip_direction=None, gt_bboxes=box_cls(boxes),
+        img=img.astype(np.uint8),
+        img_id=seed,
+        img_path=f'{seed}.png',
+        ori_shape=(h, w),
+        img_shape=(h, w),
+        scale_factor=(1.0, 1.0),
+        flip=False,
+        flip_direction=None,
+        gt_bboxes=box_cls(boxes),
         gt_bboxes_labels=np.asarray(labels, np.int64),
         gt_ignore_flags=np.zeros(len(boxes), bool)
         if ignore is None else np.asarray(ignore, bool))
@@ -52,16 +58,24 @@ def loaded(h, w, boxes, labels, box_type='hbox', seed=0, ignore=None):
 def tile(k, box_type='hbox'):
     """Another dataset image (Mosaic tile, MixUp partner): 24x24 with two
     boxes of labels 10 + 2k and 11 + 2k."""
-    return loaded(24, 24, [[2, 2, 14, 12], [8, 10, 22, 22]],
-                  [10 + 2 * k, 11 + 2 * k], box_type, seed=100 + k)
+    return loaded(
+        24,
+        24, [[2, 2, 14, 12], [8, 10, 22, 22]], [10 + 2 * k, 11 + 2 * k],
+        box_type,
+        seed=100 + k)
 
 
 def mixed(box_type='hbox'):
     """The LossMixPair output of the own and partner images at LAM."""
     transform = LossMixPair()
     transform.sample_lambda = lambda: LAM
-    own = loaded(32, 40, OWN_BOXES, [0, 1, 2], box_type, seed=1,
-                 ignore=[False, False, True])
+    own = loaded(
+        32,
+        40,
+        OWN_BOXES, [0, 1, 2],
+        box_type,
+        seed=1,
+        ignore=[False, False, True])
     partner = loaded(24, 32, PARTNER_BOXES, [3, 4], box_type, seed=2)
     return transform(dict(own, mix_results=[partner]))
 
@@ -103,8 +117,8 @@ def check_against_stock(ours, stock):
         gt = ours['data_samples'].get(key)
         ref = stock['data_samples'].get(key)
         assert type(gt.bboxes) is HorizontalBoxes
-        torch.testing.assert_close(gt.bboxes.tensor, ref.bboxes.tensor,
-                                   rtol=0, atol=0)
+        torch.testing.assert_close(
+            gt.bboxes.tensor, ref.bboxes.tensor, rtol=0, atol=0)
         labels = gt.labels.tolist()
         assert labels == ref.labels.tolist()
         assert gt.loss_weights.tolist() == [
@@ -118,75 +132,124 @@ def check_against_stock(ours, stock):
 # (name, transforms after LossMixPair), arguments as in mmdet's configs
 TRANSFORM_CASES = [
     ('Resize', [dict(type='Resize', scale=(20, 16), keep_ratio=True)]),
-    ('RandomResize', [dict(type='RandomResize', scale=(80, 64),
-                           ratio_range=(0.1, 2.0), keep_ratio=True)]),
+    ('RandomResize', [
+        dict(
+            type='RandomResize',
+            scale=(80, 64),
+            ratio_range=(0.1, 2.0),
+            keep_ratio=True)
+    ]),
     ('RandomFlip', [dict(type='RandomFlip', prob=0.5)]),
     ('RandomCrop', [dict(type='RandomCrop', crop_size=(20, 20))]),
-    ('RandomCrop-dino', [dict(type='RandomCrop', crop_type='absolute_range',
-                              crop_size=(12, 20),
-                              allow_negative_crop=True)]),
-    ('RandomAffine', [dict(type='RandomAffine', scaling_ratio_range=(0.1, 2),
-                           border=(-8, -8))]),
-    ('MinIoURandomCrop', [dict(type='MinIoURandomCrop',
-                               min_ious=(0.1, 0.3, 0.5, 0.7, 0.9),
-                               min_crop_size=0.3)]),
-    ('FilterAnnotations', [dict(type='FilterAnnotations',
-                                min_gt_bbox_wh=(1, 1), keep_empty=False)]),
-    ('Pad', [dict(type='Pad', size=(48, 48),
-                  pad_val=dict(img=(114, 114, 114)))]),
-    ('Pad-square', [dict(type='Pad', pad_to_square=True,
-                         pad_val=dict(img=(114.0, 114.0, 114.0)))]),
+    ('RandomCrop-dino', [
+        dict(
+            type='RandomCrop',
+            crop_type='absolute_range',
+            crop_size=(12, 20),
+            allow_negative_crop=True)
+    ]),
+    ('RandomAffine', [
+        dict(
+            type='RandomAffine', scaling_ratio_range=(0.1, 2), border=(-8, -8))
+    ]),
+    ('MinIoURandomCrop', [
+        dict(
+            type='MinIoURandomCrop',
+            min_ious=(0.1, 0.3, 0.5, 0.7, 0.9),
+            min_crop_size=0.3)
+    ]),
+    ('FilterAnnotations',
+     [dict(type='FilterAnnotations', min_gt_bbox_wh=(1, 1),
+           keep_empty=False)]),
+    ('Pad',
+     [dict(type='Pad', size=(48, 48), pad_val=dict(img=(114, 114, 114)))]),
+    ('Pad-square', [
+        dict(
+            type='Pad',
+            pad_to_square=True,
+            pad_val=dict(img=(114.0, 114.0, 114.0)))
+    ]),
     ('YOLOXHSVRandomAug', [dict(type='YOLOXHSVRandomAug')]),
     ('Mosaic', [dict(type='Mosaic', img_scale=(32, 32), pad_val=114.0)]),
-    ('CachedMosaic', [dict(type='CachedMosaic', img_scale=(32, 32),
-                           pad_val=114.0)]),
-    ('MixUp', [dict(type='MixUp', img_scale=(32, 32), ratio_range=(0.8, 1.6),
-                    pad_val=114.0)]),
-    ('CachedMixUp', [dict(type='CachedMixUp', img_scale=(32, 32),
-                          ratio_range=(1.0, 1.0), max_cached_images=20,
-                          pad_val=(114, 114, 114))]),
+    ('CachedMosaic',
+     [dict(type='CachedMosaic', img_scale=(32, 32), pad_val=114.0)]),
+    ('MixUp', [
+        dict(
+            type='MixUp',
+            img_scale=(32, 32),
+            ratio_range=(0.8, 1.6),
+            pad_val=114.0)
+    ]),
+    ('CachedMixUp', [
+        dict(
+            type='CachedMixUp',
+            img_scale=(32, 32),
+            ratio_range=(1.0, 1.0),
+            max_cached_images=20,
+            pad_val=(114, 114, 114))
+    ]),
 ]
 # the train pipelines of mmdet's RTMDet, YOLOX and DINO configs after
 # loading, LossMixPair first
 PIPELINES = [
     ('rtmdet', [
         dict(type='CachedMosaic', img_scale=(32, 32), pad_val=114.0),
-        dict(type='RandomResize', scale=(64, 64), ratio_range=(0.1, 2.0),
-             keep_ratio=True),
+        dict(
+            type='RandomResize',
+            scale=(64, 64),
+            ratio_range=(0.1, 2.0),
+            keep_ratio=True),
         dict(type='RandomCrop', crop_size=(32, 32)),
         dict(type='YOLOXHSVRandomAug'),
         dict(type='RandomFlip', prob=0.5),
         dict(type='Pad', size=(32, 32), pad_val=dict(img=(114, 114, 114))),
-        dict(type='CachedMixUp', img_scale=(32, 32), ratio_range=(1.0, 1.0),
-             max_cached_images=20, pad_val=(114, 114, 114)),
+        dict(
+            type='CachedMixUp',
+            img_scale=(32, 32),
+            ratio_range=(1.0, 1.0),
+            max_cached_images=20,
+            pad_val=(114, 114, 114)),
     ]),
     ('yolox', [
         dict(type='Mosaic', img_scale=(32, 32), pad_val=114.0),
-        dict(type='RandomAffine', scaling_ratio_range=(0.1, 2),
-             border=(-16, -16)),
-        dict(type='MixUp', img_scale=(32, 32), ratio_range=(0.8, 1.6),
-             pad_val=114.0),
+        dict(
+            type='RandomAffine',
+            scaling_ratio_range=(0.1, 2),
+            border=(-16, -16)),
+        dict(
+            type='MixUp',
+            img_scale=(32, 32),
+            ratio_range=(0.8, 1.6),
+            pad_val=114.0),
         dict(type='YOLOXHSVRandomAug'),
         dict(type='RandomFlip', prob=0.5),
         dict(type='Resize', scale=(32, 32), keep_ratio=True),
-        dict(type='Pad', pad_to_square=True,
-             pad_val=dict(img=(114.0, 114.0, 114.0))),
-        dict(type='FilterAnnotations', min_gt_bbox_wh=(1, 1),
-             keep_empty=False),
+        dict(
+            type='Pad',
+            pad_to_square=True,
+            pad_val=dict(img=(114.0, 114.0, 114.0))),
+        dict(
+            type='FilterAnnotations', min_gt_bbox_wh=(1, 1), keep_empty=False),
     ]),
     ('dino', [
         dict(type='RandomFlip', prob=0.5),
-        dict(type='RandomResize', scale=(40, 24), ratio_range=(0.5, 1.0),
-             keep_ratio=True),
-        dict(type='RandomCrop', crop_type='absolute_range',
-             crop_size=(12, 20), allow_negative_crop=True),
+        dict(
+            type='RandomResize',
+            scale=(40, 24),
+            ratio_range=(0.5, 1.0),
+            keep_ratio=True),
+        dict(
+            type='RandomCrop',
+            crop_type='absolute_range',
+            crop_size=(12, 20),
+            allow_negative_crop=True),
     ]),
 ]
 SEEDS = range(6)
 
 
-@pytest.mark.parametrize('name,cfgs', TRANSFORM_CASES,
-                         ids=[c[0] for c in TRANSFORM_CASES])
+@pytest.mark.parametrize(
+    'name,cfgs', TRANSFORM_CASES, ids=[c[0] for c in TRANSFORM_CASES])
 def test_fields_follow_boxes_through_transform(name, cfgs):
     kept = [check_against_stock(*run_both(cfgs, seed)) for seed in SEEDS]
     if name in ('RandomCrop', 'RandomCrop-dino', 'RandomAffine',
@@ -198,8 +261,7 @@ def test_fields_follow_boxes_through_transform(name, cfgs):
         assert any(max(k, default=0) >= 10 for k in kept), kept
 
 
-@pytest.mark.parametrize('name,cfgs', PIPELINES,
-                         ids=[c[0] for c in PIPELINES])
+@pytest.mark.parametrize('name,cfgs', PIPELINES, ids=[c[0] for c in PIPELINES])
 def test_fields_follow_boxes_through_config_pipelines(name, cfgs):
     for seed in SEEDS:
         check_against_stock(*run_both(cfgs, seed))
@@ -217,8 +279,8 @@ def test_crop_that_drops_a_box_keeps_the_others_weights():
     assert gt.labels.tolist() == [1, 4]
     # own box 1 [20, 4, 38, 16], partner box 4 [18, 14, 34, 26] on the
     # canvas, moved by -16 in x, clipped to 24 wide
-    np.testing.assert_allclose(gt.bboxes.numpy(), [[4, 4, 22, 16],
-                                                   [2, 14, 18, 26]])
+    np.testing.assert_allclose(gt.bboxes.numpy(),
+                               [[4, 4, 22, 16], [2, 14, 18, 26]])
     assert gt.loss_weights.tolist() == [LAM, 1 - LAM]
     assert gt.mix_group.tolist() == [0, 1]
     ignored = packed['data_samples'].ignored_instances
@@ -230,9 +292,12 @@ def test_crop_that_drops_a_box_keeps_the_others_weights():
 def test_mosaic_tiles_weigh_one():
     """The LossMix sample as Mosaic's tile 0: its boxes keep lam and
     1 - lam, the three tiles' boxes (loaded as plain boxes) weigh 1."""
-    mosaic = TRANSFORMS.build(dict(type='Mosaic', img_scale=(32, 32),
-                                   center_ratio_range=(1.0, 1.0),
-                                   pad_val=114.0))
+    mosaic = TRANSFORMS.build(
+        dict(
+            type='Mosaic',
+            img_scale=(32, 32),
+            center_ratio_range=(1.0, 1.0),
+            pad_val=114.0))
     results = mixed()
     results['mix_results'] = [tile(k) for k in range(3)]
     random.seed(0)
@@ -252,9 +317,13 @@ def test_mixup_partner_loaded_as_lossmix_boxes_weighs_one(partner_type):
     """mmdet's MixUp concatenates on the partner's box type: a partner
     loaded with box_type='lossmix_hbox' keeps the fields (its boxes weigh
     1); a plain one loses them, and packing says how to load it."""
-    mixup = TRANSFORMS.build(dict(type='MixUp', img_scale=(32, 32),
-                                  ratio_range=(1.0, 1.0), flip_ratio=0.0,
-                                  pad_val=114.0))
+    mixup = TRANSFORMS.build(
+        dict(
+            type='MixUp',
+            img_scale=(32, 32),
+            ratio_range=(1.0, 1.0),
+            flip_ratio=0.0,
+            pad_val=114.0))
     results = mixed()
     results['mix_results'] = [tile(0, partner_type)]
     random.seed(0)
@@ -275,14 +344,16 @@ def test_mixup_partner_loaded_as_lossmix_boxes_weighs_one(partner_type):
 def test_transform_that_rebuilds_boxes_raises_at_packing():
     """RandomErasing builds new plain boxes: the weights are gone, and
     packing says so rather than weighting every box 1."""
-    erase = TRANSFORMS.build(dict(type='RandomErasing', n_patches=1,
-                                  ratio=0.1))
+    erase = TRANSFORMS.build(
+        dict(type='RandomErasing', n_patches=1, ratio=0.1))
     random.seed(0)
     np.random.seed(0)
     out = erase(mixed())
     assert type(out['gt_bboxes']) is HorizontalBoxes
-    with pytest.raises(ValueError, match=r'replaced its LossMixBoxes by '
-                       r'plain boxes.*RandomErasing'):
+    with pytest.raises(
+            ValueError,
+            match=r'replaced its LossMixBoxes by '
+            r'plain boxes.*RandomErasing'):
         PackLossMixInputs()(out)
 
 
@@ -291,33 +362,45 @@ def test_multi_image_mix_dataset_with_lossmix_hbox_loading():
     LoadAnnotations(box_type='lossmix_hbox') in the dataset wrapped by
     MultiImageMixDataset (which deep-copies every result), LossMixPair then
     MixUp: own box lam, LossMixPair's partner 1 - lam, MixUp's partner 1."""
-    from mmengine.dataset import BaseDataset
-
     from mmdet.datasets import MultiImageMixDataset
+    from mmengine.dataset import BaseDataset
 
     class Images(BaseDataset):
 
         def load_data_list(self):
             return [
-                dict(img_id=i, img_path=f'{i}.png', instances=[
-                    dict(bbox=[2, 2, 14, 12], bbox_label=i, ignore_flag=0)
-                ]) for i in range(4)
+                dict(
+                    img_id=i,
+                    img_path=f'{i}.png',
+                    instances=[
+                        dict(bbox=[2, 2, 14, 12], bbox_label=i, ignore_flag=0)
+                    ]) for i in range(4)
             ]
 
     def add_img(results):
         img = np.full((24, 24, 3), 10 * (results['img_id'] + 1), np.uint8)
         return dict(results, img=img, img_shape=(24, 24), ori_shape=(24, 24))
 
-    inner = Images(pipeline=[
-        add_img,
-        dict(type='LoadAnnotations', with_bbox=True, box_type='lossmix_hbox')
-    ], serialize_data=False)
-    dataset = MultiImageMixDataset(inner, pipeline=[
-        dict(type='LossMixPair'),
-        dict(type='MixUp', img_scale=(24, 24), ratio_range=(1.0, 1.0),
-             pad_val=114.0),
-        dict(type='PackLossMixInputs')
-    ])
+    inner = Images(
+        pipeline=[
+            add_img,
+            dict(
+                type='LoadAnnotations',
+                with_bbox=True,
+                box_type='lossmix_hbox')
+        ],
+        serialize_data=False)
+    dataset = MultiImageMixDataset(
+        inner,
+        pipeline=[
+            dict(type='LossMixPair'),
+            dict(
+                type='MixUp',
+                img_scale=(24, 24),
+                ratio_range=(1.0, 1.0),
+                pad_val=114.0),
+            dict(type='PackLossMixInputs')
+        ])
     pair, mixup = dataset.pipeline[:2]
     pair.sample_lambda = lambda: LAM
     pair.get_indexes = lambda _: [2]

@@ -1,10 +1,10 @@
 import os.path as osp
 
 import numpy as np
-
 from mmdet.registry import DATASETS, TRANSFORMS
 from mmdet.structures.bbox import HorizontalBoxes
 from mmdet.utils import register_all_modules
+
 from lossmix_mm.datasets.transforms import ClearIgnoreFlags
 from lossmix_test_utils import write_voc_split
 

@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 import torch
-
 from mmdet.datasets.transforms import PackDetInputs
 from mmdet.structures.bbox import HorizontalBoxes
+
 from lossmix_mm.datasets.transforms import PackLossMixInputs
 from lossmix_mm.structures import LossMixBoxes
 
@@ -25,8 +25,10 @@ def results(with_lossmix=True, reg_weights=None):
         gt_ignore_flags=np.array([False, True, False]))
     if not with_lossmix:
         return r
-    fields = dict(loss_weights=[0.25, 0.25, 0.75], mix_group=[0, 0, 1],
-                  reg_weights=reg_weights)
+    fields = dict(
+        loss_weights=[0.25, 0.25, 0.75],
+        mix_group=[0, 0, 1],
+        reg_weights=reg_weights)
     r['gt_bboxes'] = LossMixBoxes(BOXES, **fields)
     r.update(mix_lambda=0.25, mix_mode='union')
     return r
@@ -100,9 +102,11 @@ def test_weights_of_any_dtype_pack_as_float32(dtype, float_groups):
 def test_mix_lambda_must_be_a_number(bad):
     r = results()
     r['mix_lambda'] = bad
-    with pytest.raises(ValueError, match=r'mix_lambda must be a number in '
-                       r'\[0, 1\], got ' + repr(bad).replace('[', r'\[')
-                       .replace(']', r'\]')):
+    with pytest.raises(
+            ValueError,
+            match=r'mix_lambda must be a number in '
+            r'\[0, 1\], got ' +
+            repr(bad).replace('[', r'\[').replace(']', r'\]')):
         PackLossMixInputs()(r)
 
 
@@ -122,14 +126,16 @@ def test_mixed_sample_with_plain_boxes_raises(plain):
     one clear error, never weights of 1 by default."""
     r = results()
     r['gt_bboxes'] = plain
-    with pytest.raises(ValueError, match=r"mixed sample 'a\.jpg' \(mix_lambda "
-                       r"0\.25\) reached PackLossMixInputs with plain "
-                       r"gt_bboxes .*box_type='lossmix_hbox'"):
+    with pytest.raises(
+            ValueError,
+            match=r"mixed sample 'a\.jpg' \(mix_lambda "
+            r"0\.25\) reached PackLossMixInputs with plain "
+            r"gt_bboxes .*box_type='lossmix_hbox'"):
         PackLossMixInputs()(r)
 
 
-@pytest.mark.parametrize('key', [
-    'gt_loss_weights', 'gt_mix_group', 'gt_reg_weights'])
+@pytest.mark.parametrize('key',
+                         ['gt_loss_weights', 'gt_mix_group', 'gt_reg_weights'])
 @pytest.mark.parametrize('boxes', [LossMixBoxes, HorizontalBoxes])
 def test_fields_given_as_keys_raise(key, boxes):
     """The boxes are the only way in: an old pipeline's keys fail loudly,
@@ -137,22 +143,24 @@ def test_fields_given_as_keys_raise(key, boxes):
     r = results()
     r['gt_bboxes'] = boxes(BOXES)
     r[key] = np.ones(3, np.float32)
-    with pytest.raises(ValueError, match=rf"\['{key}'\] given as results "
-                       r"keys of 'a\.jpg'.*only on the boxes, "
-                       r'gt_bboxes=LossMixBoxes\(boxes, loss_weights=\.\.\., '
-                       r'mix_group=\.\.\.'):
+    with pytest.raises(
+            ValueError,
+            match=rf"\['{key}'\] given as results "
+            r"keys of 'a\.jpg'.*only on the boxes, "
+            r'gt_bboxes=LossMixBoxes\(boxes, loss_weights=\.\.\., '
+            r'mix_group=\.\.\.'):
         PackLossMixInputs()(r)
 
 
 @pytest.mark.parametrize('field,value,match', [
     ('loss_weights', [0.5, 0.0, 1.0], r'LossMixBoxes loss_weights must be '
      r'finite and > 0 .*\[0\.5, 0\.0, 1\.0\]'),
-    ('loss_weights', [0.5, np.nan, 1.0],
-     'LossMixBoxes loss_weights must be finite'),
+    ('loss_weights', [0.5, np.nan, 1.0
+                      ], 'LossMixBoxes loss_weights must be finite'),
     ('reg_weights', [0.5, -1.0, 1.0], r'LossMixBoxes reg_weights must be '
      r'finite and >= 0, got \[0\.5, -1\.0, 1\.0\]'),
-    ('mix_group', [0, 2, 1],
-     r'LossMixBoxes mix_group must be 0 .* got \[0, 2, 1\]'),
+    ('mix_group', [0, 2, 1
+                   ], r'LossMixBoxes mix_group must be 0 .* got \[0, 2, 1\]'),
 ])
 def test_bad_field_values_raise(field, value, match):
     r = results()
@@ -164,9 +172,11 @@ def test_bad_field_values_raise(field, value, match):
 def test_partner_group_without_mix_lambda_raises():
     r = results()
     del r['mix_lambda']
-    with pytest.raises(ValueError, match=r"1 gts of mix_group 1 \(partner "
-                       r"image\) but no mix_lambda in the results of "
-                       r"'a\.jpg'"):
+    with pytest.raises(
+            ValueError,
+            match=r"1 gts of mix_group 1 \(partner "
+            r"image\) but no mix_lambda in the results of "
+            r"'a\.jpg'"):
         PackLossMixInputs()(r)
 
 
@@ -175,6 +185,7 @@ def test_boxes_whose_tensor_was_replaced_raise():
     packed against the wrong boxes."""
     r = results()
     r['gt_bboxes'].tensor = r['gt_bboxes'].tensor[:2]
-    with pytest.raises(ValueError, match='loss_weights has 3 entries for 2 '
-                       'boxes'):
+    with pytest.raises(
+            ValueError, match='loss_weights has 3 entries for 2 '
+            'boxes'):
         PackLossMixInputs()(r)

@@ -1,14 +1,20 @@
 import numpy as np
 import pytest
-
 from mmdet.structures.bbox import HorizontalBoxes
 from mmdet.structures.mask import BitmapMasks, PolygonMasks
+
 from lossmix_mm.datasets.transforms import LossMixPair
 from lossmix_mm.datasets.transforms.lossmix_pair import mix_images
 from lossmix_mm.structures import LossMixBoxes
 
 
-def make_results(h, w, boxes, labels, value=100, channels=3, ignore=None,
+def make_results(h,
+                 w,
+                 boxes,
+                 labels,
+                 value=100,
+                 channels=3,
+                 ignore=None,
                  box_type='hbox'):
     shape = (h, w, channels) if channels else (h, w)
     boxes = np.asarray(boxes, dtype=np.float32).reshape(-1, 4)
@@ -116,8 +122,8 @@ def test_empty_gts(own_n, partner_n):
     out = run(LossMixPair(), pair(own, partner), lam=0.6)
     assert len(out['gt_bboxes']) == own_n + partner_n
     assert out['gt_bboxes'].tensor.shape == (own_n + partner_n, 4)
-    np.testing.assert_allclose(weights_of(out),
-                               [0.6] * own_n + [0.4] * partner_n)
+    np.testing.assert_allclose(
+        weights_of(out), [0.6] * own_n + [0.4] * partner_n)
     assert groups_of(out).shape == (own_n + partner_n, )
 
 
@@ -133,24 +139,23 @@ def test_grayscale_with_colour():
 
 
 def test_ignore_flags_follow_boxes():
-    own = make_results(4, 4, [[0, 0, 1, 1], [0, 0, 2, 2]], [0, 1],
-                       ignore=[False, True])
+    own = make_results(
+        4, 4, [[0, 0, 1, 1], [0, 0, 2, 2]], [0, 1], ignore=[False, True])
     partner = make_results(4, 4, [[0, 0, 3, 3]], [2])  # no flags: all kept
     out = run(LossMixPair(), pair(own, partner), lam=0.7)
-    np.testing.assert_array_equal(out['gt_ignore_flags'],
-                                  [False, True, False])
+    np.testing.assert_array_equal(out['gt_ignore_flags'], [False, True, False])
     np.testing.assert_allclose(weights_of(out), [0.7, 0.7, 0.3])
     np.testing.assert_allclose(boxes_of(out)[1], [0, 0, 2, 2])
 
 
 @pytest.mark.parametrize('lam,kept_labels', [(0.0, [2]), (1.0, [0, 1])])
 def test_lambda_at_the_ends_drops_invisible_image(lam, kept_labels):
-    own = make_results(4, 4, [[0, 0, 1, 1], [0, 0, 2, 2]], [0, 1],
-                       ignore=[False, True])
+    own = make_results(
+        4, 4, [[0, 0, 1, 1], [0, 0, 2, 2]], [0, 1], ignore=[False, True])
     partner = make_results(4, 4, [[0, 0, 3, 3]], [2])
     for mode in ('lossmix', 'union'):
-        out = run(LossMixPair(mode=mode),
-                  pair(dict(own), dict(partner)), lam=lam)
+        out = run(
+            LossMixPair(mode=mode), pair(dict(own), dict(partner)), lam=lam)
         np.testing.assert_array_equal(out['gt_bboxes_labels'], kept_labels)
         assert len(out['gt_bboxes']) == len(kept_labels)
         assert len(out['gt_ignore_flags']) == len(kept_labels)
@@ -201,6 +206,7 @@ def test_lambda_distribution_follows_alpha():
 
 
 def test_reproducible_under_seed():
+
     def once(seed=7):
         np.random.seed(seed)
         own = make_results(4, 6, [[1, 1, 3, 3]], [2])
@@ -217,17 +223,21 @@ def test_reproducible_under_seed():
 
 
 def test_repr():
-    assert repr(LossMixPair(mode='union', alpha=0.2)) == (
-        "LossMixPair(mode='union', alpha=0.2, prob=1.0, "
-        'noise_range=(0.0, 0.2), cache_size=0)')
+    assert repr(LossMixPair(
+        mode='union',
+        alpha=0.2)) == ("LossMixPair(mode='union', alpha=0.2, prob=1.0, "
+                        'noise_range=(0.0, 0.2), cache_size=0)')
     assert repr(LossMixPair(cache_size=10)).endswith(', cache_size=10)')
 
 
 def test_same_view_partner_is_no_mix():
     own = make_results(4, 4, [[0, 0, 2, 2]], [1])
     own.update(img_path='a.png', flip=False, flip_direction=None)
-    same = dict(make_results(4, 4, [[0, 0, 2, 2]], [1]), img_path='a.png',
-                flip=False, flip_direction=None)
+    same = dict(
+        make_results(4, 4, [[0, 0, 2, 2]], [1]),
+        img_path='a.png',
+        flip=False,
+        flip_direction=None)
     out = run(LossMixPair(), pair(dict(own), same), lam=0.3)
     assert out['mix_lambda'] == 1.0
     np.testing.assert_allclose(weights_of(out), [1.0])
@@ -264,12 +274,13 @@ def rect_results(h, w, rects, channel, value, mask_type):
     for k, (x0, y0, x1, y1) in enumerate(rects):
         img[y0:y1, x0:x1, channel] = value
         bitmaps[k, y0:y1, x0:x1] = 1
-        polygons.append([np.array([x0, y0, x1, y0, x1, y1, x0, y1],
-                                  dtype=np.float64)])
+        polygons.append(
+            [np.array([x0, y0, x1, y0, x1, y1, x0, y1], dtype=np.float64)])
     results = make_results(h, w, rects, list(range(len(rects))))
     results['img'] = img
-    results['gt_masks'] = (BitmapMasks(bitmaps, h, w) if mask_type ==
-                           'bitmap' else PolygonMasks(polygons, h, w))
+    results['gt_masks'] = (
+        BitmapMasks(bitmaps, h, w) if mask_type == 'bitmap' else PolygonMasks(
+            polygons, h, w))
     return results
 
 
@@ -316,8 +327,8 @@ def test_masks_follow_pixels_and_boxes(mask_type):
     own, partner = masked_pair(mask_type)
     out = run(LossMixPair(), pair(own, partner), lam=0.25)
     masks = out['gt_masks']
-    assert type(masks) is (BitmapMasks if mask_type == 'bitmap' else
-                           PolygonMasks)
+    assert type(masks) is (BitmapMasks
+                           if mask_type == 'bitmap' else PolygonMasks)
     assert (masks.height, masks.width) == out['img'].shape[:2] == (10, 10)
     np.testing.assert_allclose(boxes_of(out), [[1, 3, 4, 6], [5, 6, 7, 9]])
     check_masks_on_pixels(out['img'], masks, boxes_of(out),
@@ -362,8 +373,8 @@ def test_masks_with_empty_gts_and_two_objects(mask_type):
 def test_masks_absent_stays_absent_and_must_match():
     own, partner = masked_pair('bitmap')
     plain = make_results(4, 4, [[0, 0, 1, 1]], [0])
-    out = run(LossMixPair(), pair(dict(plain), make_results(4, 4, [], [])),
-              lam=0.5)
+    out = run(
+        LossMixPair(), pair(dict(plain), make_results(4, 4, [], [])), lam=0.5)
     assert 'gt_masks' not in out
     with pytest.raises(ValueError, match='gt_masks'):
         run(LossMixPair(), pair(dict(own), plain), lam=0.5)
@@ -403,10 +414,13 @@ class CountingLoader:
     def __call__(self, info):
         self.calls += 1
         i = info['img_id']
-        results = make_results(8, 8, [[i % 8, 0, i % 8 + 1, 1]], [i],
-                               value=i % 250 + 1)
-        results.update(img_path=info['img_path'], img_id=i, flip=False,
-                       flip_direction=None)
+        results = make_results(
+            8, 8, [[i % 8, 0, i % 8 + 1, 1]], [i], value=i % 250 + 1)
+        results.update(
+            img_path=info['img_path'],
+            img_id=i,
+            flip=False,
+            flip_direction=None)
         return results
 
 
@@ -443,10 +457,12 @@ def stream_through(transform, ids):
 @pytest.mark.parametrize('bad', [-1, 2.5, '10', True, [3]])
 def test_bad_cache_size_raises_naming_it(bad):
     import re
+
     from mmdet.registry import TRANSFORMS
-    with pytest.raises(ValueError,
-                       match=r'cache_size must be an int >= 0.*got ' +
-                       re.escape(repr(bad))):
+    with pytest.raises(
+            ValueError,
+            match=r'cache_size must be an int >= 0.*got ' +
+            re.escape(repr(bad))):
         TRANSFORMS.build(dict(type='LossMixPair', cache_size=bad))
 
 
@@ -492,12 +508,11 @@ def test_cached_partner_is_recent_never_itself_never_loaded():
         assert partners[-1] in candidates and partners[-1] != idx
         # own box weighs lam, the partner's 1 - lam; pixels blended
         np.testing.assert_allclose(weights_of(out), [0.25, 0.75])
-        np.testing.assert_allclose(boxes_of(out),
-                                   [[idx % 8, 0, idx % 8 + 1, 1],
-                                    [partners[-1] % 8, 0,
-                                     partners[-1] % 8 + 1, 1]])
-        assert out['img'][0, 0, 0] == pytest.approx(
-            0.25 * (idx + 1) + 0.75 * (partners[-1] + 1))
+        np.testing.assert_allclose(
+            boxes_of(out), [[idx % 8, 0, idx % 8 + 1, 1],
+                            [partners[-1] % 8, 0, partners[-1] % 8 + 1, 1]])
+        assert out['img'][0, 0, 0] == pytest.approx(0.25 * (idx + 1) + 0.75 *
+                                                    (partners[-1] + 1))
     # seeded regression of the draws (numpy's global generator, seed 0)
     assert partners == [None, 0, 0, 2, 2, 2, 3, 4, 4, 6, 5, 8, 7, 8, 9]
 
@@ -510,8 +525,8 @@ def test_cached_partner_skips_the_same_view():
     assert lams[2] == 1.0
     # the same image flipped is another view: mixed
     flipped = make_results(8, 8, [[2, 0, 3, 1]], [2], value=3)
-    flipped.update(img_path='2.png', img_id=2, flip=True,
-                   flip_direction='horizontal')
+    flipped.update(
+        img_path='2.png', img_id=2, flip=True, flip_direction='horizontal')
     out = t(flipped)
     assert partner_id(out) == 2 and out['mix_lambda'] < 1.0
 
@@ -567,8 +582,10 @@ def test_cache_holds_unmixed_copies():
     # b is cached as it came in (uint8, its own boxes), not mixed, and the
     # mixed output shares nothing with the cache
     cached_a, cached_b = t.results_cache
-    assert set(cached_b) == {'img', 'img_path', 'flip', 'flip_direction',
-                             'gt_bboxes', 'gt_bboxes_labels'}
+    assert set(cached_b) == {
+        'img', 'img_path', 'flip', 'flip_direction', 'gt_bboxes',
+        'gt_bboxes_labels'
+    }
     assert cached_b['img'].dtype == np.uint8 and (cached_b['img'] == 30).all()
     np.testing.assert_allclose(cached_b['gt_bboxes'].numpy(), [[1, 1, 3, 3]])
     out_b['img'][:] = 0
@@ -593,8 +610,10 @@ def test_cached_mix_equals_loaded_mix(mode, mask_type):
     first = cached(copy.deepcopy(partner))
     assert first['mix_lambda'] == 1.0 and len(first['gt_masks']) == 1
     out = cached(copy.deepcopy(own))
-    ref = run(LossMixPair(mode=mode),
-              pair(copy.deepcopy(own), copy.deepcopy(partner)), lam=lam)
+    ref = run(
+        LossMixPair(mode=mode),
+        pair(copy.deepcopy(own), copy.deepcopy(partner)),
+        lam=lam)
     assert out['mix_lambda'] == ref['mix_lambda'] == lam
     np.testing.assert_array_equal(out['img'], ref['img'])
     assert out['img_shape'] == ref['img_shape'] == (10, 10)
@@ -604,11 +623,10 @@ def test_cached_mix_equals_loaded_mix(mode, mask_type):
     np.testing.assert_array_equal(weights_of(out), weights_of(ref))
     np.testing.assert_array_equal(groups_of(out), groups_of(ref))
     assert type(out['gt_masks']) is type(ref['gt_masks'])
-    np.testing.assert_array_equal(mask_arrays(out['gt_masks']),
-                                  mask_arrays(ref['gt_masks']))
+    np.testing.assert_array_equal(
+        mask_arrays(out['gt_masks']), mask_arrays(ref['gt_masks']))
     expected_weights = dict(lossmix=[0.4, 0.6], union=[1, 1], noise=[1])
-    np.testing.assert_allclose(weights_of(out),
-                               expected_weights[mode])
+    np.testing.assert_allclose(weights_of(out), expected_weights[mode])
     expected_flags = [True] if mode == 'noise' else [True, False]
     np.testing.assert_array_equal(out['gt_ignore_flags'], expected_flags)
 
@@ -635,8 +653,7 @@ def test_boxes_carry_weights_and_partner_is_only_read():
     partner_boxes = partner['gt_bboxes']
     out = run(LossMixPair(), pair(own, partner), lam=0.25)
     assert type(out['gt_bboxes']) is LossMixBoxes
-    np.testing.assert_array_equal(out['gt_bboxes'].reg_weights.numpy(),
-                                  [1, 1])
+    np.testing.assert_array_equal(out['gt_bboxes'].reg_weights.numpy(), [1, 1])
     assert 'gt_loss_weights' not in out and 'gt_mix_group' not in out
     assert partner['gt_bboxes'] is partner_boxes
     assert type(partner_boxes) is HorizontalBoxes
@@ -647,9 +664,10 @@ def test_weights_on_loaded_boxes_compose_with_lam():
     """Boxes loaded as LossMixBoxes with weights keep them, times their
     image's weight; the regression weights come along."""
     own = make_results(4, 4, [[0, 0, 2, 2], [1, 1, 3, 3]], [0, 1])
-    own['gt_bboxes'] = LossMixBoxes(own['gt_bboxes'].tensor,
-                                    loss_weights=[0.5, 1.0],
-                                    reg_weights=[0.0, 1.0])
+    own['gt_bboxes'] = LossMixBoxes(
+        own['gt_bboxes'].tensor,
+        loss_weights=[0.5, 1.0],
+        reg_weights=[0.0, 1.0])
     partner = make_results(4, 4, [[0, 0, 4, 4]], [2])
     out = run(LossMixPair(), pair(own, partner), lam=0.75)
     np.testing.assert_allclose(weights_of(out), [0.375, 0.75, 0.25])
@@ -671,12 +689,14 @@ def test_boxes_outside_their_image_are_clipped_before_mixing():
     32x32 canvas, over the own image's pixels: it has no area inside its
     image and is dropped with its label, ignore flag and mask; a box partly
     outside is clipped to its image, then moved."""
-    own = make_results(32, 32, [[4, 4, 20, 20], [30, 30, 40, 40],
-                                [33, 0, 40, 8]], [0, 1, 2],
-                       ignore=[False, True, True])
-    partner = make_results(16, 16, [[-6, -6, -1, -1], [-4, 2, 6, 8],
-                                    [1, 1, 5, 5]], [3, 4, 5],
-                           ignore=[True, False, False])
+    own = make_results(
+        32,
+        32, [[4, 4, 20, 20], [30, 30, 40, 40], [33, 0, 40, 8]], [0, 1, 2],
+        ignore=[False, True, True])
+    partner = make_results(
+        16,
+        16, [[-6, -6, -1, -1], [-4, 2, 6, 8], [1, 1, 5, 5]], [3, 4, 5],
+        ignore=[True, False, False])
     masks = np.zeros((3, 16, 16), np.uint8)
     masks[1, 2:8, 0:6] = 1
     masks[2, 1:5, 1:5] = 1
@@ -684,16 +704,14 @@ def test_boxes_outside_their_image_are_clipped_before_mixing():
     partner['gt_masks'] = BitmapMasks(masks, 16, 16)
     out = run(LossMixPair(), pair(own, partner), lam=0.5)
     # partner at (8, 8) on the canvas; own box 2 lies right of the image
-    np.testing.assert_allclose(boxes_of(out), [[4, 4, 20, 20],
-                                               [30, 30, 32, 32],
-                                               [8, 10, 14, 16],
-                                               [9, 9, 13, 13]])
+    np.testing.assert_allclose(
+        boxes_of(out),
+        [[4, 4, 20, 20], [30, 30, 32, 32], [8, 10, 14, 16], [9, 9, 13, 13]])
     np.testing.assert_array_equal(out['gt_bboxes_labels'], [0, 1, 4, 5])
     np.testing.assert_array_equal(out['gt_ignore_flags'],
                                   [False, True, False, False])
     np.testing.assert_allclose(weights_of(out), [0.5] * 4)
     np.testing.assert_array_equal(groups_of(out), [0, 0, 1, 1])
     assert len(out['gt_masks']) == 4
-    np.testing.assert_allclose(mask_boxes(out['gt_masks'])[2:],
-                               [[8, 10, 14, 16], [9, 9, 13, 13]])
-
+    np.testing.assert_allclose(
+        mask_boxes(out['gt_masks'])[2:], [[8, 10, 14, 16], [9, 9, 13, 13]])

@@ -5,15 +5,13 @@ from types import SimpleNamespace
 
 import pytest
 import torch
-from torch import nn
-
 from mmdet.engine.hooks import MeanTeacherHook
 from mmdet.registry import HOOKS
-from lossmix_mm.engine.hooks import (MixingScheduleHook,
-                                     PhasedMeanTeacherHook,
+from torch import nn
+
+from lossmix_mm.engine.hooks import (MixingScheduleHook, PhasedMeanTeacherHook,
                                      copy_student_to_teacher, ema_update)
-from lossmix_mm.engine.hooks import \
-    phased_mean_teacher_hook as teacher_module
+from lossmix_mm.engine.hooks import phased_mean_teacher_hook as teacher_module
 
 
 class TinyTeacher(nn.Module):
@@ -55,9 +53,9 @@ def test_ema_reference_formula():
     assert model.teacher[1].num_batches_tracked.item() == 7
     # two steps compose: t2 = k^2 t0 + (1 - k^2) s for a fixed student
     ema_update(model, 0.9)
-    torch.testing.assert_close(model.teacher[0].bias,
-                               0.81 * before_t['0.bias'] +
-                               0.19 * student['0.bias'])
+    torch.testing.assert_close(
+        model.teacher[0].bias,
+        0.81 * before_t['0.bias'] + 0.19 * student['0.bias'])
 
 
 def test_pairs_by_name_not_position():
@@ -99,8 +97,8 @@ def test_phase_state_in_checkpoint(monkeypatch):
     hook = MixingScheduleHook(warmup_iters=2)
     ckpt = dict(meta=dict(iter=7))
     hook.before_save_checkpoint(runner_at(model, 6), ckpt)
-    assert ckpt['meta']['mixing_schedule'] == dict(phase='adapt',
-                                                   warmup_iters=2)
+    assert ckpt['meta']['mixing_schedule'] == dict(
+        phase='adapt', warmup_iters=2)
     before = dict(meta=dict(iter=2))
     hook.before_save_checkpoint(runner_at(model, 1), before)
     assert before['meta']['mixing_schedule']['phase'] == 'warmup'
@@ -139,8 +137,11 @@ def test_phase_errors():
         MixingScheduleHook(warmup_iters=1, keep_rate=1.0)
     with pytest.raises(ValueError, match='schedule, warmup_iters'):
         MixingScheduleHook()
-    plain = SimpleNamespace(model=nn.Linear(1, 1), iter=0, hooks=[],
-                            train_dataloader=SimpleNamespace(dataset=None))
+    plain = SimpleNamespace(
+        model=nn.Linear(1, 1),
+        iter=0,
+        hooks=[],
+        train_dataloader=SimpleNamespace(dataset=None))
     plain.model.data_preprocessor = SimpleNamespace(batch_augments=None)
     with pytest.raises(TypeError, match='MixedDomainTeacher'):
         MixingScheduleHook(warmup_iters=1).before_train(plain)
@@ -151,8 +152,8 @@ def test_ema_equals_mmdet_mean_teacher_hook():
     (momentum = 1 - keep_rate); integer buffers are copied."""
     ours, stock = TinyTeacher(), TinyTeacher()
     ema_update(ours, 0.75)
-    MeanTeacherHook(momentum=0.25, skip_buffer=False).momentum_update(
-        stock, 0.25)
+    MeanTeacherHook(
+        momentum=0.25, skip_buffer=False).momentum_update(stock, 0.25)
     for (key, a), b in zip(ours.teacher.state_dict().items(),
                            stock.teacher.state_dict().values()):
         if a.dtype.is_floating_point:
@@ -165,8 +166,12 @@ def test_phased_hook_alone_with_interval():
     """Built from the registry; warmup untouched, copy at the switch, EMA
     every ``interval`` adaptation iterations (mmdet's rule)."""
     model = TinyTeacher()
-    hook = HOOKS.build(dict(type='PhasedMeanTeacherHook', warmup_iters=1,
-                            keep_rate=0.5, interval=2))
+    hook = HOOKS.build(
+        dict(
+            type='PhasedMeanTeacherHook',
+            warmup_iters=1,
+            keep_rate=0.5,
+            interval=2))
     assert isinstance(hook, MeanTeacherHook)
     hook.before_train(runner_at(model, 0))
     assert model.phase == 'warmup'
@@ -215,8 +220,7 @@ def test_a_second_teacher_average_is_refused(other):
     second = teacher_module.PhasedMeanTeacherHook(warmup_iters=3) \
         if other == 'phased' else other()
     hook = MixingScheduleHook(warmup_iters=3)
-    runner = SimpleNamespace(model=TinyTeacher(), iter=0,
-                             hooks=[hook, second])
+    runner = SimpleNamespace(model=TinyTeacher(), iter=0, hooks=[hook, second])
     with pytest.raises(RuntimeError, match='remove the MeanTeacherHook'):
         hook.before_train(runner)
     runner.hooks = [hook]

@@ -1,7 +1,7 @@
 import pytest
+from mmdet.registry import HOOKS
 from mmengine.hooks import Hook
 
-from mmdet.registry import HOOKS
 from lossmix_mm.engine.hooks import MixingScheduleHook
 from lossmix_mm.engine.launch import build_runner, load_cfg
 from lossmix_test_utils import toy_config, toy_options
@@ -14,7 +14,10 @@ class RecordLambdaHook(Hook):
     """Test hook: mix_lambda of every sample the model trained on."""
     priority = 'LOWEST'
 
-    def after_train_iter(self, runner, batch_idx, data_batch=None,
+    def after_train_iter(self,
+                         runner,
+                         batch_idx,
+                         data_batch=None,
                          outputs=None):
         LAMBDAS.append([s.mix_lambda for s in data_batch['data_samples']])
 
@@ -24,8 +27,12 @@ def run(toy_root, work_dir, max_iters, schedule, resume=None, workers=2):
     opts = {}
     for opt in toy_options(toy_root, max_iters, workers=workers):
         key, value = opt.split('=', 1)
-        opts[key] = {'True': True, 'False': False, 'None': None}.get(
-            value, int(value) if value.lstrip('-').isdigit() else value)
+        opts[key] = {
+            'True': True,
+            'False': False,
+            'None': None
+        }.get(value,
+              int(value) if value.lstrip('-').isdigit() else value)
     cfg.merge_from_dict(opts)
     cfg.custom_hooks = [
         dict(type='MixingScheduleHook', schedule=schedule),
@@ -51,8 +58,11 @@ def test_partial_mixing_reaches_persistent_workers_and_resume(
     assert all(lam == 1.0 for it in lams[3:] for lam in it)
 
     # resume at iteration 4 (past the switch): mixing stays off
-    lams = run(toy_root, tmp_path / 'b', 6, [dict(iter=3, prob=0.0)],
-               resume=str(tmp_path / 'a' / 'iter_4.pth'))
+    lams = run(
+        toy_root,
+        tmp_path / 'b',
+        6, [dict(iter=3, prob=0.0)],
+        resume=str(tmp_path / 'a' / 'iter_4.pth'))
     assert len(lams) == 2
     assert all(lam == 1.0 for it in lams for lam in it)
 
@@ -61,9 +71,12 @@ def test_partial_mixing_reaches_persistent_workers_and_resume(
 def test_switch_back_on_and_change_mode(toy_root, tmp_path):
     # off from the start, noise mixing from iteration 2 (main process
     # loading: no workers)
-    lams = run(toy_root, tmp_path / 'c', 4,
-               [dict(iter=0, prob=0.0),
-                dict(iter=2, prob=1.0, mode='noise')], workers=0)
+    lams = run(
+        toy_root,
+        tmp_path / 'c',
+        4, [dict(iter=0, prob=0.0),
+            dict(iter=2, prob=1.0, mode='noise')],
+        workers=0)
     assert all(lam == 1.0 for it in lams[:2] for lam in it)
     noisy = [lam for it in lams[2:] for lam in it]
     assert all(0.8 <= lam <= 1.0 for lam in noisy)

@@ -15,13 +15,13 @@ import torch
 from mmengine.config import Config
 from mmengine.runner import EpochBasedTrainLoop, IterBasedTrainLoop
 
-from lossmix_mm.engine.hooks import (RandomStateHook, get_random_states,
-                                     set_random_states)
+from lossmix_mm.engine.hooks import RandomStateHook, get_random_states
 from lossmix_mm.engine.hooks import random_state_hook as hook_module
+from lossmix_mm.engine.hooks import set_random_states
 from lossmix_test_utils import base_files, top_level_value
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.dirname(
-    osp.abspath(__file__)))))
+REPO = osp.dirname(
+    osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 # the first draw of each generator after seeding it with 0
 FIRST_PY = 0.8444218515250481  # random.seed(0); random.random()
@@ -37,8 +37,7 @@ def seed_all(seed):
 
 def draw():
     """One number from each generator."""
-    return (random.random(), float(np.random.rand()),
-            float(torch.rand(1)))
+    return (random.random(), float(np.random.rand()), float(torch.rand(1)))
 
 
 class Draws:
@@ -156,8 +155,9 @@ def test_validation_is_neutral():
     assert draw() == without_val
 
 
-@pytest.mark.parametrize('case', ['load_from', 'no_states', 'two_processes',
-                                  'saved_by_two_processes'])
+@pytest.mark.parametrize(
+    'case',
+    ['load_from', 'no_states', 'two_processes', 'saved_by_two_processes'])
 def test_restores_nothing(case, monkeypatch):
     checkpoint, after = saved_at(2)
     iteration = 2

@@ -4,10 +4,10 @@ import logging
 from types import SimpleNamespace
 
 import pytest
+from mmdet.registry import HOOKS
 from mmengine.logging import MessageHub
 
 import lossmix_mm.engine.hooks.teacher_student_best_hook as module
-from mmdet.registry import HOOKS
 
 
 def runner_at(step):

@@ -16,8 +16,8 @@ from lossmix_mm.engine import (MMENGINE_CHECKPOINT_GLOBALS,
                                mmengine_checkpoint_globals)
 from lossmix_test_utils import toy_config, toy_options
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.dirname(
-    osp.abspath(__file__)))))
+ROOT = osp.dirname(
+    osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 REFUSAL = 'Unsupported global: GLOBAL exec was not an allowed global'
 
 
@@ -56,8 +56,11 @@ def evil(tmp_path):
 
 
 def run_python(code: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, '-c', code], capture_output=True,
-                          text=True, cwd=ROOT, timeout=300)
+    return subprocess.run([sys.executable, '-c', code],
+                          capture_output=True,
+                          text=True,
+                          cwd=ROOT,
+                          timeout=300)
 
 
 @pytest.mark.slow
@@ -74,10 +77,9 @@ def test_the_payload_is_real(evil):
 @pytest.mark.parametrize('imports', ['', 'import lossmix_mm'])
 def test_mmengine_load_checkpoint_refuses(evil, imports):
     path, marker = evil
-    proc = run_python(
-        f'{imports}\nimport torch\n'
-        'from mmengine.runner import load_checkpoint\n'
-        f'load_checkpoint(torch.nn.Linear(2, 2), {path!r})')
+    proc = run_python(f'{imports}\nimport torch\n'
+                      'from mmengine.runner import load_checkpoint\n'
+                      f'load_checkpoint(torch.nn.Linear(2, 2), {path!r})')
     assert proc.returncode != 0
     assert REFUSAL in proc.stderr
     assert not osp.isfile(marker)
@@ -96,11 +98,12 @@ def test_getattr_is_only_historybuffer_statistics(name):
     """``builtins.getattr`` resolves HistoryBuffer's statistics methods and
     nothing else."""
     buffer = io.BytesIO()
-    torch.save(dict(ok=GetsAttribute('mean'), bad=GetsAttribute(name)),
-               buffer)
+    torch.save(dict(ok=GetsAttribute('mean'), bad=GetsAttribute(name)), buffer)
     buffer.seek(0)
-    with pytest.raises(pickle.UnpicklingError, match='not allowed in an '
-                       'mmengine checkpoint'):
+    with pytest.raises(
+            pickle.UnpicklingError,
+            match='not allowed in an '
+            'mmengine checkpoint'):
         with mmengine_checkpoint_globals():
             torch.load(buffer)
     buffer = io.BytesIO()
@@ -130,7 +133,8 @@ def test_every_entry_has_a_reason():
 
 def _train_argv(config, work_dir, toy_root, extra=()):
     return [config, '--work-dir', work_dir, *extra, '--cfg-options'
-            ] + toy_options(toy_root, max_iters=1)
+            ] + toy_options(
+                toy_root, max_iters=1)
 
 
 def test_train_resume_refuses(evil, toy_root, tmp_path):
@@ -138,8 +142,9 @@ def test_train_resume_refuses(evil, toy_root, tmp_path):
     path, marker = evil
     with pytest.raises(pickle.UnpicklingError, match=REFUSAL):
         train_tool.main(
-            _train_argv(toy_config('lossmix'), str(tmp_path / 'w'),
-                        toy_root, ['--resume', path]))
+            _train_argv(
+                toy_config('lossmix'), str(tmp_path / 'w'), toy_root,
+                ['--resume', path]))
     assert not osp.isfile(marker)
 
 
@@ -163,7 +168,10 @@ def test_mim_train_load_from_refuses(evil, toy_root, tmp_path):
         [mim, 'train', 'mmdet'] +
         _train_argv(toy_config('lossmix'), str(tmp_path / 'w'), toy_root) +
         [f'load_from={path}'],
-        capture_output=True, text=True, cwd=ROOT, timeout=600)
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=600)
     log = proc.stdout + proc.stderr
     assert proc.returncode != 0
     assert 'LossMixRunner' in log and REFUSAL in log

@@ -4,8 +4,8 @@ tests/test_mixing/test_across.py."""
 import numpy as np
 import pytest
 import torch
-
 from mmdet.registry import MODELS
+
 from lossmix_mm.models.data_preprocessors import (BatchLossMix,
                                                   random_derangement)
 from lossmix_test_utils import preprocess_batch
@@ -23,9 +23,11 @@ def test_bad_arguments(kwargs, match):
 
 def test_partner_orders_and_lambdas():
     assert BatchLossMix(partner='reverse').partner_indices(4).tolist() == [
-        3, 2, 1, 0]
+        3, 2, 1, 0
+    ]
     assert BatchLossMix(partner='shift').partner_indices(4).tolist() == [
-        1, 2, 3, 0]
+        1, 2, 3, 0
+    ]
     torch.manual_seed(0)
     perm = BatchLossMix(partner='permutation').partner_indices(6)
     assert sorted(perm.tolist()) == list(range(6))

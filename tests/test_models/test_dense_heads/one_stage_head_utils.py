@@ -7,17 +7,16 @@ from functools import lru_cache
 
 import numpy as np
 import torch
-from mmengine.hub import get_config
-
 from mmdet.registry import MODELS
 from mmdet.structures.bbox import HorizontalBoxes
+from mmengine.hub import get_config
+
 from lossmix_mm.datasets.transforms import PackLossMixInputs
 from lossmix_mm.structures import LossMixBoxes
 from lossmix_test_utils import make_gts
 
 SIZE = 64
-IMG_META = dict(img_shape=(SIZE, SIZE), pad_shape=(SIZE, SIZE),
-                scale_factor=1)
+IMG_META = dict(img_shape=(SIZE, SIZE), pad_shape=(SIZE, SIZE), scale_factor=1)
 NUM_CLASSES = 3
 # two boxes of different labels: a positive's label names its gt
 GT_BOXES = [[4, 4, 36, 36], [26, 20, 60, 58]]
@@ -44,9 +43,13 @@ def head_cfg(kind, type_=None, **kwargs):
     """The bbox head of ``kind`` with 8 channels, one conv, 3 classes."""
     model = model_cfg(kind)
     cfg = model.bbox_head
-    cfg.update(num_classes=NUM_CLASSES, in_channels=8, feat_channels=8,
-               stacked_convs=1, train_cfg=model.get('train_cfg'),
-               test_cfg=model.get('test_cfg'))
+    cfg.update(
+        num_classes=NUM_CLASSES,
+        in_channels=8,
+        feat_channels=8,
+        stacked_convs=1,
+        train_cfg=model.get('train_cfg'),
+        test_cfg=model.get('test_cfg'))
     if kind in ('fcos', 'atss'):
         cfg.norm_cfg = dict(type='GN', num_groups=4, requires_grad=True)
     if kind == 'rtmdet':
@@ -67,8 +70,10 @@ def build_pair(kind, lossmix_type, **kwargs):
 
 
 def strides(head):
-    return [s[0] if isinstance(s, (tuple, list)) else s
-            for s in head.prior_generator.strides]
+    return [
+        s[0] if isinstance(s, (tuple, list)) else s
+        for s in head.prior_generator.strides
+    ]
 
 
 def feats(head, seeds=(0, )):
@@ -76,12 +81,16 @@ def feats(head, seeds=(0, )):
     levels = []
     for stride in strides(head):
         n = math.ceil(SIZE / stride)
-        levels.append(torch.cat([
-            torch.randn(1, 8, n, n,
-                        generator=torch.Generator().manual_seed(seed * 10 +
-                                                                 n))
-            for seed in seeds
-        ]))
+        levels.append(
+            torch.cat([
+                torch.randn(
+                    1,
+                    8,
+                    n,
+                    n,
+                    generator=torch.Generator().manual_seed(seed * 10 + n))
+                for seed in seeds
+            ]))
     return tuple(levels)
 
 
@@ -96,8 +105,10 @@ def raw_losses(head, gts_list, metas=None, seeds=None):
 def losses(head, gts_list, metas=None, seeds=None):
     """As :func:`raw_losses`, each loss summed over levels, a float."""
     out = raw_losses(head, gts_list, metas, seeds)
-    return {k: (sum(v) if isinstance(v, list) else v).item()
-            for k, v in out.items()}
+    return {
+        k: (sum(v) if isinstance(v, list) else v).item()
+        for k, v in out.items()
+    }
 
 
 def gts(weights=None, reg_weights=None, boxes=GT_BOXES, labels=GT_LABELS):
@@ -141,9 +152,8 @@ def focal_terms(logits, labels, alpha=0.25, gamma=2.0):
 def flat_scores(cls_scores, num_classes=NUM_CLASSES):
     """Per level (B, A * C, H, W) -> (S, C) in the heads' flattening order
     (level, then image, then position, then anchor)."""
-    return torch.cat([
-        s.permute(0, 2, 3, 1).reshape(-1, num_classes) for s in cls_scores
-    ])
+    return torch.cat(
+        [s.permute(0, 2, 3, 1).reshape(-1, num_classes) for s in cls_scores])
 
 
 def detector_batch(weights):
@@ -151,13 +161,17 @@ def detector_batch(weights):
     image or None (unmixed)."""
     rng = np.random.RandomState(0)
     samples = []
-    for i, boxes in enumerate(([[4, 6, 40, 50], [30, 10, 60, 40]],
-                               [[10, 10, 50, 60]])):
+    for i, boxes in enumerate(([[4, 6, 40, 50], [30, 10, 60,
+                                                 40]], [[10, 10, 50, 60]])):
         n = len(boxes)
         results = dict(
             img=rng.randint(0, 255, (SIZE, SIZE, 3)).astype(np.float32),
-            img_id=i, img_path=f'{i}.png', ori_shape=(SIZE, SIZE),
-            img_shape=(SIZE, SIZE), scale_factor=(1.0, 1.0), flip=False,
+            img_id=i,
+            img_path=f'{i}.png',
+            ori_shape=(SIZE, SIZE),
+            img_shape=(SIZE, SIZE),
+            scale_factor=(1.0, 1.0),
+            flip=False,
             flip_direction=None,
             gt_bboxes=HorizontalBoxes(np.array(boxes, np.float32)),
             gt_bboxes_labels=np.arange(n, dtype=np.int64),
@@ -170,8 +184,9 @@ def detector_batch(weights):
                     mix_group=np.arange(n, dtype=np.int64)),
                 mix_lambda=float(weights[i][0]))
         samples.append(PackLossMixInputs()(results))
-    return dict(inputs=[s['inputs'] for s in samples],
-                data_samples=[s['data_samples'] for s in samples])
+    return dict(
+        inputs=[s['inputs'] for s in samples],
+        data_samples=[s['data_samples'] for s in samples])
 
 
 def tiny_detector_cfg(kind, head_type):
@@ -180,12 +195,21 @@ def tiny_detector_cfg(kind, head_type):
     cfg = model_cfg(kind)
     head = _model_cfg(kind).bbox_head
     num_outs = len(head.get('strides') or head.anchor_generator.strides)
-    cfg.backbone = dict(type='ResNet', depth=18, base_channels=8,
-                        num_stages=4, out_indices=(1, 2, 3),
-                        norm_cfg=dict(type='BN'), init_cfg=None)
-    cfg.neck = dict(type='FPN', in_channels=[16, 32, 64], out_channels=8,
-                    start_level=0, add_extra_convs='on_output',
-                    num_outs=num_outs)
+    cfg.backbone = dict(
+        type='ResNet',
+        depth=18,
+        base_channels=8,
+        num_stages=4,
+        out_indices=(1, 2, 3),
+        norm_cfg=dict(type='BN'),
+        init_cfg=None)
+    cfg.neck = dict(
+        type='FPN',
+        in_channels=[16, 32, 64],
+        out_channels=8,
+        start_level=0,
+        add_extra_convs='on_output',
+        num_outs=num_outs)
     cfg.bbox_head = head_cfg(kind, head_type)
     cfg.bbox_head.pop('train_cfg')
     cfg.bbox_head.pop('test_cfg')
@@ -209,8 +233,7 @@ def train_two_iters(kind, head_type, weights=([0.3, 0.7], [0.6])):
     optim = torch.optim.SGD(model.parameters(), lr=0.01)
     totals = []
     for _ in range(2):
-        data = model.data_preprocessor(
-            detector_batch(weights), True)
+        data = model.data_preprocessor(detector_batch(weights), True)
         loss_dict = model.loss(data['inputs'], data['data_samples'])
         loss, _ = model.parse_losses(loss_dict)
         optim.zero_grad()
@@ -234,5 +257,8 @@ def assert_same_losses(got, ref):
 
 def one_gt(index, weights=None, reg_weights=None):
     """Gt ``index`` of the test gts alone."""
-    return gts(weights, reg_weights, boxes=GT_BOXES[index:index + 1],
-               labels=GT_LABELS[index:index + 1])
+    return gts(
+        weights,
+        reg_weights,
+        boxes=GT_BOXES[index:index + 1],
+        labels=GT_LABELS[index:index + 1])

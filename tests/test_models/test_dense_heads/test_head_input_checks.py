@@ -3,17 +3,16 @@ import copy
 
 import pytest
 import torch
+from mmdet.registry import MODELS
 from mmengine.hub import get_config
 
-from mmdet.registry import MODELS
+from lossmix_test_utils import make_gts, rand_feats
 from one_stage_head_utils import IMG_META, build_pair, gts, raw_losses
 from test_lossmix_detr_heads import build as build_detr
 from test_lossmix_detr_heads import loss as detr_loss
-from lossmix_test_utils import make_gts, rand_feats
 
 ONE_STAGE = [('retina', 'LossMixRetinaHead'), ('fcos', 'LossMixFCOSHead'),
-             ('atss', 'LossMixATSSHead'),
-             ('rtmdet', 'LossMixRTMDetSepBNHead')]
+             ('atss', 'LossMixATSSHead'), ('rtmdet', 'LossMixRTMDetSepBNHead')]
 META = dict(IMG_META, img_path='bad.jpg', mix_lambda=0.4)
 LABEL_ERROR = (r"gt label {} of image 'bad\.jpg' is out of range: labels "
                r'must be in \[0, 3\) for a head of num_classes=3')
@@ -24,9 +23,14 @@ GROUP_ERROR = (r"mix_group of image 'bad\.jpg' must be 0 \(own image\) or 1 "
 def rpn_losses(gt, **kwargs):
     cfg = get_config('mmdet::_base_/models/faster-rcnn_r50_fpn.py').model
     head = copy.deepcopy(cfg.rpn_head)
-    head.update(type='LossMixRPNHead', in_channels=8, feat_channels=8,
-                num_classes=1, train_cfg=cfg.train_cfg.rpn,
-                test_cfg=cfg.test_cfg.rpn, **kwargs)
+    head.update(
+        type='LossMixRPNHead',
+        in_channels=8,
+        feat_channels=8,
+        num_classes=1,
+        train_cfg=cfg.train_cfg.rpn,
+        test_cfg=cfg.test_cfg.rpn,
+        **kwargs)
     head = MODELS.build(head)
     outs = head(rand_feats(0))
     return head.loss_by_feat(*outs, [gt], [META])
@@ -63,14 +67,16 @@ def test_rpn_bad_label_and_mix_group(exact):
     """The RPN's gts are labelled 0 by the detector: a label of 1 is out of
     range for its one class."""
     boxes = [[4, 4, 30, 36], [30, 20, 60, 50]]
-    with pytest.raises(ValueError, match=LABEL_ERROR.replace(
-            '3', '1').format(1)):
-        rpn_losses(with_groups(make_gts(boxes, [0, 1], [0.4, 0.6]), [0, 1]),
-                   exact=exact)
+    with pytest.raises(
+            ValueError, match=LABEL_ERROR.replace('3', '1').format(1)):
+        rpn_losses(
+            with_groups(make_gts(boxes, [0, 1], [0.4, 0.6]), [0, 1]),
+            exact=exact)
     if exact:
         with pytest.raises(ValueError, match=GROUP_ERROR):
-            rpn_losses(with_groups(make_gts(boxes, [0, 0], [0.4, 0.6]),
-                                   [0, 2]), exact=exact)
+            rpn_losses(
+                with_groups(make_gts(boxes, [0, 0], [0.4, 0.6]), [0, 2]),
+                exact=exact)
 
 
 @pytest.mark.parametrize('kind', ['detr', 'deformable', 'dino'])
@@ -79,8 +85,10 @@ def test_detr_family_bad_label(kind, bad):
     head = build_detr(kind)
     gt = make_gts([[4, 4, 30, 36], [30, 10, 60, 44]], [0, bad])
     with pytest.raises(ValueError, match=LABEL_ERROR.format(bad)):
-        detr_loss(kind, head, [gt, make_gts([[30, 10, 60, 44]], [1])],
-                  meta=dict(img_path='bad.jpg'))
+        detr_loss(
+            kind,
+            head, [gt, make_gts([[30, 10, 60, 44]], [1])],
+            meta=dict(img_path='bad.jpg'))
 
 
 @pytest.mark.parametrize('kind', ['detr', 'deformable'])
@@ -90,5 +98,7 @@ def test_detr_family_exact_bad_mix_group(kind):
         make_gts([[4, 4, 30, 36], [30, 10, 60, 44]], [0, 1], [0.4, 0.6]),
         [0, 2])
     with pytest.raises(ValueError, match=GROUP_ERROR):
-        detr_loss(kind, head, [gt, make_gts([[30, 10, 60, 44]], [1])],
-                  meta=dict(img_path='bad.jpg', mix_lambda=0.4))
+        detr_loss(
+            kind,
+            head, [gt, make_gts([[30, 10, 60, 44]], [1])],
+            meta=dict(img_path='bad.jpg', mix_lambda=0.4))

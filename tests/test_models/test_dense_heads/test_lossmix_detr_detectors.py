@@ -3,12 +3,12 @@ import copy
 
 import pytest
 import torch
-from mmengine.hub import get_config
-from mmengine.optim import OptimWrapper
-
 from mmdet.models.dense_heads import DETRHead
 from mmdet.registry import MODELS
 from mmdet.structures import DetDataSample
+from mmengine.hub import get_config
+from mmengine.optim import OptimWrapper
+
 from lossmix_test_utils import make_gts
 
 CONFIGS = dict(
@@ -55,10 +55,11 @@ def test_detr_head_defaults_match_stock():
     assert torch.equal(ours.loss_cls.class_weight, stock.loss_cls.class_weight)
     with pytest.raises(TypeError, match='class_weight to have type float'):
         MODELS.build(
-            dict(type='LossMixDETRHead',
-                 num_classes=3,
-                 embed_dims=8,
-                 loss_cls=dict(type='CrossEntropyLoss', class_weight=[1.0])))
+            dict(
+                type='LossMixDETRHead',
+                num_classes=3,
+                embed_dims=8,
+                loss_cls=dict(type='CrossEntropyLoss', class_weight=[1.0])))
 
 
 # ------------------------------------------------ tiny detectors, training
@@ -103,8 +104,11 @@ def batch(weights=None):
     ]
     data_samples = []
     for gt in gts:
-        sample = DetDataSample(metainfo=dict(
-            img_shape=(48, 64), ori_shape=(48, 64), scale_factor=(1.0, 1.0)))
+        sample = DetDataSample(
+            metainfo=dict(
+                img_shape=(48, 64),
+                ori_shape=(48, 64),
+                scale_factor=(1.0, 1.0)))
         sample.gt_instances = gt
         data_samples.append(sample)
     inputs = [
@@ -139,8 +143,8 @@ def test_tiny_detector_loss_and_training(kind, stock_type):
         assert torch.equal(ones[key], ref[key]), key
         if 'loss_bbox' in key or 'loss_iou' in key:
             assert ref[key] > 0, key
-            assert half[key].item() == pytest.approx(0.5 * ref[key].item(),
-                                                     rel=1e-5), key
+            assert half[key].item() == pytest.approx(
+                0.5 * ref[key].item(), rel=1e-5), key
     # two training iterations with mixed weights
     ours.train()
     optim = OptimWrapper(torch.optim.AdamW(ours.parameters(), lr=1e-3))

@@ -5,11 +5,11 @@ from functools import lru_cache
 import pytest
 import torch
 import torch.nn.functional as F
-from mmengine.hub import get_config
-
 from mmdet.registry import MODELS
 from mmdet.structures import DetDataSample
 from mmdet.structures.bbox import bbox_xyxy_to_cxcywh
+from mmengine.hub import get_config
+
 from lossmix_test_utils import make_gts
 
 CONFIGS = dict(
@@ -35,16 +35,16 @@ def build(kind, stock=False, **kwargs):
     Deformable / DINO heads two-stage, with ``L`` decoder layers."""
     model = copy.deepcopy(_stock_model(kind))
     cfg = model.bbox_head
-    cfg.update(type=CONFIGS[kind][1 if stock else 2],
-               num_classes=C,
-               embed_dims=D,
-               train_cfg=model.train_cfg,
-               test_cfg=model.test_cfg,
-               **kwargs)
+    cfg.update(
+        type=CONFIGS[kind][1 if stock else 2],
+        num_classes=C,
+        embed_dims=D,
+        train_cfg=model.train_cfg,
+        test_cfg=model.test_cfg,
+        **kwargs)
     if kind != 'detr':
-        cfg.update(num_pred_layer=L + 1,
-                   as_two_stage=True,
-                   share_pred_layer=False)
+        cfg.update(
+            num_pred_layer=L + 1, as_two_stage=True, share_pred_layer=False)
     torch.manual_seed(0)
     return MODELS.build(cfg)
 
@@ -61,8 +61,8 @@ def samples(batch_gts, meta=None):
 def dn_meta(batch_gts, groups=2):
     most = max(len(gts) for gts in batch_gts)
     groups = groups if most else 1
-    return dict(num_denoising_queries=2 * most * groups,
-                num_denoising_groups=groups)
+    return dict(
+        num_denoising_queries=2 * most * groups, num_denoising_groups=groups)
 
 
 def loss(kind, head, batch_gts, seed=1, meta=None):
@@ -71,8 +71,8 @@ def loss(kind, head, batch_gts, seed=1, meta=None):
     g = torch.Generator().manual_seed(seed)
     bs = len(batch_gts)
     if kind == 'detr':
-        out = head.loss(torch.randn(L, bs, Q, D, generator=g),
-                        samples(batch_gts, meta))
+        out = head.loss(
+            torch.randn(L, bs, Q, D, generator=g), samples(batch_gts, meta))
     else:
         extra = (dn_meta(batch_gts), ) if kind == 'dino' else ()
         total = Q + (extra[0]['num_denoising_queries'] if extra else 0)
@@ -150,8 +150,8 @@ def test_one_gt_weight_scales_its_losses(kind):
     for key in ref:
         if is_box(key) or 'dn_loss_cls' in key:
             assert ref[key] > 0
-            assert got[key].item() == pytest.approx(w * ref[key].item(),
-                                                    rel=1e-5), key
+            assert got[key].item() == pytest.approx(
+                w * ref[key].item(), rel=1e-5), key
         else:  # matched / proposal classification: one query of many
             assert 0 < got[key] < ref[key], key
     no_reg = loss(kind, build(kind, mix_reg=False),
@@ -186,8 +186,8 @@ def test_box_losses_are_per_gt_shares_in_every_layer(kind):
             stock[key].item()
         assert a0 > 0 and a1 > 0, key
         assert a0 + a1 == pytest.approx(full, rel=1e-5), key
-        assert mixed[key].item() == pytest.approx(0.2 * a0 + 0.7 * a1,
-                                                  rel=1e-5), key
+        assert mixed[key].item() == pytest.approx(
+            0.2 * a0 + 0.7 * a1, rel=1e-5), key
         assert mixed_reg[key].item() == pytest.approx(0.2 * a0, rel=1e-5), key
 
 
@@ -252,8 +252,8 @@ def test_hand_derived_matched_query_losses(kind):
             f = focal_terms(s, labels)
             expected = 2.0 * (w * f[0] + f[1:].sum())
             matched_term = 2.0 * f[0]
-        assert got[prefix + 'loss_cls'] == pytest.approx(expected.item(),
-                                                         rel=1e-5)
+        assert got[prefix + 'loss_cls'] == pytest.approx(
+            expected.item(), rel=1e-5)
         assert got[prefix + 'loss_cls'] == pytest.approx(
             ref[prefix + 'loss_cls'] - (1 - w) * matched_term.item(), rel=1e-5)
         l1 = 5.0 * w * (boxes[layer, 0, 0] - gt[0]).abs().sum()
@@ -308,14 +308,17 @@ def test_exact_mode_is_eq14(kind):
             rel=1e-5), key
     # the weighted (one matching) loss is another one
     weighted = loss(kind, build(kind), [mixed], meta=dict(mix_lambda=lam))
-    assert weighted['loss_cls'].item() != pytest.approx(
-        got['loss_cls'].item())
+    assert weighted['loss_cls'].item() != pytest.approx(got['loss_cls'].item())
 
 
 def test_dino_refuses_exact():
-    with pytest.raises(ValueError, match='LossMixDINOHead exact must be '
-                       'False, got True: .* one decoder pass per label set'):
+    with pytest.raises(
+            ValueError,
+            match='LossMixDINOHead exact must be '
+            'False, got True: .* one decoder pass per label set'):
         build('dino', exact=True)
-    with pytest.raises(ValueError, match=r"LossMixDETRHead exact must be one "
-                       r"of False, True, 'two_pass', got 'single_pass'"):
+    with pytest.raises(
+            ValueError,
+            match=r"LossMixDETRHead exact must be one "
+            r"of False, True, 'two_pass', got 'single_pass'"):
         build('detr', exact='single_pass')

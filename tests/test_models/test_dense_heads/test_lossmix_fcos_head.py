@@ -54,12 +54,10 @@ def test_focal_loss_by_hand_and_assigned_gts():
     pos = labels < NUM_CLASSES
     terms = focal_terms(flat_scores(outs[0]), labels)
     num_pos = pos.sum().item()
-    assert ref.item() == pytest.approx(terms.sum().item() / num_pos,
-                                       rel=1e-5)
+    assert ref.item() == pytest.approx(terms.sum().item() / num_pos, rel=1e-5)
     # which image each flattened point belongs to (level, image, position)
-    image = torch.cat([
-        torch.arange(2).repeat_interleave(len(p)) for p in points
-    ])
+    image = torch.cat(
+        [torch.arange(2).repeat_interleave(len(p)) for p in points])
     assert set(labels[pos & (image == 0)].tolist()) == {0, 1}
     sample_w = torch.ones(len(labels), dtype=torch.float64)
     weighted = pos & (image == 0)
@@ -69,13 +67,13 @@ def test_focal_loss_by_hand_and_assigned_gts():
     # the assignment the head reads off the targets: gt k <=> label k
     labels, targets = stock.get_targets(points, [gts(), one_gt(1)])
     for level, stride in enumerate(stock.strides):
-        gt_inds = head.point_assigned_gt_inds(
-            points[level], labels[level], targets[level], stride,
-            [gts(), one_gt(1)])
+        gt_inds = head.point_assigned_gt_inds(points[level], labels[level],
+                                              targets[level], stride,
+                                              [gts(), one_gt(1)])
         for img, inds in enumerate(gt_inds):
             level_labels = labels[level].view(2, -1)[img]
-            expected = torch.where(level_labels < NUM_CLASSES,
-                                   level_labels, -1)
+            expected = torch.where(level_labels < NUM_CLASSES, level_labels,
+                                   -1)
             if img == 1:  # its one gt is gt 0, label 1
                 expected = torch.where(expected == 1, 0, expected)
             assert torch.equal(inds, expected)
@@ -95,10 +93,9 @@ def test_duplicate_boxes_take_the_first_smallest_gt():
     found = set()
     for level, stride in enumerate(stock.strides):
         inds = head.point_assigned_gt_inds(points[level], labels[level],
-                                           targets[level], stride,
-                                           [plain])[0]
-        assert torch.equal(inds, torch.where(labels[level] < NUM_CLASSES,
-                                             labels[level], -1))
+                                           targets[level], stride, [plain])[0]
+        assert torch.equal(
+            inds, torch.where(labels[level] < NUM_CLASSES, labels[level], -1))
         found |= set(inds.tolist())
     assert {0, 1} <= found and 2 not in found  # the duplicate: never
     ref = losses(head, [gts([0.5, 0.4, 1.0], boxes=boxes, labels=[0, 1, 2])])
@@ -154,8 +151,9 @@ def test_tiny_fcos_trains():
     assert train_two_iters(KIND, TYPE, weights=None)[0] > totals[0]
 
 
-@pytest.mark.parametrize('norm_on_bbox,center_sampling',
-                         [(True, False), (False, True), (True, True)])
+@pytest.mark.parametrize('norm_on_bbox,center_sampling', [(True, False),
+                                                          (False, True),
+                                                          (True, True)])
 def test_assignment_read_with_norm_on_bbox_and_center_sampling(
         norm_on_bbox, center_sampling):
     """Targets divided by the stride, positives in the gt's centre region:

@@ -28,8 +28,7 @@ def test_one_gt_weight_scales_regression():
     _, head = build_pair(KIND, TYPE)
     ref = losses(head, [one_gt(0)])
     got = losses(head, [one_gt(0, [0.3])])
-    assert got['loss_bbox'] == pytest.approx(0.3 * ref['loss_bbox'],
-                                             rel=1e-6)
+    assert got['loss_bbox'] == pytest.approx(0.3 * ref['loss_bbox'], rel=1e-6)
     assert got['loss_cls'] < ref['loss_cls']
     _, no_reg = build_pair(KIND, TYPE, mix_reg=False)
     got = losses(no_reg, [one_gt(0, [0.3])])
@@ -37,8 +36,7 @@ def test_one_gt_weight_scales_regression():
     _, no_cls = build_pair(KIND, TYPE, mix_cls=False)
     got = losses(no_cls, [one_gt(0, [0.3])])
     assert got['loss_cls'] == ref['loss_cls']
-    assert got['loss_bbox'] == pytest.approx(0.3 * ref['loss_bbox'],
-                                             rel=1e-6)
+    assert got['loss_bbox'] == pytest.approx(0.3 * ref['loss_bbox'], rel=1e-6)
 
 
 def test_focal_loss_by_hand():
@@ -47,13 +45,13 @@ def test_focal_loss_by_hand():
     stock, head = build_pair(KIND, TYPE)
     w = torch.tensor([0.3, 0.8])
     outs = head(feats(head))
-    got = sum(head.loss_by_feat(*outs, [gts(w.tolist())],
-                                [IMG_META])['loss_cls']).item()
+    got = sum(
+        head.loss_by_feat(*outs, [gts(w.tolist())],
+                          [IMG_META])['loss_cls']).item()
     ref = sum(stock.loss_by_feat(*outs, [gts()], [IMG_META])['loss_cls'])
     # the stock targets, anchor by anchor (allowed_border=-1: all inside)
     sizes = [s.shape[-2:] for s in outs[0]]
-    anchors = torch.cat(
-        stock.prior_generator.grid_priors(sizes, device='cpu'))
+    anchors = torch.cat(stock.prior_generator.grid_priors(sizes, device='cpu'))
     labels, label_weights = stock._get_targets_single(
         anchors, torch.ones(len(anchors), dtype=torch.bool), gts(),
         IMG_META)[:2]
@@ -62,12 +60,11 @@ def test_focal_loss_by_hand():
     assert (label_weights == 0).any()  # anchors between the IoU thresholds
     terms = focal_terms(flat_scores(outs[0]), labels) * label_weights
     num_pos = pos.sum().item()
-    assert ref.item() == pytest.approx(terms.sum().item() / num_pos,
-                                       rel=1e-5)
+    assert ref.item() == pytest.approx(terms.sum().item() / num_pos, rel=1e-5)
     sample_w = torch.ones(len(labels), dtype=torch.float64)
     sample_w[pos] = w.double()[labels[pos]]
-    assert got == pytest.approx((terms * sample_w).sum().item() / num_pos,
-                                rel=1e-5)
+    assert got == pytest.approx(
+        (terms * sample_w).sum().item() / num_pos, rel=1e-5)
     # = stock - sum_k (1 - w_k) * (gt k's positives' part)
     parts = [terms[labels == k].sum().item() / num_pos for k in (0, 1)]
     assert got == pytest.approx(
@@ -96,8 +93,8 @@ def test_reg_weights():
     assert losses(head, [gts(reg_weights=[0.0, 0.0])])['loss_bbox'] == 0
     # on top of the loss weights
     got = losses(head, [gts([0.5, 0.9], [1.0, 0.0])])
-    assert got['loss_bbox'] == pytest.approx(0.5 * first['loss_bbox'],
-                                             rel=1e-6)
+    assert got['loss_bbox'] == pytest.approx(
+        0.5 * first['loss_bbox'], rel=1e-6)
 
 
 def test_exact_mode_is_eq14():

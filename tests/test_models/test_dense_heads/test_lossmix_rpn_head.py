@@ -2,8 +2,8 @@ import copy
 
 import pytest
 import torch
-
 from mmdet.registry import MODELS
+
 from lossmix_test_utils import make_gts, rand_feats
 
 IMG_META = dict(img_shape=(64, 64), pad_shape=(64, 64), scale_factor=1)
@@ -11,8 +11,11 @@ IMG_META = dict(img_shape=(64, 64), pad_shape=(64, 64), scale_factor=1)
 
 def build(frcnn_cfg, type_, **kwargs):
     cfg = copy.deepcopy(frcnn_cfg.rpn_head)
-    cfg.update(type=type_, train_cfg=frcnn_cfg.train_cfg.rpn,
-               test_cfg=frcnn_cfg.test_cfg.rpn, **kwargs)
+    cfg.update(
+        type=type_,
+        train_cfg=frcnn_cfg.train_cfg.rpn,
+        test_cfg=frcnn_cfg.test_cfg.rpn,
+        **kwargs)
     torch.manual_seed(0)
     return MODELS.build(cfg)
 
@@ -22,8 +25,10 @@ def losses(head, gts, seed=0):
     outs = head(feats)
     torch.manual_seed(1)  # the RPN's RandomSampler
     out = head.loss_by_feat(*outs, [gts], [IMG_META])
-    return {k: sum(v).item() if isinstance(v, list) else v.item()
-            for k, v in out.items()}
+    return {
+        k: sum(v).item() if isinstance(v, list) else v.item()
+        for k, v in out.items()
+    }
 
 
 GT_BOXES = [[4, 4, 30, 36], [30, 20, 60, 50]]
@@ -42,18 +47,17 @@ def test_single_gt_weight_scales_regression_exactly(frcnn_cfg):
     head = build(frcnn_cfg, 'LossMixRPNHead')
     ref = losses(head, make_gts(GT_BOXES[:1], [0]))
     got = losses(head, make_gts(GT_BOXES[:1], [0], [0.3]))
-    assert got['loss_rpn_bbox'] == pytest.approx(0.3 * ref['loss_rpn_bbox'],
-                                                 rel=1e-6)
+    assert got['loss_rpn_bbox'] == pytest.approx(
+        0.3 * ref['loss_rpn_bbox'], rel=1e-6)
     assert got['loss_rpn_cls'] < ref['loss_rpn_cls']
     # mix_cls / mix_reg switch off each part
     no_reg = build(frcnn_cfg, 'LossMixRPNHead', mix_reg=False)
     got = losses(no_reg, make_gts(GT_BOXES[:1], [0], [0.3]))
-    assert got['loss_rpn_bbox'] == pytest.approx(ref['loss_rpn_bbox'],
-                                                 rel=1e-7)
+    assert got['loss_rpn_bbox'] == pytest.approx(
+        ref['loss_rpn_bbox'], rel=1e-7)
     no_cls = build(frcnn_cfg, 'LossMixRPNHead', mix_cls=False)
     got = losses(no_cls, make_gts(GT_BOXES[:1], [0], [0.3]))
-    assert got['loss_rpn_cls'] == pytest.approx(ref['loss_rpn_cls'],
-                                                rel=1e-7)
+    assert got['loss_rpn_cls'] == pytest.approx(ref['loss_rpn_cls'], rel=1e-7)
 
 
 def test_loss_is_linear_in_each_gt_weight(frcnn_cfg):
@@ -86,11 +90,14 @@ def test_weights_land_on_the_assigned_anchors(frcnn_cfg, allowed_border):
     train_cfg = copy.deepcopy(frcnn_cfg.train_cfg.rpn)
     train_cfg.allowed_border = allowed_border
     cfg = copy.deepcopy(frcnn_cfg.rpn_head)
-    cfg.update(type='LossMixRPNHead', train_cfg=train_cfg,
-               test_cfg=frcnn_cfg.test_cfg.rpn)
+    cfg.update(
+        type='LossMixRPNHead',
+        train_cfg=train_cfg,
+        test_cfg=frcnn_cfg.test_cfg.rpn)
     head = MODELS.build(cfg)
-    anchors = head.prior_generator.grid_priors(
-        [(16, 16), (8, 8), (4, 4), (2, 2), (1, 1)], device='cpu')
+    anchors = head.prior_generator.grid_priors([(16, 16), (8, 8), (4, 4),
+                                                (2, 2), (1, 1)],
+                                               device='cpu')
     flat = torch.cat(anchors)
     valid = torch.ones(len(flat), dtype=torch.bool)
     gts = make_gts(GT_BOXES, [0, 0])
@@ -131,16 +138,21 @@ def pseudo_sampled(frcnn_cfg, type_, **kwargs):
     cfg = copy.deepcopy(frcnn_cfg.rpn_head)
     train_cfg = copy.deepcopy(frcnn_cfg.train_cfg.rpn)
     train_cfg.sampler = dict(type='PseudoSampler')
-    cfg.update(type=type_, train_cfg=train_cfg,
-               test_cfg=frcnn_cfg.test_cfg.rpn, **kwargs)
+    cfg.update(
+        type=type_,
+        train_cfg=train_cfg,
+        test_cfg=frcnn_cfg.test_cfg.rpn,
+        **kwargs)
     torch.manual_seed(0)
     return MODELS.build(cfg)
 
 
 def batch_losses(head, gts_list, metas, seeds=None):
     seeds = range(len(gts_list)) if seeds is None else seeds
-    feats = [torch.cat(level) for level in zip(
-        *[rand_feats(seed) for seed in seeds])]
+    feats = [
+        torch.cat(level)
+        for level in zip(*[rand_feats(seed) for seed in seeds])
+    ]
     outs = head(feats)
     out = head.loss_by_feat(*outs, gts_list, metas)
     return {k: sum(v).item() for k, v in out.items()}
@@ -151,8 +163,7 @@ def batch_losses(head, gts_list, metas, seeds=None):
 # included
 EXACT_CASES = [('two_pass', 'pseudo'), ('two_pass', 'all'),
                ('single_pass', 'all'), (True, 'all'), (True, 'pseudo'),
-               ('single_pass', 'pseudo'), (True, 'band'),
-               ('two_pass', 'band')]
+               ('single_pass', 'pseudo'), (True, 'band'), ('two_pass', 'band')]
 
 
 def sampled_head(frcnn_cfg, sampling, type_, **kwargs):
@@ -192,21 +203,22 @@ def test_exact_mode_is_eq14(frcnn_cfg, num_imgs, exact, sampling):
 @pytest.mark.parametrize('exact', ['two_pass', 'single_pass'])
 def test_exact_mode_unmixed_and_bad_flags(frcnn_cfg, exact):
     gts = make_gts(GT_BOXES, [0, 0])
-    stock = batch_losses(pseudo_sampled(frcnn_cfg, 'RPNHead'), [gts],
-                         [IMG_META])
+    stock = batch_losses(
+        pseudo_sampled(frcnn_cfg, 'RPNHead'), [gts], [IMG_META])
     got = batch_losses(
         pseudo_sampled(frcnn_cfg, 'LossMixRPNHead', exact=exact), [gts],
         [dict(IMG_META, mix_lambda=1.0)])
     assert got == pytest.approx(stock, rel=1e-6)
     with pytest.raises(ValueError, match='mix_cls=True and mix_reg=True'):
-        pseudo_sampled(frcnn_cfg, 'LossMixRPNHead', exact=exact,
-                       mix_reg=False)
+        pseudo_sampled(frcnn_cfg, 'LossMixRPNHead', exact=exact, mix_reg=False)
 
 
 def test_exact_mode_names_the_valid_modes(frcnn_cfg):
-    with pytest.raises(ValueError, match=r"LossMixRPNHead exact must be one "
-                       r"of False, True, 'single_pass', 'two_pass', got "
-                       r"'one_pass'"):
+    with pytest.raises(
+            ValueError,
+            match=r"LossMixRPNHead exact must be one "
+            r"of False, True, 'single_pass', 'two_pass', got "
+            r"'one_pass'"):
         build(frcnn_cfg, 'LossMixRPNHead', exact='one_pass')
     assert build(frcnn_cfg, 'LossMixRPNHead').exact_mode is None
 
@@ -240,8 +252,8 @@ def test_reg_weights_zero_pseudo_boxes(frcnn_cfg):
     """gt 0 a source box (reg 1), gt 1 a pseudo-box (reg 0), one image."""
     head = build(frcnn_cfg, 'LossMixRPNHead')
     stock = losses(build(frcnn_cfg, 'RPNHead'), make_gts(GT_BOXES, [0, 0]))
-    source_only = losses(zeroed_stock(frcnn_cfg, [1]),
-                         make_gts(GT_BOXES, [0, 0]))
+    source_only = losses(
+        zeroed_stock(frcnn_cfg, [1]), make_gts(GT_BOXES, [0, 0]))
     got = losses(head, with_reg(make_gts(GT_BOXES, [0, 0]), [1.0, 0.0]))
     assert got == source_only  # exactly
     assert got['loss_rpn_cls'] == stock['loss_rpn_cls']
@@ -258,18 +270,20 @@ def test_reg_weights_on_top_of_loss_weights(frcnn_cfg):
     """loss weights (0.3, 0.7), reg weights (1, 0): the box loss is 0.3 x
     the source box's share, the objectness loss the weighted one."""
     lw = [0.3, 0.7]
-    weighted = losses(build(frcnn_cfg, 'LossMixRPNHead'),
-                      make_gts(GT_BOXES, [0, 0], lw))
-    source_only = losses(zeroed_stock(frcnn_cfg, [1]),
-                         make_gts(GT_BOXES, [0, 0]))
-    got = losses(build(frcnn_cfg, 'LossMixRPNHead'),
-                 with_reg(make_gts(GT_BOXES, [0, 0], lw), [1.0, 0.0]))
+    weighted = losses(
+        build(frcnn_cfg, 'LossMixRPNHead'), make_gts(GT_BOXES, [0, 0], lw))
+    source_only = losses(
+        zeroed_stock(frcnn_cfg, [1]), make_gts(GT_BOXES, [0, 0]))
+    got = losses(
+        build(frcnn_cfg, 'LossMixRPNHead'),
+        with_reg(make_gts(GT_BOXES, [0, 0], lw), [1.0, 0.0]))
     assert got['loss_rpn_cls'] == weighted['loss_rpn_cls']
     assert got['loss_rpn_bbox'] == pytest.approx(
         0.3 * source_only['loss_rpn_bbox'], rel=1e-6)
     # mix_reg=False: loss weights leave the box loss, reg_weights do not
-    no_reg = losses(build(frcnn_cfg, 'LossMixRPNHead', mix_reg=False),
-                    with_reg(make_gts(GT_BOXES, [0, 0], lw), [1.0, 0.0]))
+    no_reg = losses(
+        build(frcnn_cfg, 'LossMixRPNHead', mix_reg=False),
+        with_reg(make_gts(GT_BOXES, [0, 0], lw), [1.0, 0.0]))
     assert no_reg['loss_rpn_bbox'] == source_only['loss_rpn_bbox']
     assert no_reg['loss_rpn_cls'] == weighted['loss_rpn_cls']
     both_off = losses(
@@ -281,8 +295,9 @@ def test_reg_weights_on_top_of_loss_weights(frcnn_cfg):
 @pytest.mark.parametrize('bad', [[-1.0, 1.0], [float('nan'), 1.0]])
 def test_bad_reg_weights_raise(frcnn_cfg, bad):
     with pytest.raises(ValueError, match='reg_weights must be finite'):
-        losses(build(frcnn_cfg, 'LossMixRPNHead'),
-               with_reg(make_gts(GT_BOXES, [0, 0]), bad))
+        losses(
+            build(frcnn_cfg, 'LossMixRPNHead'),
+            with_reg(make_gts(GT_BOXES, [0, 0]), bad))
 
 
 # ------------------------------------------- exact mode: batches and modes
@@ -297,10 +312,17 @@ def all_sampled(frcnn_cfg, type_, ignore_band=False, **kwargs):
     train_cfg = copy.deepcopy(frcnn_cfg.train_cfg.rpn)
     if not ignore_band:
         train_cfg.assigner.neg_iou_thr = train_cfg.assigner.pos_iou_thr
-    train_cfg.sampler = dict(type='RandomSampler', num=4096, pos_fraction=1.0,
-                             neg_pos_ub=-1, add_gt_as_proposals=False)
-    cfg.update(type=type_, train_cfg=train_cfg,
-               test_cfg=frcnn_cfg.test_cfg.rpn, **kwargs)
+    train_cfg.sampler = dict(
+        type='RandomSampler',
+        num=4096,
+        pos_fraction=1.0,
+        neg_pos_ub=-1,
+        add_gt_as_proposals=False)
+    cfg.update(
+        type=type_,
+        train_cfg=train_cfg,
+        test_cfg=frcnn_cfg.test_cfg.rpn,
+        **kwargs)
     torch.manual_seed(0)
     return MODELS.build(cfg)
 
@@ -324,11 +346,10 @@ def test_exact_mode_mixed_and_unmixed_batch(frcnn_cfg, exact):
     head = all_sampled(frcnn_cfg, 'LossMixRPNHead', exact=exact)
     one = batch_losses(head, [mixed_gts(lam)], [mixed_meta], seeds=[0])
     two = batch_losses(head, [plain], [plain_meta], seeds=[1])
-    got = batch_losses(head, [mixed_gts(lam), plain],
-                       [mixed_meta, plain_meta], seeds=[0, 1])
+    got = batch_losses(
+        head, [mixed_gts(lam), plain], [mixed_meta, plain_meta], seeds=[0, 1])
     for key in got:
-        assert got[key] == pytest.approx((one[key] + two[key]) / 2,
-                                         rel=1e-5)
+        assert got[key] == pytest.approx((one[key] + two[key]) / 2, rel=1e-5)
 
 
 @pytest.mark.parametrize('exact', ['two_pass', 'single_pass'])
@@ -343,10 +364,11 @@ def test_exact_mode_honours_mix_mode(frcnn_cfg, mode, exact):
     meta = dict(IMG_META, mix_lambda=lam)
     if mode is not None:
         meta['mix_mode'] = mode
-    got = batch_losses(all_sampled(frcnn_cfg, 'LossMixRPNHead', exact=exact),
-                       [mixed_gts(lam)], [meta])
-    c_own, c_partner = dict(union=(1, 1), noise=(1, 0)).get(
-        mode, (lam, 1 - lam))
+    got = batch_losses(
+        all_sampled(frcnn_cfg, 'LossMixRPNHead', exact=exact),
+        [mixed_gts(lam)], [meta])
+    c_own, c_partner = dict(
+        union=(1, 1), noise=(1, 0)).get(mode, (lam, 1 - lam))
     for key in got:
         assert got[key] == pytest.approx(
             c_own * own[key] + c_partner * partner[key], rel=1e-5)
@@ -355,8 +377,10 @@ def test_exact_mode_honours_mix_mode(frcnn_cfg, mode, exact):
 @pytest.mark.parametrize('exact', ['two_pass', 'single_pass'])
 def test_exact_mode_unknown_mix_mode(frcnn_cfg, exact):
     head = all_sampled(frcnn_cfg, 'LossMixRPNHead', exact=exact)
-    with pytest.raises(ValueError, match=r"mode must be one of "
-                       r"\('lossmix', 'union', 'noise'\), got 'mixup'"):
+    with pytest.raises(
+            ValueError,
+            match=r"mode must be one of "
+            r"\('lossmix', 'union', 'noise'\), got 'mixup'"):
         batch_losses(head, [mixed_gts(0.5)],
                      [dict(IMG_META, mix_lambda=0.5, mix_mode='mixup')])
 
@@ -376,8 +400,8 @@ def test_exact_mode_keeps_reg_weights(frcnn_cfg, exact, sampling):
         lam * own['loss_rpn_cls'] + (1 - lam) * partner['loss_rpn_cls'],
         rel=1e-5)
     assert partner['loss_rpn_bbox'] > 0
-    assert got['loss_rpn_bbox'] == pytest.approx(lam * own['loss_rpn_bbox'],
-                                                 rel=1e-5)
+    assert got['loss_rpn_bbox'] == pytest.approx(
+        lam * own['loss_rpn_bbox'], rel=1e-5)
 
 
 @pytest.mark.parametrize('exact', ['two_pass', 'single_pass'])
@@ -422,8 +446,8 @@ def test_single_pass_is_eq14_where_every_candidate_is_sampled(
     metas = [dict(IMG_META, mix_lambda=0.3), dict(IMG_META, mix_lambda=0.8)]
     heads = {}
     for exact in ('two_pass', 'single_pass'):
-        heads[exact] = sampled_head(frcnn_cfg, sampling, 'LossMixRPNHead',
-                                    exact=exact)
+        heads[exact] = sampled_head(
+            frcnn_cfg, sampling, 'LossMixRPNHead', exact=exact)
         heads[exact].train_cfg.allowed_border = 0
     torch.manual_seed(0)
     two = batch_losses(heads['two_pass'], gts, metas)
@@ -440,12 +464,13 @@ def test_single_pass_unmixed_equals_stock_random_sampler(frcnn_cfg):
     gts = [unmixed, make_gts(GT_BOXES, [0, 0])]
     metas = [dict(IMG_META, mix_lambda=1.0)] * 2
     torch.manual_seed(3)
-    got = batch_losses(build(frcnn_cfg, 'LossMixRPNHead', exact=True), gts,
-                       metas)
+    got = batch_losses(
+        build(frcnn_cfg, 'LossMixRPNHead', exact=True), gts, metas)
     torch.manual_seed(3)
-    stock = batch_losses(build(frcnn_cfg, 'RPNHead'),
-                         [make_gts(GT_BOXES[:1], [0]),
-                          make_gts(GT_BOXES, [0, 0])], [IMG_META] * 2)
+    stock = batch_losses(
+        build(frcnn_cfg, 'RPNHead'),
+        [make_gts(GT_BOXES[:1], [0]),
+         make_gts(GT_BOXES, [0, 0])], [IMG_META] * 2)
     assert got == stock  # exactly
 
 
@@ -484,13 +509,13 @@ def test_single_pass_refuses_gts_as_proposals(frcnn_cfg):
     head = build(frcnn_cfg, 'LossMixRPNHead', exact=True)
     head.sampler.add_gt_as_proposals = True
     with pytest.raises(ValueError, match='add_gt_as_proposals=False'):
-        batch_losses(head, [mixed_gts(0.5)],
-                     [dict(IMG_META, mix_lambda=0.5)])
+        batch_losses(head, [mixed_gts(0.5)], [dict(IMG_META, mix_lambda=0.5)])
 
 
 def test_samples_every_candidate_by_hand():
     """Which samplers keep every candidate of an image of 1023 anchors."""
     from mmdet.registry import TASK_UTILS
+
     from lossmix_mm.models.dense_heads.rpn_single_pass import \
         samples_every_candidate
 

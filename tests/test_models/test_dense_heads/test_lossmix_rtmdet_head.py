@@ -27,8 +27,7 @@ def test_one_gt_weight_scales_regression():
     _, head = build_pair(KIND, TYPE)
     ref = losses(head, [one_gt(0)])
     got = losses(head, [one_gt(0, [0.3])])
-    assert got['loss_bbox'] == pytest.approx(0.3 * ref['loss_bbox'],
-                                             rel=1e-6)
+    assert got['loss_bbox'] == pytest.approx(0.3 * ref['loss_bbox'], rel=1e-6)
     assert got['loss_cls'] < ref['loss_cls']
     _, no_reg = build_pair(KIND, TYPE, mix_reg=False)
     got = losses(no_reg, [one_gt(0, [0.3])])

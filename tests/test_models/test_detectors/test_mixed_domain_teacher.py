@@ -8,16 +8,16 @@ import os.path as osp
 import numpy as np
 import pytest
 import torch
+from mmdet.registry import MODELS
+from mmdet.structures import DetDataSample
 from mmengine.config import Config
 from mmengine.structures import InstanceData
 
-from mmdet.registry import MODELS
-from mmdet.structures import DetDataSample
 from lossmix_mm.mixing.across import mix_across
 from lossmix_mm.models.detectors import zero_loss_dict
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.dirname(
-    osp.abspath(__file__)))))
+ROOT = osp.dirname(
+    osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 DA_CONFIG = glob.glob(
     osp.join(ROOT, 'configs', 'toy',
              'mixed-teacher_faster-rcnn_r18_fpn_lossmix_*_toy2clipart.py'))[0]
@@ -48,8 +48,8 @@ def sample(boxes=(), labels=(), homography=None, shape=(SIZE, SIZE)):
             pad_shape=shape,
             batch_input_shape=shape,
             scale_factor=(1.0, 1.0),
-            homography_matrix=np.eye(3, dtype=np.float32)
-            if homography is None else homography))
+            homography_matrix=np.eye(3, dtype=np.float32) if homography is
+            None else homography))
     s.gt_instances = InstanceData(
         bboxes=torch.tensor(boxes, dtype=torch.float32).reshape(-1, 4),
         labels=torch.tensor(labels, dtype=torch.long))
@@ -150,21 +150,18 @@ def test_adapt_terms_and_discriminator(model, monkeypatch):
     for term in ('mss', 'mtt', 'mst'):
         assert losses[f'{term}_loss_cls'].requires_grad
         assert losses[f'{term}_loss_cls'] > 0
-    assert losses['nst_loss_cls'] == 0 and not losses[
-        'nst_loss_cls'].requires_grad
+    assert losses[
+        'nst_loss_cls'] == 0 and not losses['nst_loss_cls'].requires_grad
     # discriminator classifier initialised with std 0.01: logits ~ 0, so
     # each domain's BCE is about log 2 (within 5 %), times the weight 0.1
     for key in ('loss_disc_src', 'loss_disc_tgt'):
-        assert losses[key].item() == pytest.approx(0.1 * math.log(2),
-                                                   rel=0.05)
+        assert losses[key].item() == pytest.approx(0.1 * math.log(2), rel=0.05)
     # the discriminator is trained by the total loss, the teacher is not
     model.zero_grad()
-    total = sum(v.sum() if not isinstance(v, list) else sum(x.sum()
-                                                            for x in v)
+    total = sum(v.sum() if not isinstance(v, list) else sum(x.sum() for x in v)
                 for k, v in losses.items() if 'loss' in k)
     total.backward()
-    assert all(p.grad is not None
-               for p in model.discriminator.parameters())
+    assert all(p.grad is not None for p in model.discriminator.parameters())
     assert all(p.grad is None for p in model.teacher.parameters())
     model.zero_grad()
 
@@ -173,8 +170,8 @@ def test_empty_pseudo_labels_train_as_background(model, monkeypatch):
     """A target batch without any pseudo-box is Eq. 14 with y = {}: the
     background loss (objectness and classification), no regression."""
     # scores at or below 0.8 are all dropped: no pseudo-box in the batch
-    monkeypatch.setattr(model.teacher, 'predict',
-                        fake_teacher([[0.8, 0.5], []]))
+    monkeypatch.setattr(model.teacher, 'predict', fake_teacher([[0.8, 0.5],
+                                                                []]))
     model.set_phase('adapt')
     torch.manual_seed(3)
     losses = model.loss(*batch())
@@ -236,8 +233,7 @@ def test_pseudo_box_reg_option(monkeypatch):
     monkeypatch.setattr(model.teacher, 'predict',
                         fake_teacher([[0.95, 0.9], [0.99]]))
     inputs, samples = batch()
-    out = model.pseudo_label(inputs['unsup_teacher'],
-                             samples['unsup_teacher'],
+    out = model.pseudo_label(inputs['unsup_teacher'], samples['unsup_teacher'],
                              samples['unsup_student'])
     assert set(out[0].gt_instances.keys()) == {'bboxes', 'labels'}
     model.set_phase('adapt')
@@ -277,8 +273,7 @@ def test_nst_throughout_noise_baseline(monkeypatch):
             mixer=None,
             semi_train_cfg=dict(
                 loss_weights=dict(mst=0.0), nst_phases=('warmup', 'adapt'))))
-    monkeypatch.setattr(model.teacher, 'predict',
-                        fake_teacher([[0.9], [0.9]]))
+    monkeypatch.setattr(model.teacher, 'predict', fake_teacher([[0.9], [0.9]]))
     calls = spy_student(model, monkeypatch)
     model.set_phase('adapt')
     torch.manual_seed(2)
@@ -297,10 +292,8 @@ def test_discriminator_input(disc_input, monkeypatch):
     """'weak': one extra forward of the weak source + weak target views
     (4 images); 'mixed': the mss / mtt forwards' features, none extra."""
     torch.manual_seed(0)
-    model = MODELS.build(model_cfg(semi_train_cfg=dict(
-        disc_input=disc_input)))
-    monkeypatch.setattr(model.teacher, 'predict',
-                        fake_teacher([[0.9], [0.9]]))
+    model = MODELS.build(model_cfg(semi_train_cfg=dict(disc_input=disc_input)))
+    monkeypatch.setattr(model.teacher, 'predict', fake_teacher([[0.9], [0.9]]))
     sizes = []
     extract = model.student.extract_feat
 
@@ -326,8 +319,8 @@ def test_discriminator_input(disc_input, monkeypatch):
         # the discriminator saw the weak, unmixed views: the same forward
         # (train mode, same batch) gives the same features
         with torch.no_grad():
-            ref = model._features(torch.cat(
-                [inputs['sup'], inputs['unsup_teacher']]))
+            ref = model._features(
+                torch.cat([inputs['sup'], inputs['unsup_teacher']]))
         torch.testing.assert_close(seen[0], ref[:2])
         torch.testing.assert_close(seen[1], ref[2:])
     else:
@@ -340,14 +333,11 @@ def test_pseudo_labels_are_filtered_and_projected(model, monkeypatch):
     inputs, samples = batch()
     # the strong view of image 0 is the weak one scaled by 2
     scale = np.diag([2.0, 2.0, 1.0]).astype(np.float32)
-    strong = [
-        sample(homography=scale, shape=(2 * SIZE, 2 * SIZE)),
-        sample()
-    ]
-    out = model.pseudo_label(inputs['unsup_teacher'],
-                             samples['unsup_teacher'], strong)
-    assert set(out[0].gt_instances.keys()) == {'bboxes', 'labels',
-                                               'reg_weights'}
+    strong = [sample(homography=scale, shape=(2 * SIZE, 2 * SIZE)), sample()]
+    out = model.pseudo_label(inputs['unsup_teacher'], samples['unsup_teacher'],
+                             strong)
+    assert set(
+        out[0].gt_instances.keys()) == {'bboxes', 'labels', 'reg_weights'}
     assert out[0].gt_instances.reg_weights.tolist() == [0.0, 0.0]
     # kept: scores strictly above 0.8
     torch.testing.assert_close(
@@ -366,9 +356,14 @@ def test_mix_across_by_hand():
         sample([[1, 1, 3, 3]], [2], shape=(8, 4)),
         sample([[0, 0, 1, 1]], [0], shape=(6, 4))
     ]
-    x, out = mix_across(src, copy.deepcopy(src_s), tgt, copy.deepcopy(tgt_s),
-                        torch.tensor([0.75]), 'lossmix',
-                        partner_inds=torch.tensor([0]))
+    x, out = mix_across(
+        src,
+        copy.deepcopy(src_s),
+        tgt,
+        copy.deepcopy(tgt_s),
+        torch.tensor([0.75]),
+        'lossmix',
+        partner_inds=torch.tensor([0]))
     assert x.shape == (1, 1, 8, 6)
     # canvas 8 x 6: the source at rows 2-5, the target at columns 1-4
     expected = torch.zeros(8, 6)
@@ -377,17 +372,21 @@ def test_mix_across_by_hand():
     torch.testing.assert_close(x[0, 0], expected)
     gts = out[0].gt_instances
     torch.testing.assert_close(
-        gts.bboxes, torch.tensor([[0.0, 2.0, 2.0, 4.0], [2.0, 1.0, 4.0,
-                                                         3.0]]))
+        gts.bboxes, torch.tensor([[0.0, 2.0, 2.0, 4.0], [2.0, 1.0, 4.0, 3.0]]))
     assert gts.labels.tolist() == [1, 2]
     torch.testing.assert_close(gts.loss_weights, torch.tensor([0.75, 0.25]))
     assert gts.mix_group.tolist() == [0, 1]
     assert out[0].batch_input_shape == (8, 6)
     assert out[0].img_shape == (8, 6)
     # noise: the target's boxes are dropped, the source keeps weight 1
-    _, out = mix_across(src, copy.deepcopy(src_s), tgt,
-                        copy.deepcopy(tgt_s), torch.tensor([0.95]), 'noise',
-                        partner_inds=torch.tensor([1]))
+    _, out = mix_across(
+        src,
+        copy.deepcopy(src_s),
+        tgt,
+        copy.deepcopy(tgt_s),
+        torch.tensor([0.95]),
+        'noise',
+        partner_inds=torch.tensor([1]))
     assert out[0].gt_instances.loss_weights.tolist() == [1.0]
     with pytest.raises(ValueError, match='empty second batch'):
         mix_across(src, src_s, tgt[:0], [], torch.tensor([0.5]), 'lossmix')
@@ -395,8 +394,7 @@ def test_mix_across_by_hand():
 
 def test_fixed_mst_lambda_and_no_mixer(monkeypatch):
     torch.manual_seed(0)
-    model = MODELS.build(
-        model_cfg(semi_train_cfg=dict(mst_lambda=0.5)))
+    model = MODELS.build(model_cfg(semi_train_cfg=dict(mst_lambda=0.5)))
     seen = []
     student_loss = model.student.loss
 
@@ -405,8 +403,7 @@ def test_fixed_mst_lambda_and_no_mixer(monkeypatch):
         return student_loss(inputs, samples)
 
     monkeypatch.setattr(model.student, 'loss', spy)
-    monkeypatch.setattr(model.teacher, 'predict',
-                        fake_teacher([[0.9], [0.9]]))
+    monkeypatch.setattr(model.teacher, 'predict', fake_teacher([[0.9], [0.9]]))
     model.set_phase('adapt')
     model.loss(*batch())
     assert seen[-1] == [0.5, 0.5]  # mss, mtt, then mst
@@ -434,8 +431,7 @@ def test_fixed_mst_lambda_and_no_mixer(monkeypatch):
      r'-0\.5'),
     (dict(semi_train_cfg=dict(loss_weights=dict(nst=True))),
      'loss_weights.nst .* got True'),
-    (dict(semi_train_cfg=dict(nst_noise_range=(0.0, 1.0))),
-     'nst_noise_range'),
+    (dict(semi_train_cfg=dict(nst_noise_range=(0.0, 1.0))), 'nst_noise_range'),
     (dict(semi_train_cfg=dict(mst_lambda=1.0)), 'mst_lambda'),
     (dict(semi_train_cfg=dict(disc_feature='rpn')), 'disc_feature'),
     (dict(semi_train_cfg=dict(disc_input='strong')), "'weak', 'mixed'"),
@@ -453,8 +449,10 @@ def test_bad_phase(model):
 
 
 def test_zero_loss_dict():
-    losses = dict(a=torch.tensor(2.0, requires_grad=True),
-                  b=[torch.ones(2), torch.tensor(3.0)], acc=5.0)
+    losses = dict(
+        a=torch.tensor(2.0, requires_grad=True),
+        b=[torch.ones(2), torch.tensor(3.0)],
+        acc=5.0)
     out = zero_loss_dict(losses)
     assert out['a'] == 0 and not out['a'].requires_grad
     assert [v.tolist() for v in out['b']] == [[0.0, 0.0], 0.0]

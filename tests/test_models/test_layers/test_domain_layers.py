@@ -2,8 +2,8 @@ import math
 
 import pytest
 import torch
-
 from mmdet.registry import MODELS
+
 from lossmix_mm.models.layers import (SOURCE, TARGET, GradientReversal,
                                       reverse_grad)
 
@@ -24,8 +24,11 @@ def test_reversal_negates_and_scales_the_gradient():
 def build(**kwargs):
     torch.manual_seed(0)
     return MODELS.build(
-        dict(type='ImageDomainDiscriminator', in_channels=4,
-             feat_channels=8, **kwargs))
+        dict(
+            type='ImageDomainDiscriminator',
+            in_channels=4,
+            feat_channels=8,
+            **kwargs))
 
 
 def test_loss_signs_and_value():
@@ -42,8 +45,9 @@ def test_loss_signs_and_value():
     src, tgt = disc.loss(feat, SOURCE), disc.loss(feat, TARGET)
     assert src.item() == pytest.approx(math.log1p(math.exp(3.0)), rel=1e-5)
     assert tgt.item() == pytest.approx(math.log1p(math.exp(-3.0)), rel=1e-5)
-    assert disc.loss(feat, TARGET, weight=0.1).item() == pytest.approx(
-        0.1 * tgt.item(), rel=1e-6)
+    assert disc.loss(
+        feat, TARGET, weight=0.1).item() == pytest.approx(
+            0.1 * tgt.item(), rel=1e-6)
     with pytest.raises(ValueError, match='domain'):
         disc.loss(feat, 0.5)
 
@@ -65,8 +69,11 @@ def test_discriminator_learns_while_features_get_reversed_gradient():
 
 def test_default_init_lets_the_discriminator_learn():
     disc = MODELS.build(
-        dict(type='ImageDomainDiscriminator', in_channels=16,
-             feat_channels=32, loss_weight=1.0))
+        dict(
+            type='ImageDomainDiscriminator',
+            in_channels=16,
+            feat_channels=32,
+            loss_weight=1.0))
     torch.manual_seed(0)
     disc.init_weights()
     hidden = disc.convs[0].weight
@@ -74,8 +81,7 @@ def test_default_init_lets_the_discriminator_learn():
     # Kaiming normal for LeakyReLU(0.2): std = sqrt(2 / (1 + 0.2^2) / fan_in)
     assert hidden.std().item() == pytest.approx(
         math.sqrt(2 / 1.04 / fan_in), rel=0.1)
-    assert disc.classifier.weight.std().item() == pytest.approx(0.01,
-                                                                rel=0.2)
+    assert disc.classifier.weight.std().item() == pytest.approx(0.01, rel=0.2)
     g = torch.Generator().manual_seed(1)
     src = torch.randn(4, 16, 6, 6, generator=g) + 0.5
     tgt = torch.randn(4, 16, 6, 6, generator=g) - 0.5

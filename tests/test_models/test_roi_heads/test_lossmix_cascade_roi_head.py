@@ -4,13 +4,12 @@ import re
 
 import pytest
 import torch
+from mmdet.registry import MODELS
+from mmdet.structures import DetDataSample
 from mmengine.hub import get_config
 from mmengine.structures import InstanceData
 
-from mmdet.registry import MODELS
-from mmdet.structures import DetDataSample
-from lossmix_mm.models.roi_heads import (LossMixCascadeRoIHead,
-                                         LossMixRoIHead)
+from lossmix_mm.models.roi_heads import LossMixCascadeRoIHead, LossMixRoIHead
 from lossmix_test_utils import make_mask_gts, rand_feats
 
 GT_BOXES = [[4, 4, 30, 36], [30, 20, 60, 50]]
@@ -35,8 +34,7 @@ def tiny(path, with_mask):
         head.update(in_channels=8, fc_out_channels=16, num_classes=3)
     if with_mask:
         roi.mask_roi_extractor.out_channels = 8
-        roi.mask_head.update(in_channels=8, conv_out_channels=8,
-                             num_classes=3)
+        roi.mask_head.update(in_channels=8, conv_out_channels=8, num_classes=3)
     cfg = get_config(path).model
     return roi, cfg.train_cfg.rcnn, cfg.test_cfg.rcnn
 
@@ -80,9 +78,12 @@ def losses(head, gts_list, metas=None, boxes=()):
         sample = DetDataSample(metainfo=dict(img_shape=(64, 64), **meta))
         sample.gt_instances = gts
         samples.append(sample)
-    feats = [torch.cat(level) for level in zip(*[
-        rand_feats(b, strides=(4, 8, 16, 32)) for b in range(len(gts_list))
-    ])]
+    feats = [
+        torch.cat(level) for level in zip(*[
+            rand_feats(b, strides=(4, 8, 16, 32))
+            for b in range(len(gts_list))
+        ])
+    ]
     torch.manual_seed(1)  # RandomSampler
     out = head.loss(feats,
                     [proposals(b, boxes=boxes) for b in range(len(gts_list))],
@@ -103,8 +104,9 @@ def test_equals_stock_cascade(cascade_cfg, cascade_mask_cfg, weights,
     cfgs = cascade_mask_cfg if with_mask else cascade_cfg
     gts = make_mask_gts(GT_BOXES, LABELS)
     ref = losses(build(cfgs, 'CascadeRoIHead'), [gts])
-    got = losses(build(cfgs, 'LossMixCascadeRoIHead'),
-                 [make_mask_gts(GT_BOXES, LABELS, weights)])
+    got = losses(
+        build(cfgs, 'LossMixCascadeRoIHead'),
+        [make_mask_gts(GT_BOXES, LABELS, weights)])
     assert got == ref  # exactly
     for stage in STAGES:
         assert ref[f'{stage}.loss_bbox'] > 0
@@ -147,16 +149,16 @@ def test_every_stage_is_linear_in_each_gt_weight(cascade_mask_cfg):
 
 
 def test_mix_flags(cascade_mask_cfg):
-    ref = losses(build(cascade_mask_cfg, 'CascadeRoIHead'),
-                 [make_mask_gts(GT_BOXES, LABELS)])
+    ref = losses(
+        build(cascade_mask_cfg, 'CascadeRoIHead'),
+        [make_mask_gts(GT_BOXES, LABELS)])
     gts = [make_mask_gts(GT_BOXES, LABELS, [0.3, 0.6])]
     no_reg = losses(
         build(cascade_mask_cfg, 'LossMixCascadeRoIHead', mix_reg=False), gts)
     no_cls = losses(
         build(cascade_mask_cfg, 'LossMixCascadeRoIHead', mix_cls=False), gts)
     no_mask = losses(
-        build(cascade_mask_cfg, 'LossMixCascadeRoIHead', mix_mask=False),
-        gts)
+        build(cascade_mask_cfg, 'LossMixCascadeRoIHead', mix_mask=False), gts)
     for stage in STAGES:
         assert no_reg[f'{stage}.loss_bbox'] == ref[f'{stage}.loss_bbox']
         assert no_reg[f'{stage}.loss_cls'] < ref[f'{stage}.loss_cls']
@@ -171,8 +173,9 @@ def test_reg_weights_every_stage(cascade_cfg):
     classification stock."""
     gts = make_mask_gts(GT_BOXES, LABELS)
     gts.reg_weights = torch.zeros(2)
-    ref = losses(build(cascade_cfg, 'CascadeRoIHead'),
-                 [make_mask_gts(GT_BOXES, LABELS)])
+    ref = losses(
+        build(cascade_cfg, 'CascadeRoIHead'),
+        [make_mask_gts(GT_BOXES, LABELS)])
     got = losses(build(cascade_cfg, 'LossMixCascadeRoIHead'), [gts])
     for stage in STAGES:
         assert got[f'{stage}.loss_bbox'] == 0
@@ -194,14 +197,18 @@ def test_exact_mode_is_eq14_per_stage(cascade_mask_cfg, num_imgs):
     ref_own = losses(stock, [own] * num_imgs, boxes=GT_BOXES)
     ref_partner = losses(stock, [partner] * num_imgs, boxes=GT_BOXES)
     got = losses(
-        build(cascade_mask_cfg, 'LossMixCascadeRoIHead', 'PseudoSampler',
-              exact=True), [mixed] * num_imgs,
-        [dict(mix_lambda=lam)] * num_imgs, boxes=GT_BOXES)
+        build(
+            cascade_mask_cfg,
+            'LossMixCascadeRoIHead',
+            'PseudoSampler',
+            exact=True), [mixed] * num_imgs, [dict(mix_lambda=lam)] * num_imgs,
+        boxes=GT_BOXES)
     assert set(got) == set(ref_own)
     assert_eq14(got, ref_own, ref_partner, lam)
     weighted = losses(
         build(cascade_mask_cfg, 'LossMixCascadeRoIHead', 'PseudoSampler'),
-        [mixed] * num_imgs, boxes=GT_BOXES)
+        [mixed] * num_imgs,
+        boxes=GT_BOXES)
     assert weighted['s0.loss_cls'] != pytest.approx(got['s0.loss_cls'])
 
 
@@ -210,11 +217,13 @@ def test_exact_modes_of_the_cascade(cascade_cfg):
     'two_pass'; 'single_pass' is refused with the valid values."""
     head = build(cascade_cfg, 'LossMixCascadeRoIHead', exact=True)
     assert (head.exact, head.exact_mode) == (True, 'two_pass')
-    assert build(cascade_cfg, 'LossMixCascadeRoIHead',
-                 exact='two_pass').exact_mode == 'two_pass'
-    with pytest.raises(ValueError, match=(
-            r"LossMixCascadeRoIHead exact must be one of False, True, "
-            r"'two_pass', got 'single_pass'")):
+    assert build(
+        cascade_cfg, 'LossMixCascadeRoIHead',
+        exact='two_pass').exact_mode == 'two_pass'
+    with pytest.raises(
+            ValueError,
+            match=(r"LossMixCascadeRoIHead exact must be one of False, True, "
+                   r"'two_pass', got 'single_pass'")):
         build(cascade_cfg, 'LossMixCascadeRoIHead', exact='single_pass')
 
 
@@ -237,23 +246,29 @@ def test_exact_mode_with_ignore_band_is_eq14(cascade_mask_cfg, exact):
     ref_partner = losses(stock, [partner], boxes=GT_BOXES)
     got = losses(
         build(cfgs, 'LossMixCascadeRoIHead', 'PseudoSampler', exact=exact),
-        [mixed], [dict(mix_lambda=lam)], boxes=GT_BOXES)
+        [mixed], [dict(mix_lambda=lam)],
+        boxes=GT_BOXES)
     assert_eq14(got, ref_own, ref_partner, lam)
 
 
 def test_label_out_of_range_and_mix_group(cascade_cfg):
-    sample = DetDataSample(metainfo=dict(img_shape=(64, 64),
-                                         img_path='c.png', mix_lambda=0.5))
+    sample = DetDataSample(
+        metainfo=dict(img_shape=(64, 64), img_path='c.png', mix_lambda=0.5))
     sample.gt_instances = make_mask_gts(GT_BOXES, [0, 3])
     feats = rand_feats(0, strides=(4, 8, 16, 32))
-    with pytest.raises(ValueError, match=re.escape(
-            "gt label 3 of image 'c.png' is out of range: labels must be in "
-            '[0, 3) for a head of num_classes=3')):
-        build(cascade_cfg, 'LossMixCascadeRoIHead').loss(
-            feats, [proposals()], [sample])
+    with pytest.raises(
+            ValueError,
+            match=re.escape(
+                "gt label 3 of image 'c.png' is out of range: labels must be in "
+                '[0, 3) for a head of num_classes=3')):
+        build(cascade_cfg,
+              'LossMixCascadeRoIHead').loss(feats, [proposals()], [sample])
     sample.gt_instances = make_mask_gts(GT_BOXES, LABELS, [0.5, 0.5])
     sample.gt_instances.mix_group = torch.tensor([0, -1])
-    with pytest.raises(ValueError, match="mix_group of image 'c.png' must "
-                       r'be 0 \(own image\) or 1 \(partner\), got -1'):
-        build(cascade_cfg, 'LossMixCascadeRoIHead', exact=True).loss(
-            feats, [proposals()], [sample])
+    with pytest.raises(
+            ValueError,
+            match="mix_group of image 'c.png' must "
+            r'be 0 \(own image\) or 1 \(partner\), got -1'):
+        build(
+            cascade_cfg, 'LossMixCascadeRoIHead',
+            exact=True).loss(feats, [proposals()], [sample])

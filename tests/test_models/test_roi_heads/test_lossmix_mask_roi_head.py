@@ -4,13 +4,13 @@ import copy
 import numpy as np
 import pytest
 import torch
-from mmengine.hub import get_config
-from mmengine.structures import InstanceData
-
 from mmdet.registry import MODELS, TASK_UTILS
 from mmdet.structures import DetDataSample
 from mmdet.structures.bbox import HorizontalBoxes
 from mmdet.structures.mask import BitmapMasks
+from mmengine.hub import get_config
+from mmengine.structures import InstanceData
+
 from lossmix_mm.datasets.transforms import PackLossMixInputs
 from lossmix_mm.structures import LossMixBoxes
 from lossmix_test_utils import make_mask_gts, rand_feats
@@ -40,8 +40,11 @@ def build(mask_cfg, type_, sampler=None, **kwargs):
     train_cfg = copy.deepcopy(mask_cfg.train_cfg.rcnn)
     if sampler is not None:
         train_cfg.sampler = dict(type=sampler)
-    cfg.update(type=type_, train_cfg=train_cfg,
-               test_cfg=mask_cfg.test_cfg.rcnn, **kwargs)
+    cfg.update(
+        type=type_,
+        train_cfg=train_cfg,
+        test_cfg=mask_cfg.test_cfg.rcnn,
+        **kwargs)
     torch.manual_seed(0)
     return MODELS.build(cfg)
 
@@ -65,9 +68,12 @@ def losses(head, gts_list, props=None, metas=None):
         sample = DetDataSample(metainfo=dict(img_shape=(64, 64), **meta))
         sample.gt_instances = gts
         samples.append(sample)
-    feats = [torch.cat(level) for level in zip(*[
-        rand_feats(b, strides=(4, 8, 16, 32)) for b in range(len(gts_list))
-    ])]
+    feats = [
+        torch.cat(level) for level in zip(*[
+            rand_feats(b, strides=(4, 8, 16, 32))
+            for b in range(len(gts_list))
+        ])
+    ]
     if props is None:
         props = [proposals(b) for b in range(len(gts_list))]
     torch.manual_seed(1)  # RandomSampler
@@ -77,10 +83,11 @@ def losses(head, gts_list, props=None, metas=None):
 
 @pytest.mark.parametrize('weights', [None, [1.0, 1.0, 1.0]])
 def test_equals_stock_mask_head(mask_cfg, weights):
-    ref = losses(build(mask_cfg, 'StandardRoIHead'),
-                 [make_mask_gts(GT_BOXES, LABELS)])
-    got = losses(build(mask_cfg, 'LossMixRoIHead'),
-                 [make_mask_gts(GT_BOXES, LABELS, weights)])
+    ref = losses(
+        build(mask_cfg, 'StandardRoIHead'), [make_mask_gts(GT_BOXES, LABELS)])
+    got = losses(
+        build(mask_cfg, 'LossMixRoIHead'),
+        [make_mask_gts(GT_BOXES, LABELS, weights)])
     assert got == ref  # exactly
     assert set(ref) == {'loss_cls', 'loss_bbox', 'acc', 'loss_mask'}
     assert ref['loss_mask'] > 0
@@ -108,8 +115,8 @@ def test_mask_loss_by_hand_per_gt(mask_cfg):
     ]
     w = [0.3, 0.3, 0.8]
     got = losses(
-        build(mask_cfg, 'LossMixRoIHead', 'PseudoSampler'),
-        [make_mask_gts(GT_BOXES, LABELS, w)],
+        build(mask_cfg, 'LossMixRoIHead',
+              'PseudoSampler'), [make_mask_gts(GT_BOXES, LABELS, w)],
         [proposals(num=0, boxes=GT_BOXES)])
     expected = sum(wk * lk for wk, lk in zip(w, per_gt)) / 3
     assert min(per_gt) > 0
@@ -118,8 +125,8 @@ def test_mask_loss_by_hand_per_gt(mask_cfg):
 
 def test_mix_mask_flag(mask_cfg):
     gts = [make_mask_gts(GT_BOXES, LABELS, [0.3, 0.6, 0.9])]
-    ref = losses(build(mask_cfg, 'StandardRoIHead'),
-                 [make_mask_gts(GT_BOXES, LABELS)])
+    ref = losses(
+        build(mask_cfg, 'StandardRoIHead'), [make_mask_gts(GT_BOXES, LABELS)])
     weighted = losses(build(mask_cfg, 'LossMixRoIHead'), gts)
     no_mask = losses(build(mask_cfg, 'LossMixRoIHead', mix_mask=False), gts)
     assert no_mask['loss_mask'] == ref['loss_mask']
@@ -137,8 +144,8 @@ def test_mix_mask_flag(mask_cfg):
 def test_reg_weights_do_not_reach_masks(mask_cfg):
     gts = make_mask_gts(GT_BOXES, LABELS)
     gts.reg_weights = torch.tensor([0.0, 1.0, 0.0])
-    ref = losses(build(mask_cfg, 'StandardRoIHead'),
-                 [make_mask_gts(GT_BOXES, LABELS)])
+    ref = losses(
+        build(mask_cfg, 'StandardRoIHead'), [make_mask_gts(GT_BOXES, LABELS)])
     got = losses(build(mask_cfg, 'LossMixRoIHead'), [gts])
     assert got['loss_mask'] == ref['loss_mask']
     assert got['loss_bbox'] < ref['loss_bbox']
@@ -177,8 +184,8 @@ def test_exact_mode_partner_without_boxes(mask_cfg):
     got = losses(
         build(mask_cfg, 'LossMixRoIHead', 'PseudoSampler', exact=True),
         [mixed], props, [dict(mix_lambda=lam)])
-    assert got['loss_mask'] == pytest.approx(lam * ref_own['loss_mask'],
-                                             rel=1e-5)
+    assert got['loss_mask'] == pytest.approx(
+        lam * ref_own['loss_mask'], rel=1e-5)
 
 
 # ------------------------------------------------- whole Mask R-CNN
@@ -186,16 +193,20 @@ def batch(weighted):
     """Two 64x72 images with BitmapMasks gts; mixed weights if asked."""
     rng = np.random.RandomState(0)
     samples = []
-    for i, boxes in enumerate(([[4, 6, 40, 50], [30, 10, 60, 40]],
-                               [[10, 10, 50, 60]])):
+    for i, boxes in enumerate(([[4, 6, 40, 50], [30, 10, 60,
+                                                 40]], [[10, 10, 50, 60]])):
         n = len(boxes)
         masks = np.zeros((n, 64, 72), np.uint8)
         for k, (x1, y1, x2, y2) in enumerate(boxes):
             masks[k, y1 + 2:y2 - 2, x1 + 2:x2 - 2] = 1
         results = dict(
             img=rng.randint(0, 255, (64, 72, 3)).astype(np.float32),
-            img_id=i, img_path=f'{i}.png', ori_shape=(64, 72),
-            img_shape=(64, 72), scale_factor=(1.0, 1.0), flip=False,
+            img_id=i,
+            img_path=f'{i}.png',
+            ori_shape=(64, 72),
+            img_shape=(64, 72),
+            scale_factor=(1.0, 1.0),
+            flip=False,
             flip_direction=None,
             gt_bboxes=HorizontalBoxes(np.array(boxes, np.float32)),
             gt_bboxes_labels=np.arange(n, dtype=np.int64),
@@ -209,8 +220,9 @@ def batch(weighted):
                     mix_group=np.arange(n, dtype=np.int64)),
                 mix_lambda=0.7)
         samples.append(PackLossMixInputs()(results))
-    return dict(inputs=[s['inputs'] for s in samples],
-                data_samples=[s['data_samples'] for s in samples])
+    return dict(
+        inputs=[s['inputs'] for s in samples],
+        data_samples=[s['data_samples'] for s in samples])
 
 
 def test_tiny_mask_rcnn_trains_two_iterations(mask_cfg):
@@ -233,19 +245,21 @@ def test_tiny_mask_rcnn_trains_two_iterations(mask_cfg):
         optim.zero_grad()
         loss.backward()
         optim.step()
-    assert not torch.equal(before,
-                           model.roi_head.mask_head.conv_logits.weight)
+    assert not torch.equal(before, model.roi_head.mask_head.conv_logits.weight)
 
 
 @pytest.mark.parametrize('share_roi_extractor', [False, True])
-def test_single_pass_with_masks_equals_two_pass(mask_cfg,
-                                                share_roi_extractor):
+def test_single_pass_with_masks_equals_two_pass(mask_cfg, share_roi_extractor):
     """exact=True (one sample, one box and one mask forward) against
     exact='two_pass' when both sample every proposal (RandomSampler with a
     large num, no gts added): every loss agrees, the mask loss included;
     two images, lam 0.7 and 0.4, the second with a pseudo-box."""
-    sampler = dict(type='RandomSampler', num=1000, pos_fraction=0.5,
-                   neg_pos_ub=-1, add_gt_as_proposals=False)
+    sampler = dict(
+        type='RandomSampler',
+        num=1000,
+        pos_fraction=0.5,
+        neg_pos_ub=-1,
+        add_gt_as_proposals=False)
     mixed = []
     for lam in (0.7, 0.4):
         gts = make_mask_gts(GT_BOXES, LABELS, [lam, lam, 1 - lam])
@@ -264,8 +278,11 @@ def test_single_pass_with_masks_equals_two_pass(mask_cfg,
             cfg.mask_head.update(num_convs=0)
             cfg.bbox_roi_extractor.roi_layer.output_size = 14
             cfg.bbox_head.roi_feat_size = 14
-        cfg.update(type='LossMixRoIHead', train_cfg=train_cfg,
-                   test_cfg=mask_cfg.test_cfg.rcnn, exact=exact)
+        cfg.update(
+            type='LossMixRoIHead',
+            train_cfg=train_cfg,
+            test_cfg=mask_cfg.test_cfg.rcnn,
+            exact=exact)
         torch.manual_seed(0)
         head = MODELS.build(cfg)
         assert head.share_roi_extractor is share_roi_extractor
@@ -279,14 +296,19 @@ def test_single_pass_with_masks_equals_two_pass(mask_cfg,
 
 # neg_iou_thr 0.3 < pos_iou_thr 0.5: proposals in the band for one image's
 # boxes are ignored by a joint assignment but negatives of the other term.
-BAND = dict(type='MaxIoUAssigner', pos_iou_thr=0.5, neg_iou_thr=0.3,
-            min_pos_iou=0.5, match_low_quality=False, ignore_iof_thr=-1)
+BAND = dict(
+    type='MaxIoUAssigner',
+    pos_iou_thr=0.5,
+    neg_iou_thr=0.3,
+    min_pos_iou=0.5,
+    match_low_quality=False,
+    ignore_iof_thr=-1)
 
 
 @pytest.mark.parametrize('share_roi_extractor', [False, True])
 @pytest.mark.parametrize('exact', [True, 'two_pass'])
-def test_exact_mode_with_masks_and_ignore_band_is_eq14(
-        mask_cfg, exact, share_roi_extractor):
+def test_exact_mode_with_masks_and_ignore_band_is_eq14(mask_cfg, exact,
+                                                       share_roi_extractor):
     """One image, own boxes 0-1 and partner box 2, PseudoSampler: every
     loss of exact (both modes) is lam * stock(y_i) + (1 - lam) *
     stock(y_j)."""
@@ -308,8 +330,11 @@ def test_exact_mode_with_masks_and_ignore_band_is_eq14(
             cfg.mask_head.update(num_convs=0)
             cfg.bbox_roi_extractor.roi_layer.output_size = 14
             cfg.bbox_head.roi_feat_size = 14
-        cfg.update(type=type_, train_cfg=train_cfg,
-                   test_cfg=mask_cfg.test_cfg.rcnn, **kwargs)
+        cfg.update(
+            type=type_,
+            train_cfg=train_cfg,
+            test_cfg=mask_cfg.test_cfg.rcnn,
+            **kwargs)
         torch.manual_seed(0)
         return MODELS.build(cfg)
 
@@ -318,8 +343,9 @@ def test_exact_mode_with_masks_and_ignore_band_is_eq14(
     stock = head('StandardRoIHead')
     own = losses(stock, [make_mask_gts(GT_BOXES[:2], LABELS[:2])], props)
     partner = losses(stock, [make_mask_gts(GT_BOXES[2:], LABELS[2:])], props)
-    got = losses(head('LossMixRoIHead', exact=exact), [mixed], props,
-                 [dict(mix_lambda=lam)])
+    got = losses(
+        head('LossMixRoIHead', exact=exact), [mixed], props,
+        [dict(mix_lambda=lam)])
     for key in ('loss_cls', 'loss_bbox', 'loss_mask'):
         assert own[key] > 0 and partner[key] > 0
         assert got[key] == pytest.approx(

@@ -3,10 +3,10 @@ import re
 
 import pytest
 import torch
-from mmengine.structures import InstanceData
-
 from mmdet.registry import MODELS, TASK_UTILS
 from mmdet.structures import DetDataSample
+from mmengine.structures import InstanceData
+
 from lossmix_test_utils import make_gts, rand_feats
 
 GT_BOXES = [[4, 4, 30, 36], [30, 20, 60, 50]]
@@ -14,8 +14,11 @@ GT_BOXES = [[4, 4, 30, 36], [30, 20, 60, 50]]
 
 def build(frcnn_cfg, type_, **kwargs):
     cfg = copy.deepcopy(frcnn_cfg.roi_head)
-    cfg.update(type=type_, train_cfg=frcnn_cfg.train_cfg.rcnn,
-               test_cfg=frcnn_cfg.test_cfg.rcnn, **kwargs)
+    cfg.update(
+        type=type_,
+        train_cfg=frcnn_cfg.train_cfg.rcnn,
+        test_cfg=frcnn_cfg.test_cfg.rcnn,
+        **kwargs)
     torch.manual_seed(0)
     return MODELS.build(cfg)
 
@@ -40,10 +43,11 @@ def losses(head, gts, seed=0):
 
 @pytest.mark.parametrize('weights', [None, [1.0, 1.0]])
 def test_equals_stock_roi_head(frcnn_cfg, weights):
-    ref = losses(build(frcnn_cfg, 'StandardRoIHead'),
-                 make_gts(GT_BOXES, [0, 2]))
-    got = losses(build(frcnn_cfg, 'LossMixRoIHead'),
-                 make_gts(GT_BOXES, [0, 2], weights))
+    ref = losses(
+        build(frcnn_cfg, 'StandardRoIHead'), make_gts(GT_BOXES, [0, 2]))
+    got = losses(
+        build(frcnn_cfg, 'LossMixRoIHead'), make_gts(GT_BOXES, [0, 2],
+                                                     weights))
     assert got == ref  # exactly
     assert ref['loss_bbox'] > 0
 
@@ -78,8 +82,8 @@ def test_loss_is_linear_in_each_gt_weight(frcnn_cfg):
 
 
 def test_mix_flags(frcnn_cfg):
-    ref = losses(build(frcnn_cfg, 'StandardRoIHead'),
-                 make_gts(GT_BOXES, [0, 2]))
+    ref = losses(
+        build(frcnn_cfg, 'StandardRoIHead'), make_gts(GT_BOXES, [0, 2]))
     gts = make_gts(GT_BOXES, [0, 2], [0.3, 0.6])
     no_reg = losses(build(frcnn_cfg, 'LossMixRoIHead', mix_reg=False), gts)
     assert no_reg['loss_bbox'] == ref['loss_bbox']
@@ -94,8 +98,9 @@ def test_empty_gts_and_zero_weight(frcnn_cfg):
     got = losses(build(frcnn_cfg, 'LossMixRoIHead'), make_gts([], [], []))
     assert got == ref and got['loss_bbox'] == 0
     with pytest.raises(ValueError, match='> 0'):
-        losses(build(frcnn_cfg, 'LossMixRoIHead'),
-               make_gts(GT_BOXES, [0, 2], [0.0, 1.0]))
+        losses(
+            build(frcnn_cfg, 'LossMixRoIHead'),
+            make_gts(GT_BOXES, [0, 2], [0.0, 1.0]))
 
 
 def pseudo_sampled(frcnn_cfg, type_, **kwargs):
@@ -103,8 +108,11 @@ def pseudo_sampled(frcnn_cfg, type_, **kwargs):
     cfg = copy.deepcopy(frcnn_cfg.roi_head)
     train_cfg = copy.deepcopy(frcnn_cfg.train_cfg.rcnn)
     train_cfg.sampler = dict(type='PseudoSampler')
-    cfg.update(type=type_, train_cfg=train_cfg,
-               test_cfg=frcnn_cfg.test_cfg.rcnn, **kwargs)
+    cfg.update(
+        type=type_,
+        train_cfg=train_cfg,
+        test_cfg=frcnn_cfg.test_cfg.rcnn,
+        **kwargs)
     torch.manual_seed(0)
     return MODELS.build(cfg)
 
@@ -120,8 +128,10 @@ def batch_losses(head, gts_list, lam=None, metas=None, seeds=None):
         sample.gt_instances = gts
         samples.append(sample)
     seeds = range(len(gts_list)) if seeds is None else seeds
-    feats = [torch.cat(level) for level in zip(
-        *[rand_feats(seed, strides=(4, 8, 16, 32)) for seed in seeds])]
+    feats = [
+        torch.cat(level) for level in zip(
+            *[rand_feats(seed, strides=(4, 8, 16, 32)) for seed in seeds])
+    ]
     out = head.loss(feats, [proposals(seed) for seed in seeds], samples)
     return {k: v.item() for k, v in out.items()}
 
@@ -142,8 +152,8 @@ def test_exact_mode_is_eq14(frcnn_cfg, num_imgs):
     for key in ('loss_cls', 'loss_bbox'):
         assert got[key] == pytest.approx(
             lam * ref_own[key] + (1 - lam) * ref_partner[key], rel=1e-5)
-    assert got['acc'] == pytest.approx((ref_own['acc'] + ref_partner['acc']) /
-                                       2)
+    assert got['acc'] == pytest.approx(
+        (ref_own['acc'] + ref_partner['acc']) / 2)
     weighted = batch_losses(
         pseudo_sampled(frcnn_cfg, 'LossMixRoIHead'), [mixed] * num_imgs, lam)
     assert weighted['loss_cls'] != pytest.approx(got['loss_cls'])
@@ -197,10 +207,10 @@ def zeroed_stock(frcnn_cfg, gt_inds):
 def test_reg_weights_zero_pseudo_boxes(frcnn_cfg):
     """gt 0 a source box (reg 1), gt 1 a pseudo-box (reg 0), one image."""
     head = build(frcnn_cfg, 'LossMixRoIHead')
-    stock = losses(build(frcnn_cfg, 'StandardRoIHead'),
-                   make_gts(GT_BOXES, [0, 2]))
-    source_only = losses(zeroed_stock(frcnn_cfg, [1]),
-                         make_gts(GT_BOXES, [0, 2]))
+    stock = losses(
+        build(frcnn_cfg, 'StandardRoIHead'), make_gts(GT_BOXES, [0, 2]))
+    source_only = losses(
+        zeroed_stock(frcnn_cfg, [1]), make_gts(GT_BOXES, [0, 2]))
     got = losses(head, with_reg(make_gts(GT_BOXES, [0, 2]), [1.0, 0.0]))
     assert got == source_only  # exactly
     assert got['loss_cls'] == stock['loss_cls']
@@ -218,18 +228,20 @@ def test_reg_weights_on_top_of_loss_weights(frcnn_cfg):
     """loss weights (0.3, 0.7), reg weights (1, 0): the box loss is 0.3 x
     the source box's share, classification the weighted one."""
     lw = [0.3, 0.7]
-    weighted = losses(build(frcnn_cfg, 'LossMixRoIHead'),
-                      make_gts(GT_BOXES, [0, 2], lw))
-    source_only = losses(zeroed_stock(frcnn_cfg, [1]),
-                         make_gts(GT_BOXES, [0, 2]))
-    got = losses(build(frcnn_cfg, 'LossMixRoIHead'),
-                 with_reg(make_gts(GT_BOXES, [0, 2], lw), [1.0, 0.0]))
+    weighted = losses(
+        build(frcnn_cfg, 'LossMixRoIHead'), make_gts(GT_BOXES, [0, 2], lw))
+    source_only = losses(
+        zeroed_stock(frcnn_cfg, [1]), make_gts(GT_BOXES, [0, 2]))
+    got = losses(
+        build(frcnn_cfg, 'LossMixRoIHead'),
+        with_reg(make_gts(GT_BOXES, [0, 2], lw), [1.0, 0.0]))
     assert got['loss_cls'] == weighted['loss_cls']
-    assert got['loss_bbox'] == pytest.approx(0.3 * source_only['loss_bbox'],
-                                             rel=1e-6)
+    assert got['loss_bbox'] == pytest.approx(
+        0.3 * source_only['loss_bbox'], rel=1e-6)
     # mix_reg=False: loss weights leave the box loss, reg_weights do not
-    no_reg = losses(build(frcnn_cfg, 'LossMixRoIHead', mix_reg=False),
-                    with_reg(make_gts(GT_BOXES, [0, 2], lw), [1.0, 0.0]))
+    no_reg = losses(
+        build(frcnn_cfg, 'LossMixRoIHead', mix_reg=False),
+        with_reg(make_gts(GT_BOXES, [0, 2], lw), [1.0, 0.0]))
     assert no_reg['loss_bbox'] == source_only['loss_bbox']
     assert no_reg['loss_cls'] == weighted['loss_cls']
     both_off = losses(
@@ -241,8 +253,9 @@ def test_reg_weights_on_top_of_loss_weights(frcnn_cfg):
 @pytest.mark.parametrize('bad', [[-1.0, 1.0], [float('nan'), 1.0]])
 def test_bad_reg_weights_raise(frcnn_cfg, bad):
     with pytest.raises(ValueError, match='reg_weights must be finite'):
-        losses(build(frcnn_cfg, 'LossMixRoIHead'),
-               with_reg(make_gts(GT_BOXES, [0, 2]), bad))
+        losses(
+            build(frcnn_cfg, 'LossMixRoIHead'),
+            with_reg(make_gts(GT_BOXES, [0, 2]), bad))
 
 
 # ------------------------------------------- exact mode: batches and modes
@@ -266,11 +279,10 @@ def test_exact_mode_mixed_and_unmixed_batch(frcnn_cfg):
     head = pseudo_sampled(frcnn_cfg, 'LossMixRoIHead', exact=True)
     one = batch_losses(head, [mixed_gts(lam)], metas=metas[:1], seeds=[0])
     two = batch_losses(head, [plain], metas=metas[1:], seeds=[1])
-    got = batch_losses(head, [mixed_gts(lam), plain], metas=metas,
-                       seeds=[0, 1])
+    got = batch_losses(
+        head, [mixed_gts(lam), plain], metas=metas, seeds=[0, 1])
     for key in ('loss_cls', 'loss_bbox'):
-        assert got[key] == pytest.approx((one[key] + two[key]) / 2,
-                                         rel=1e-5)
+        assert got[key] == pytest.approx((one[key] + two[key]) / 2, rel=1e-5)
 
 
 @pytest.mark.parametrize('mode', [None, 'lossmix', 'union', 'noise'])
@@ -286,9 +298,10 @@ def test_exact_mode_honours_mix_mode(frcnn_cfg, mode):
         meta['mix_mode'] = mode
     got = batch_losses(
         pseudo_sampled(frcnn_cfg, 'LossMixRoIHead', exact=True),
-        [mixed_gts(lam)], metas=[meta])
-    c_own, c_partner = dict(union=(1, 1), noise=(1, 0)).get(
-        mode, (lam, 1 - lam))
+        [mixed_gts(lam)],
+        metas=[meta])
+    c_own, c_partner = dict(
+        union=(1, 1), noise=(1, 0)).get(mode, (lam, 1 - lam))
     for key in ('loss_cls', 'loss_bbox'):
         assert got[key] == pytest.approx(
             c_own * own[key] + c_partner * partner[key], rel=1e-5)
@@ -296,10 +309,13 @@ def test_exact_mode_honours_mix_mode(frcnn_cfg, mode):
 
 def test_exact_mode_unknown_mix_mode(frcnn_cfg):
     head = pseudo_sampled(frcnn_cfg, 'LossMixRoIHead', exact=True)
-    with pytest.raises(ValueError, match=r"mode must be one of "
-                       r"\('lossmix', 'union', 'noise'\), got 'mixup'"):
-        batch_losses(head, [mixed_gts(0.5)],
-                     metas=[dict(mix_lambda=0.5, mix_mode='mixup')])
+    with pytest.raises(
+            ValueError,
+            match=r"mode must be one of "
+            r"\('lossmix', 'union', 'noise'\), got 'mixup'"):
+        batch_losses(
+            head, [mixed_gts(0.5)],
+            metas=[dict(mix_lambda=0.5, mix_mode='mixup')])
 
 
 def test_exact_mode_keeps_reg_weights(frcnn_cfg):
@@ -315,8 +331,7 @@ def test_exact_mode_keeps_reg_weights(frcnn_cfg):
     assert got['loss_cls'] == pytest.approx(
         lam * own['loss_cls'] + (1 - lam) * partner['loss_cls'], rel=1e-5)
     assert partner['loss_bbox'] > 0
-    assert got['loss_bbox'] == pytest.approx(lam * own['loss_bbox'],
-                                             rel=1e-5)
+    assert got['loss_bbox'] == pytest.approx(lam * own['loss_bbox'], rel=1e-5)
 
 
 # ------------------------------- exact mode: single pass against two passes
@@ -327,11 +342,17 @@ def test_exact_mode_keeps_reg_weights(frcnn_cfg):
 def all_sampled(frcnn_cfg, type_, **kwargs):
     cfg = copy.deepcopy(frcnn_cfg.roi_head)
     train_cfg = copy.deepcopy(frcnn_cfg.train_cfg.rcnn)
-    train_cfg.sampler = dict(type='RandomSampler', num=1000,
-                             pos_fraction=0.5, neg_pos_ub=-1,
-                             add_gt_as_proposals=False)
-    cfg.update(type=type_, train_cfg=train_cfg,
-               test_cfg=frcnn_cfg.test_cfg.rcnn, **kwargs)
+    train_cfg.sampler = dict(
+        type='RandomSampler',
+        num=1000,
+        pos_fraction=0.5,
+        neg_pos_ub=-1,
+        add_gt_as_proposals=False)
+    cfg.update(
+        type=type_,
+        train_cfg=train_cfg,
+        test_cfg=frcnn_cfg.test_cfg.rcnn,
+        **kwargs)
     torch.manual_seed(0)
     return MODELS.build(cfg)
 
@@ -345,21 +366,24 @@ def empty_partner_gts(lam):
 SINGLE_VS_TWO = {
     'lam0.3': ([lambda: mixed_gts(0.3)], [dict(mix_lambda=0.3)]),
     'two_lams': ([lambda: mixed_gts(0.3), lambda: mixed_gts(0.8)],
-                 [dict(mix_lambda=0.3), dict(mix_lambda=0.8)]),
-    'one_unmixed': ([lambda: mixed_gts(0.3),
-                     lambda: make_gts(GT_BOXES[1:], [1])],
-                    [dict(mix_lambda=0.3), {}]),
-    'empty_partner': ([lambda: empty_partner_gts(0.6)],
-                      [dict(mix_lambda=0.6)]),
-    'union': ([lambda: mixed_gts(0.4), lambda: mixed_gts(0.9)],
-              [dict(mix_lambda=0.4, mix_mode='union'),
-               dict(mix_lambda=0.9, mix_mode='union')]),
-    'union_and_unmixed': ([lambda: mixed_gts(0.4),
-                           lambda: make_gts(GT_BOXES, [0, 2])],
-                          [dict(mix_lambda=0.4, mix_mode='union'),
-                           dict(mix_lambda=1.0, mix_mode='union')]),
-    'reg_weights': ([lambda: mixed_gts(0.3, [1.0, 0.0])],
-                    [dict(mix_lambda=0.3)]),
+                 [dict(mix_lambda=0.3),
+                  dict(mix_lambda=0.8)]),
+    'one_unmixed':
+    ([lambda: mixed_gts(0.3),
+      lambda: make_gts(GT_BOXES[1:], [1])], [dict(mix_lambda=0.3), {}]),
+    'empty_partner':
+    ([lambda: empty_partner_gts(0.6)], [dict(mix_lambda=0.6)]),
+    'union': ([lambda: mixed_gts(0.4), lambda: mixed_gts(0.9)], [
+        dict(mix_lambda=0.4, mix_mode='union'),
+        dict(mix_lambda=0.9, mix_mode='union')
+    ]),
+    'union_and_unmixed':
+    ([lambda: mixed_gts(0.4), lambda: make_gts(GT_BOXES, [0, 2])], [
+        dict(mix_lambda=0.4, mix_mode='union'),
+        dict(mix_lambda=1.0, mix_mode='union')
+    ]),
+    'reg_weights':
+    ([lambda: mixed_gts(0.3, [1.0, 0.0])], [dict(mix_lambda=0.3)]),
 }
 
 
@@ -370,12 +394,12 @@ def test_single_pass_equals_two_pass(frcnn_cfg, case):
 
     def run(exact):
         head = all_sampled(frcnn_cfg, 'LossMixRoIHead', exact=exact)
-        return batch_losses(head, [make() for make in makers], metas=metas,
-                            seeds=seeds)
+        return batch_losses(
+            head, [make() for make in makers], metas=metas, seeds=seeds)
 
     single, two = run(True), run('two_pass')
-    assert all_sampled(frcnn_cfg, 'LossMixRoIHead',
-                       exact=True).exact_mode == 'single_pass'
+    assert all_sampled(
+        frcnn_cfg, 'LossMixRoIHead', exact=True).exact_mode == 'single_pass'
     assert single == pytest.approx(two, rel=1e-5)
     assert single['loss_cls'] > 0
     if case != 'empty_partner':
@@ -387,11 +411,10 @@ def test_single_pass_equals_stock_on_unmixed_data(frcnn_cfg):
     without mixing metainfo: the stock losses."""
     gts = [make_gts(GT_BOXES, [0, 2]), make_gts(GT_BOXES[1:], [1])]
     torch.manual_seed(1)
-    ref = batch_losses(build(frcnn_cfg, 'StandardRoIHead'),
-                       copy.deepcopy(gts))
+    ref = batch_losses(build(frcnn_cfg, 'StandardRoIHead'), copy.deepcopy(gts))
     torch.manual_seed(1)
-    got = batch_losses(build(frcnn_cfg, 'LossMixRoIHead', exact=True),
-                       copy.deepcopy(gts))
+    got = batch_losses(
+        build(frcnn_cfg, 'LossMixRoIHead', exact=True), copy.deepcopy(gts))
     assert got == pytest.approx(ref, rel=1e-6)
     assert ref['loss_bbox'] > 0
 
@@ -409,11 +432,11 @@ def test_single_pass_shares_one_sample_by_hand(frcnn_cfg):
     def run(head, gts, boxes, meta):
         sample = DetDataSample(metainfo=dict(img_shape=(64, 64), **meta))
         sample.gt_instances = gts
-        props = InstanceData(bboxes=torch.tensor(boxes).reshape(-1, 4)
-                             .float(),
-                             scores=torch.ones(len(boxes)))
-        out = head.loss(rand_feats(0, strides=(4, 8, 16, 32)), [props],
-                        [sample])
+        props = InstanceData(
+            bboxes=torch.tensor(boxes).reshape(-1, 4).float(),
+            scores=torch.ones(len(boxes)))
+        out = head.loss(
+            rand_feats(0, strides=(4, 8, 16, 32)), [props], [sample])
         return {k: v.item() for k, v in out.items()}
 
     own = run(stock, make_gts(GT_BOXES[:1], [0]), GT_BOXES, {})
@@ -423,8 +446,9 @@ def test_single_pass_shares_one_sample_by_hand(frcnn_cfg):
         assert own[key] > 0 and partner[key] > 0
         assert got[key] == pytest.approx(
             lam * own[key] + (1 - lam) * partner[key], rel=1e-5)
-    two = run(build(frcnn_cfg, 'LossMixRoIHead', exact='two_pass'),
-              mixed_gts(lam), [], dict(mix_lambda=lam))
+    two = run(
+        build(frcnn_cfg, 'LossMixRoIHead', exact='two_pass'), mixed_gts(lam),
+        [], dict(mix_lambda=lam))
     assert two['loss_cls'] != pytest.approx(got['loss_cls'], rel=1e-3)
 
 
@@ -436,33 +460,46 @@ def test_single_pass_seeded_regression(frcnn_cfg):
     torch.manual_seed(2)
     torch.nn.init.normal_(head.bbox_head.fc_cls.weight, std=0.3)
     torch.manual_seed(1)
-    got = batch_losses(head, [mixed_gts(0.3), mixed_gts(0.8)],
-                       metas=[dict(mix_lambda=0.3), dict(mix_lambda=0.8)])
+    got = batch_losses(
+        head, [mixed_gts(0.3), mixed_gts(0.8)],
+        metas=[dict(mix_lambda=0.3),
+               dict(mix_lambda=0.8)])
     assert got['loss_cls'] == pytest.approx(1.5090191, rel=1e-5)
     assert got['loss_bbox'] == pytest.approx(0.0978981, rel=1e-5)
 
 
 @pytest.mark.parametrize('bad', ['single', 'two_passes', 2, None])
 def test_exact_mode_names_are_checked(frcnn_cfg, bad):
-    with pytest.raises(ValueError, match=(
-            r"LossMixRoIHead exact must be one of False, True, "
-            r"'single_pass', 'two_pass', got " + re.escape(repr(bad)))):
+    with pytest.raises(
+            ValueError,
+            match=(r"LossMixRoIHead exact must be one of False, True, "
+                   r"'single_pass', 'two_pass', got " + re.escape(repr(bad)))):
         build(frcnn_cfg, 'LossMixRoIHead', exact=bad)
     assert build(frcnn_cfg, 'LossMixRoIHead').exact_mode is None
-    assert build(frcnn_cfg, 'LossMixRoIHead',
-                 exact='two_pass').exact is True
+    assert build(frcnn_cfg, 'LossMixRoIHead', exact='two_pass').exact is True
 
 
 # ------------------------------- exact mode with an assigner ignore band
 # neg_iou_thr 0.3 < pos_iou_thr 0.5: a proposal whose best IoU over the
 # gts of both images lies in [0.3, 0.5) is ignored by a joint assignment,
 # yet it is a negative of the term whose own gts it barely touches.
-BAND = dict(type='MaxIoUAssigner', pos_iou_thr=0.5, neg_iou_thr=0.3,
-            min_pos_iou=0.5, match_low_quality=False, ignore_iof_thr=-1)
+BAND = dict(
+    type='MaxIoUAssigner',
+    pos_iou_thr=0.5,
+    neg_iou_thr=0.3,
+    min_pos_iou=0.5,
+    match_low_quality=False,
+    ignore_iof_thr=-1)
 TAKE_ALL = {
-    'pseudo': dict(type='PseudoSampler'),
-    'all_kept': dict(type='RandomSampler', num=1000, pos_fraction=0.5,
-                     neg_pos_ub=-1, add_gt_as_proposals=False),
+    'pseudo':
+    dict(type='PseudoSampler'),
+    'all_kept':
+    dict(
+        type='RandomSampler',
+        num=1000,
+        pos_fraction=0.5,
+        neg_pos_ub=-1,
+        add_gt_as_proposals=False),
 }
 
 
@@ -470,8 +507,11 @@ def banded(frcnn_cfg, type_, sampler, **kwargs):
     cfg = copy.deepcopy(frcnn_cfg.roi_head)
     train_cfg = copy.deepcopy(frcnn_cfg.train_cfg.rcnn)
     train_cfg.update(assigner=BAND, sampler=TAKE_ALL[sampler])
-    cfg.update(type=type_, train_cfg=train_cfg,
-               test_cfg=frcnn_cfg.test_cfg.rcnn, **kwargs)
+    cfg.update(
+        type=type_,
+        train_cfg=train_cfg,
+        test_cfg=frcnn_cfg.test_cfg.rcnn,
+        **kwargs)
     torch.manual_seed(0)
     return MODELS.build(cfg)
 
@@ -483,8 +523,10 @@ def band_only_negatives(props, boxes=GT_BOXES):
     assigner = TASK_UTILS.build(BAND)
     props = InstanceData(priors=props.bboxes)
     joint = assigner.assign(props, make_gts(boxes, [0] * len(boxes))).gt_inds
-    return [int(((joint < 0) & (assigner.assign(
-        props, make_gts([box], [0])).gt_inds == 0)).sum()) for box in boxes]
+    return [
+        int(((joint < 0) & (assigner.assign(props, make_gts(
+            [box], [0])).gt_inds == 0)).sum()) for box in boxes
+    ]
 
 
 @pytest.mark.parametrize('sampler', list(TAKE_ALL))
@@ -509,16 +551,19 @@ def test_exact_mode_with_ignore_band_is_eq14(frcnn_cfg, sampler, exact):
 def test_exact_mode_refuses_other_mix_groups(frcnn_cfg):
     gts = mixed_gts(0.3)
     gts.mix_group = torch.tensor([0, 2])
-    sample = DetDataSample(metainfo=dict(img_shape=(64, 64), mix_lambda=0.3,
-                                         img_path='mixed.png'))
+    sample = DetDataSample(
+        metainfo=dict(
+            img_shape=(64, 64), mix_lambda=0.3, img_path='mixed.png'))
     sample.gt_instances = gts
     for exact in (True, 'two_pass'):
         head = build(frcnn_cfg, 'LossMixRoIHead', exact=exact)
-        with pytest.raises(ValueError, match=re.escape(
-                "gt_instances.mix_group of image 'mixed.png' must be 0 (own "
-                "image) or 1 (partner), got 2")):
-            head.loss(rand_feats(0, strides=(4, 8, 16, 32)), [proposals()],
-                      [sample])
+        with pytest.raises(
+                ValueError,
+                match=re.escape(
+                    "gt_instances.mix_group of image 'mixed.png' must be 0 (own "
+                    "image) or 1 (partner), got 2")):
+            head.loss(
+                rand_feats(0, strides=(4, 8, 16, 32)), [proposals()], [sample])
     # outside exact mode the group is not read
     losses(build(frcnn_cfg, 'LossMixRoIHead'), gts)
 
@@ -533,20 +578,23 @@ def test_label_out_of_range_names_image_label_and_classes(
     sample = DetDataSample(metainfo=dict(img_shape=(64, 64), img_id=5))
     sample.gt_instances = gts
     head = build(frcnn_cfg, 'LossMixRoIHead', exact=exact)
-    with pytest.raises(ValueError, match=re.escape(
-            f'gt label {label} of image 5 is out of range: labels must be '
-            'in [0, 3) for a head of num_classes=3')):
-        head.loss(rand_feats(0, strides=(4, 8, 16, 32)), [proposals()],
-                  [sample])
+    with pytest.raises(
+            ValueError,
+            match=re.escape(
+                f'gt label {label} of image 5 is out of range: labels must be '
+                'in [0, 3) for a head of num_classes=3')):
+        head.loss(
+            rand_feats(0, strides=(4, 8, 16, 32)), [proposals()], [sample])
 
 
-@pytest.mark.parametrize('box', [[30, 20, 10, 50], [4, 40, 30, 36],
-                                 [4, 4, float('nan'), 36]])
+@pytest.mark.parametrize(
+    'box', [[30, 20, 10, 50], [4, 40, 30, 36], [4, 4, float('nan'), 36]])
 def test_bad_gt_box_names_image_and_box(frcnn_cfg, box):
-    sample = DetDataSample(metainfo=dict(img_shape=(64, 64),
-                                         img_path='a.png'))
+    sample = DetDataSample(metainfo=dict(img_shape=(64, 64), img_path='a.png'))
     sample.gt_instances = make_gts([GT_BOXES[0], box], [0, 1])
-    with pytest.raises(ValueError, match=r"gt box 1 \[.*\] of image "
-                       r"'a.png' is not \(x1, y1, x2, y2\)"):
+    with pytest.raises(
+            ValueError,
+            match=r"gt box 1 \[.*\] of image "
+            r"'a.png' is not \(x1, y1, x2, y2\)"):
         build(frcnn_cfg, 'LossMixRoIHead').loss(
             rand_feats(0, strides=(4, 8, 16, 32)), [proposals()], [sample])

@@ -1,10 +1,9 @@
 import pytest
 import torch
+from mmdet.models.task_modules.samplers import SamplingResult
 from mmengine.structures import InstanceData
 
-from mmdet.models.task_modules.samplers import SamplingResult
-from lossmix_mm.models.utils import (get_gt_loss_weights,
-                                     get_gt_reg_weights,
+from lossmix_mm.models.utils import (get_gt_loss_weights, get_gt_reg_weights,
                                      positive_loss_weights,
                                      sampled_loss_weights,
                                      scale_target_weights)
@@ -36,8 +35,8 @@ def test_get_gt_reg_weights():
     gt = gts(2)
     assert get_gt_reg_weights(gt) is None
     gt.reg_weights = torch.tensor([0.0, 1.0])  # 0 allowed: no regression
-    torch.testing.assert_close(get_gt_reg_weights(gt),
-                               torch.tensor([0.0, 1.0]))
+    torch.testing.assert_close(
+        get_gt_reg_weights(gt), torch.tensor([0.0, 1.0]))
     gt.reg_weights = torch.tensor([1, 0])  # integer input becomes float
     assert get_gt_reg_weights(gt).dtype == torch.float32
     empty = gts(0)
@@ -45,8 +44,10 @@ def test_get_gt_reg_weights():
     assert get_gt_reg_weights(empty).shape == (0, )
     for bad in ([-0.5, 1.0], [float('nan'), 1.0], [float('inf'), 1.0]):
         gt.reg_weights = torch.tensor(bad)
-        with pytest.raises(ValueError, match=r'reg_weights must be finite '
-                           r'and >= 0, got \[' + str(bad[0])):
+        with pytest.raises(
+                ValueError,
+                match=r'reg_weights must be finite '
+                r'and >= 0, got \[' + str(bad[0])):
             get_gt_reg_weights(gt)
     gt.reg_weights = torch.ones(2, 1)
     with pytest.raises(ValueError, match=r'1-D .* \(2\), got \(2, 1\)'):

@@ -1,8 +1,8 @@
 import pytest
 import torch
 import torch.nn.functional as F
-
 from mmdet.registry import MODELS
+
 from lossmix_mm.models.utils import (RoIWeightedLoss, roi_weighted_loss,
                                      roi_weighted_mean)
 
@@ -43,8 +43,7 @@ def test_all_ones_is_the_stock_loss_exactly():
 def test_single_weight_scales_the_stock_loss():
     loss = mask_loss()
     pred, target, labels = inputs()
-    got = roi_weighted_mean(loss, torch.full((R, ), 0.3), pred, target,
-                            labels)
+    got = roi_weighted_mean(loss, torch.full((R, ), 0.3), pred, target, labels)
     assert torch.equal(got, loss(pred, target, labels) * 0.3)
 
 
@@ -73,8 +72,8 @@ def test_gradient_reaches_every_roi_with_its_weight():
 def test_empty_and_bad_shapes():
     loss = mask_loss()
     pred, target, labels = inputs()
-    empty = roi_weighted_mean(lambda p, t: p.sum(), torch.zeros(0),
-                              pred[:0], target[:0])
+    empty = roi_weighted_mean(lambda p, t: p.sum(), torch.zeros(0), pred[:0],
+                              target[:0])
     assert empty.item() == 0
     with pytest.raises(ValueError, match=r'one weight per RoI \(5\)'):
         roi_weighted_mean(loss, torch.ones(R, 1), pred, target, labels)

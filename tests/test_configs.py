@@ -22,19 +22,12 @@ import torch
 from mmdet.registry import DATASETS, METRICS, MODELS
 from mmdet.utils import register_all_modules
 
+import lossmix_mm  # noqa: F401  (registers the LossMix modules)
+from lossmix_test_utils import (IMG_H, IMG_W, find_transforms, flatten_dicts,
+                                flatten_leaves, inheritance_depth, load,
+                                set_data_root, write_image, write_voc_split)
+
 register_all_modules()
-import lossmix_mm  # noqa: E402,F401  (registers the LossMix modules)
-from lossmix_test_utils import (
-    IMG_H,
-    IMG_W,
-    find_transforms,  # noqa: E402
-    flatten_dicts,
-    flatten_leaves,
-    inheritance_depth,
-    load,
-    set_data_root,
-    write_image,
-    write_voc_split)
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIG_DIR = osp.join(REPO, 'configs', 'lossmix')

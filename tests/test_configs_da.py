@@ -16,15 +16,12 @@ from mmdet.utils import register_all_modules
 from mmengine.dataset import pseudo_collate
 from mmengine.registry import DATA_SAMPLERS
 
+import lossmix_mm  # noqa: F401  (registers the LossMix modules)
+from lossmix_test_utils import (find_transforms, flatten_dicts,
+                                inheritance_depth, load, set_data_root,
+                                write_voc_split)
+
 register_all_modules()
-import lossmix_mm  # noqa: E402,F401  (registers the LossMix modules)
-from lossmix_test_utils import (
-    find_transforms,
-    flatten_dicts,  # noqa
-    inheritance_depth,
-    load,
-    set_data_root,
-    write_voc_split)
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIG_DIR = osp.join(REPO, 'configs', 'lossmix_da')

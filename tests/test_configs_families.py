@@ -15,7 +15,6 @@ import json
 import os.path as osp
 import re
 
-import numpy as np
 import pytest
 import torch
 from mmdet.registry import DATASETS, MODELS
@@ -23,16 +22,11 @@ from mmdet.utils import register_all_modules
 from mmengine.config import Config
 from mmengine.optim import OptimWrapper
 
+import lossmix_mm  # noqa: F401
+from lossmix_test_utils import (IMG_H, IMG_W, flatten_leaves,
+                                inheritance_depth, set_data_root, write_image)
+
 register_all_modules()
-import lossmix_mm  # noqa: E402,F401
-from lossmix_test_utils import (
-    IMG_H,
-    IMG_W,
-    flatten_dicts,  # noqa: E402
-    flatten_leaves,
-    inheritance_depth,
-    set_data_root,
-    write_image)
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIG_DIR = osp.join(REPO, 'configs', 'lossmix')

@@ -30,8 +30,9 @@ fi
 
 # A unified diff as one `file:line: tool: message` per hunk (then the diff).
 hunks() {
-  awk -v tool="$1" -v msg="$2" '
-    /^\+\+\+ / { file = $2; sub(/^b\//, "", file); next }
+  awk -v tool="$1" -v msg="$2" -v root="$PWD" '
+    /^\+\+\+ / { file = $2; sub(/^b\//, "", file); sub(/:after$/, "", file);
+                sub("^" root "/", "", file); next }
     /^--- / { next }
     /^@@ / { split($2, a, ","); line = substr(a[1], 2) - 1; open = 1; next }
     open && /^ / { line++; next }

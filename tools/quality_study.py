@@ -208,7 +208,8 @@ def table(args, results):
     detector = '' if args.detector == 'faster-rcnn' else \
         f' --detector {args.detector}'
     lines = [
-        f'`python tools/quality_study.py{detector} --variants {" ".join(args.variants)}'
+        f'`python tools/quality_study.py{detector}'
+        f' --variants {" ".join(args.variants)}'
         f' --seeds {" ".join(map(str, args.seeds))} --iters {args.iters} '
         f'--num-train {args.num_train} --jobs {args.jobs}' +
         (f' --threads {args.threads}' if args.threads else '') +

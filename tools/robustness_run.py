@@ -6,12 +6,12 @@ Trains the toy Faster R-CNN (``configs/toy/``) ``--iters`` iterations with
 each mixing variant -- no-mix, LossMix pair, LossMix in-batch, LossMix exact
 (pair), Union (pair) -- through the configs' runner (``LossMixRunner``,
 their own pipelines, heads, optimizer and warmup; the LR steps scaled to
-``--iters``; no validation, no checkpoint). A hook reads every iteration's losses and
-stops the variant at the first value that is not finite; an exception
-(one of lossmix_mm's checks, say) also ends only that variant. Prints a
-table per variant: iterations done, time, first / last-50 mean / max of the
-total loss, the mixed share of the samples (``mix_lambda`` < 1), and the
-status. Exits with 1 if a variant did not finish cleanly. The toy data are
+``--iters``; no validation, no checkpoint). A hook reads every iteration's
+losses and stops the variant at the first value that is not finite; an
+exception (one of lossmix_mm's checks, say) also ends only that variant.
+Prints a table per variant: iterations done, time, first / last-50 mean / max
+of the total loss, the mixed share of the samples (``mix_lambda`` < 1), and
+the status. Exits with 1 if a variant did not finish cleanly. The toy data are
 generated in ``data/toy`` if missing.
 """
 import argparse

@@ -7,7 +7,8 @@
 #                        for the paper's ImageNet initialisation
 #   iterations 0-199     warmup (Eq. 15): L_mss + L_nst
 #   iteration 200        teacher := student
-#   iterations 200-799   adaptation (Eq. 16): L_mss + L_mtt + L_mst + 0.1 L_disc,
+#   iterations 200-799   adaptation (Eq. 16):
+#                        L_mss + L_mtt + L_mst + 0.1 L_disc,
 #                        teacher EMA after every iteration
 # Both teacher and student are evaluated on the target's held-out images;
 # the best checkpoint of each is kept and TeacherStudentBestHook logs which

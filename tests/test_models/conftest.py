@@ -1,7 +1,6 @@
 import copy
 
 import pytest
-import torch
 from mmdet.utils import register_all_modules
 from mmengine.hub import get_config
 

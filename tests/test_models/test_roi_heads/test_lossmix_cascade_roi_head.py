@@ -259,8 +259,8 @@ def test_label_out_of_range_and_mix_group(cascade_cfg):
     with pytest.raises(
             ValueError,
             match=re.escape(
-                "gt label 3 of image 'c.png' is out of range: labels must be in "
-                '[0, 3) for a head of num_classes=3')):
+                "gt label 3 of image 'c.png' is out of range: labels must "
+                'be in [0, 3) for a head of num_classes=3')):
         build(cascade_cfg,
               'LossMixCascadeRoIHead').loss(feats, [proposals()], [sample])
     sample.gt_instances = make_mask_gts(GT_BOXES, LABELS, [0.5, 0.5])

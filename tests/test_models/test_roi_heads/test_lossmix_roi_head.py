@@ -560,8 +560,8 @@ def test_exact_mode_refuses_other_mix_groups(frcnn_cfg):
         with pytest.raises(
                 ValueError,
                 match=re.escape(
-                    "gt_instances.mix_group of image 'mixed.png' must be 0 (own "
-                    "image) or 1 (partner), got 2")):
+                    "gt_instances.mix_group of image 'mixed.png' must be 0 "
+                    '(own image) or 1 (partner), got 2')):
             head.loss(
                 rand_feats(0, strides=(4, 8, 16, 32)), [proposals()], [sample])
     # outside exact mode the group is not read

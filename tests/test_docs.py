@@ -219,11 +219,25 @@ def check_command(cmd: List[str]) -> None:
         check_shell_tool(cmd[1], cmd[2:])
     elif head == 'mim':
         check_mim(cmd[1:])
+    elif head in ('pre-commit', '.venv/bin/pre-commit'):
+        check_pre_commit(cmd[1:])
     elif head == 'pip' and cmd[1:2] == ['install']:
         check_install(cmd[2:])
     else:
         raise DocError(f'unknown kind of command {shlex.join(cmd)!r}: teach '
                        'tests/test_docs.py to check it')
+
+
+def check_pre_commit(args: Sequence[str]) -> None:
+    """``pre-commit install`` / ``run``: the tool is pinned for the set-up
+    and the repository has its config."""
+    if args[:1] not in (['install'], ['run']):
+        raise DocError(f'pre-commit {shlex.join(args)!r}: only install and '
+                       'run are checked')
+    if not (ROOT / '.pre-commit-config.yaml').is_file():
+        raise DocError('no .pre-commit-config.yaml')
+    if 'pre-commit==' not in (ROOT / 'requirements' / 'lint.txt').read_text():
+        raise DocError('pre-commit is not pinned in requirements/lint.txt')
 
 
 def looks_like_path(token: str) -> bool:
@@ -475,6 +489,7 @@ def test_command(line, vars_):
     'rm -rf work_dirs',
     'make no-such-target',
     'make demo NO_SUCH_VAR=1',
+    '.venv/bin/pre-commit autoupdate',
     'python tools/no_such_tool.py',
     'python tools/train.py configs/toy/no_such_config.py',
     'python tools/train.py configs/toy/faster-rcnn_r18_fpn_1xb4-800it_toy.py'
@@ -520,3 +535,16 @@ def test_python_blocks_compile():
         for lang, first, lines in split_fences(page.read_text())[1]:
             if lang == 'python':
                 compile('\n'.join(lines), f'{_rel(page)}:{first}', 'exec')
+
+
+def test_changelog_starts_at_the_current_version():
+    """The change log's newest entry is the package's version, and each
+    entry is a version older than the one above it."""
+    version = re.search(r"__version__ = '([^']+)'",
+                        (ROOT / 'lossmix_mm' / 'version.py').read_text())[1]
+    entries = re.findall(r'^## (\d+\.\d+\.\d+) \(\d{4}-\d\d-\d\d\)$',
+                         (ROOT / 'docs' / 'changelog.md').read_text(), re.M)
+    assert entries[0] == version
+    as_tuples = [tuple(map(int, e.split('.'))) for e in entries]
+    assert as_tuples == sorted(as_tuples, reverse=True)
+    assert len(set(entries)) == len(entries)

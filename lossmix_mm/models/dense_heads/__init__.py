@@ -6,9 +6,10 @@ from .lossmix_fcos_head import LossMixFCOSHead
 from .lossmix_retina_head import LossMixRetinaHead
 from .lossmix_rpn_head import LossMixRPNHead
 from .lossmix_rtmdet_head import LossMixRTMDetSepBNHead
+from .lossmix_yolox_head import LossMixYOLOXHead
 
 __all__ = [
     'LossMixDETRHead', 'LossMixDeformableDETRHead', 'LossMixDINOHead',
     'LossMixRPNHead', 'LossMixRetinaHead', 'LossMixFCOSHead',
-    'LossMixATSSHead', 'LossMixRTMDetSepBNHead'
+    'LossMixATSSHead', 'LossMixRTMDetSepBNHead', 'LossMixYOLOXHead'
 ]

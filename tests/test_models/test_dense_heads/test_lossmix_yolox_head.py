@@ -20,6 +20,8 @@ BOXES = [[2, 2, 18, 18], [14, 10, 30, 30]]
 LABELS = [0, 1]
 LABEL_ERROR = (r"gt label {} of image 'bad\.jpg' is out of range: labels "
                r'must be in \[0, 3\) for a head of num_classes=3')
+GROUP_ERROR = (r"mix_group of image 'bad\.jpg' must be 0 \(own image\) or 1 "
+               r'\(partner\), got 2')
 
 
 @lru_cache(maxsize=None)
@@ -229,3 +231,12 @@ def test_loss_from_data_samples_backpropagates():
     for branch in ('cls', 'reg', 'obj'):
         conv = getattr(head, f'multi_level_conv_{branch}')[0]
         assert conv.weight.grad.abs().sum() > 0
+
+
+def test_exact_bad_mix_group_raises():
+    _, head = build_pair(exact=True)
+    gt = gts([0.4, 0.6])
+    gt.mix_group = torch.tensor([0, 2])
+    meta = dict(META, img_path='bad.jpg', mix_lambda=0.4)
+    with pytest.raises(ValueError, match=GROUP_ERROR):
+        raw_losses(head, [gt], [meta])

@@ -459,15 +459,17 @@ def test_filter_annotations_after_pair_keeps_weights(side):
 def test_moving_box_dropper_after_pair_keeps_weights(seed, cfg):
     """Crops and warps move the boxes they keep and drop the others: each
     box left keeps its own image's weight and group (own label 0, partner
-    label 1)."""
+    label 1), its weight times the share of it the crop left (w = c * v)."""
     grid = [[x, y, x + 6, y + 6] for x in (2, 26) for y in (2, 26)]
     np.random.seed(seed)
     results = pair_results(own(grid[:2]), partner(grid[2:]), after=[cfg])
     assert 0 < len(results['gt_bboxes']) < 4  # boxes really dropped
     gt = gt_of(pack(results))
     labels = gt.labels.tolist()
+    assert ((gt.visible > 0) & (gt.visible <= 1)).all()
     assert gt.loss_weights.tolist() == [
-        np.float32(LAM if k == 0 else 1 - LAM) for k in labels
+        np.float32(LAM if k == 0 else 1 - LAM) * v
+        for k, v in zip(labels, gt.visible.numpy())
     ]
     assert gt.mix_group.tolist() == labels
 
@@ -920,10 +922,12 @@ def test_out_of_image_boxes_are_clipped_to_their_image():
                    [0, 2, 2])
     partner_r = loaded(48, 24, [[2, 2, 20, 20]], [1], path='p.png')
     packed = pair(own_r, partner_r)
-    # own at (0, 12), partner at (12, 0) on the 48x48 canvas
+    # own at (0, 12), partner at (12, 0) on the 48x48 canvas; the own box
+    # [40, -4, 60, 10] (20 x 14) keeps [40, 0, 48, 10] (8 x 10) of itself:
+    # w = lam * 80 / 280
     assert_gts(
-        gt_of(packed), [[40, 12, 48, 22], [14, 2, 32, 20]], [LAM, 1 - LAM],
-        [0, 1])
+        gt_of(packed), [[40, 12, 48, 22], [14, 2, 32, 20]],
+        [LAM * 80 / 280, 1 - LAM], [0, 1])
     assert gt_of(packed).labels.tolist() == [0, 1]
     for detector in DETECTORS:
         losses(detector, [packed])

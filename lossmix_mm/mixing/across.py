@@ -17,7 +17,7 @@ from .masks import cat_masks, place_masks
 from .rules import centre_offsets, instance_weights, shift_boxes
 
 INSTANCE_FIELDS = ('bboxes', 'labels', 'masks', 'loss_weights', 'mix_group',
-                   'reg_weights')
+                   'reg_weights', 'visible')
 
 
 class _Source(NamedTuple):
@@ -217,6 +217,7 @@ def _sources(samples: SampleList, batch_hw: Tuple[int, int]) -> List[_Source]:
     with_reg = any('reg_weights' in inst for s in samples
                    for inst in (s.gt_instances,
                                 s.get('ignored_instances', {})))
+    with_visible = any('visible' in s.gt_instances for s in samples)
     with_masks = ['masks' in s.gt_instances for s in samples]
     if any(with_masks) and not all(with_masks):
         raise ValueError('gt masks on only some samples of the batch: load '
@@ -230,8 +231,8 @@ def _sources(samples: SampleList, batch_hw: Tuple[int, int]) -> List[_Source]:
             ignored if ignored is not None and 'bboxes' in ignored else None
         ]
         parts = [
-            _with_mix_fields(p, with_reg) if p is not None else None
-            for p in parts
+            _with_mix_fields(p, with_reg, with_visible)
+            if p is not None else None for p in parts
         ]
         for part in parts:
             if part is not None and 'masks' in part:
@@ -242,9 +243,11 @@ def _sources(samples: SampleList, batch_hw: Tuple[int, int]) -> List[_Source]:
 
 
 def _with_mix_fields(instances: InstanceData,
-                     with_reg: bool = False) -> InstanceData:
+                     with_reg: bool = False,
+                     with_visible: bool = False) -> InstanceData:
     """A copy with ``loss_weights`` / ``mix_group`` (and ``reg_weights``
-    when ``with_reg``): ones / zeros where missing.
+    when ``with_reg``, ``visible`` when ``with_visible``): ones / zeros
+    where missing.
 
     Raises:
         ValueError: on instance fields other than ``INSTANCE_FIELDS``.
@@ -263,6 +266,8 @@ def _with_mix_fields(instances: InstanceData,
         out.mix_group = torch.zeros(num, dtype=torch.long, device=device)
     if with_reg and 'reg_weights' not in out:
         out.reg_weights = torch.ones(num, device=device)
+    if with_visible and 'visible' not in out:
+        out.visible = torch.ones(num, device=device)
     return out
 
 

@@ -109,6 +109,47 @@ def check_mix_args(mode: str, alpha: float, prob: float,
     return float(noise_range[0]), float(noise_range[1])
 
 
+def check_fraction(value: float, name: str) -> float:
+    """Check a threshold on a share of a box (``min_visible``, ...).
+
+    Args:
+        value (float): a number in [0, 1].
+        name (str): the argument's name, for the error.
+
+    Returns:
+        float: ``value`` as a float.
+
+    Raises:
+        ValueError: naming the bad value (NaN, a bool or a string included).
+    """
+    if not _is_number(value) or not 0 <= value <= 1:
+        raise ValueError(f'{name} must be a number in [0, 1], got {value!r}')
+    return float(value)
+
+
+def check_alpha(alpha, name: str = 'alpha', allow_none: bool = False):
+    """Check a Beta(alpha, alpha) parameter: a finite number > 0.
+
+    Args:
+        alpha (float | None): the parameter.
+        name (str): the argument's name, for the error.
+        allow_none (bool): whether None (a fixed coefficient) is valid.
+
+    Returns:
+        float | None: ``alpha`` as a float, or None.
+
+    Raises:
+        ValueError: naming the bad value.
+    """
+    if alpha is None and allow_none:
+        return None
+    if not _is_number(alpha) or not math.isfinite(alpha) or not alpha > 0:
+        valid = 'None or ' if allow_none else ''
+        raise ValueError(f'{name} must be {valid}a finite number > 0, got '
+                         f'{alpha!r}')
+    return float(alpha)
+
+
 def _is_number(value) -> bool:
     """A real number that is not a bool (``True`` is not an alpha)."""
     return isinstance(value,

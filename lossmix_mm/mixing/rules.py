@@ -1,7 +1,9 @@
 """The rules of LossMix mixing, written once.
 
 Pair mixing (``LossMixPair``), in-batch mixing (``BatchLossMix``), the
-domain-adaptation teacher and the heads' exact mode all import these.
+region transforms (``LossMixMosaic``, ``LossMixMixUp``, ``LossMixCutMix``),
+the packer, the domain-adaptation teacher and the heads' exact mode all
+import these.
 """
 from typing import Tuple
 
@@ -73,3 +75,33 @@ def shift_boxes(boxes, offset: Tuple[int, int]):
     return np.asarray(
         boxes, dtype=np.float32).reshape(-1, 4) + np.array([*offset, *offset],
                                                            dtype=np.float32)
+
+
+def visible_weights(loss_weights: np.ndarray, reg_weights: np.ndarray,
+                    visible: np.ndarray, min_visible: float,
+                    reg_min_visible: float) -> Tuple[np.ndarray, ...]:
+    """A box's weight ``w = c * v`` and what its visible share ``v`` allows.
+
+    ``c`` (``loss_weights``) is the pixel coefficient of the image the box
+    came from (lam / 1 - lam for a blend, 1 for a pasted region); ``v`` the
+    share of its area, as annotated, still visible.
+
+    Args:
+        loss_weights (np.ndarray): (N, ) ``c`` of each box.
+        reg_weights (np.ndarray): (N, ) regression weights.
+        visible (np.ndarray): (N, ) ``v`` of each box, in [0, 1].
+        min_visible (float): below it (and at ``v`` 0) a box is ignored:
+            neither object nor background.
+        reg_min_visible (float): below it a box trains classification but
+            not box regression (its visible extent is not the object's).
+
+    Returns:
+        tuple[np.ndarray, np.ndarray, np.ndarray]: the weights ``c * v``
+        (``c`` for an ignored box), the regression weights (0 below
+        ``reg_min_visible``) and the (N, ) bool ignore flags.
+    """
+    ignore = (visible < min_visible) | (visible <= 0)
+    weights = np.where(ignore, loss_weights, loss_weights * visible)
+    reg = np.where(visible < reg_min_visible, 0.0, reg_weights)
+    return (weights.astype(np.float32), reg.astype(np.float32),
+            ignore.astype(bool))

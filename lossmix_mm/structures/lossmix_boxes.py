@@ -1,5 +1,6 @@
 """Horizontal boxes that carry LossMix's per-box fields."""
-from typing import Callable, List, Optional, Sequence, Type, TypeVar, Union
+from typing import (Callable, List, Optional, Sequence, Tuple, Type, TypeVar,
+                    Union)
 
 import numpy as np
 import torch
@@ -73,6 +74,10 @@ class LossMixBoxes(HorizontalBoxes):
     - ``mix_group`` (int64, default 0): 0 for the own image, 1 for the
       partner (exact mode's label sets).
     - ``reg_weights`` (float32, default 1): the box's regression weight.
+    - ``visible`` (float32, default 1): the fraction of the box's area, as
+      annotated, still visible: every clip (``clip_``, ``clip_to_``:
+      a crop, a tile border, the image border) and every occlusion
+      (``occlude_``: a pasted patch) multiplies in what it leaves.
 
     Args:
         data (Tensor | np.ndarray | Sequence): (..., 4) boxes.
@@ -81,14 +86,15 @@ class LossMixBoxes(HorizontalBoxes):
         clone (bool): whether to clone ``data``. Defaults to True.
         in_mode (str, optional): ``'xyxy'`` or ``'cxcywh'``, as
             ``HorizontalBoxes``.
-        loss_weights, mix_group, reg_weights (optional): the fields, one
-            entry per box; None gives the defaults.
+        loss_weights, mix_group, reg_weights, visible (optional): the
+            fields, one entry per box; None gives the defaults.
     """
 
-    FIELDS = ('loss_weights', 'mix_group', 'reg_weights')
+    FIELDS = ('loss_weights', 'mix_group', 'reg_weights', 'visible')
     loss_weights = BoxField(torch.float32, 1.0)
     mix_group = BoxField(torch.int64, 0)
     reg_weights = BoxField(torch.float32, 1.0)
+    visible = BoxField(torch.float32, 1.0)
 
     def __init__(self,
                  data: Union[Tensor, np.ndarray, Sequence],
@@ -98,12 +104,14 @@ class LossMixBoxes(HorizontalBoxes):
                  in_mode: Optional[str] = None,
                  loss_weights=None,
                  mix_group=None,
-                 reg_weights=None) -> None:
+                 reg_weights=None,
+                 visible=None) -> None:
         super().__init__(
             data, dtype=dtype, device=device, clone=clone, in_mode=in_mode)
         self.loss_weights = loss_weights
         self.mix_group = mix_group
         self.reg_weights = reg_weights
+        self.visible = visible
 
     @classmethod
     def from_boxes(cls: Type[T], boxes) -> T:
@@ -210,6 +218,41 @@ class LossMixBoxes(HorizontalBoxes):
         """The plain ``HorizontalBoxes`` of the same tensor (no fields)."""
         return HorizontalBoxes(self.tensor, clone=False)
 
+    # region ops: what a clip or a pasted patch leaves of each box
+    def clip_(self, img_shape: Tuple[int, int]) -> None:
+        """Clip to the image (in place) and keep the visible share.
+
+        Args:
+            img_shape (tuple[int, int]): (h, w) of the image.
+        """
+        self.clip_to_((0, 0, img_shape[1], img_shape[0]))
+
+    def clip_to_(self, region: Sequence[float]) -> None:
+        """Clip to a rectangle (in place): ``visible`` times the share of
+        each box's area inside it (unchanged for a box of zero area).
+
+        Args:
+            region (Sequence[float]): (x1, y1, x2, y2).
+        """
+        before = self.areas
+        x1, y1, x2, y2 = (float(v) for v in region)
+        boxes = self.tensor
+        boxes[..., 0::2] = boxes[..., 0::2].clamp(x1, x2)
+        boxes[..., 1::2] = boxes[..., 1::2].clamp(y1, y2)
+        self.visible = self.visible * _share(self.areas, before)
+
+    def occlude_(self, region: Sequence[float]) -> None:
+        """A patch pasted over ``region`` (boxes unchanged): ``visible``
+        times the share of each box's area outside it.
+
+        Args:
+            region (Sequence[float]): (x1, y1, x2, y2) of the patch.
+        """
+        covered = self.clone()
+        covered.clip_to_(region)
+        areas = self.areas
+        self.visible = self.visible * _share(areas - covered.areas, areas)
+
     # tensor-like ops: the same op on the fields (which lack the last dim)
     def clone(self: T) -> T:
         return self._derive(self.tensor.clone())
@@ -302,3 +345,11 @@ def _sizes(args: tuple) -> tuple:
     if len(args) == 1 and isinstance(args[0], (tuple, list, torch.Size)):
         return tuple(args[0])
     return tuple(args)
+
+
+def _share(part: Tensor, whole: Tensor) -> Tensor:
+    """``part / whole`` in [0, 1]; 1 where ``whole`` is 0 (a box of zero
+    area keeps its visible share)."""
+    part, whole = part.float(), whole.float()
+    share = part.clamp(min=0) / whole.clamp(min=torch.finfo(whole.dtype).tiny)
+    return torch.where(whole > 0, share.clamp(max=1), torch.ones_like(share))

@@ -5,7 +5,8 @@ import numpy as np
 from mmdet.datasets.transforms import PackDetInputs
 from mmdet.registry import TRANSFORMS
 
-from ...mixing.args import check_mix_lambda, check_mix_mode
+from ...mixing.args import check_fraction, check_mix_lambda, check_mix_mode
+from ...mixing.rules import visible_weights
 from ...structures import LossMixBoxes
 from .lossmix_pair import check_finite_pixels
 
@@ -14,7 +15,8 @@ from .lossmix_pair import check_finite_pixels
 BOX_FIELD_KEYS = dict(
     loss_weights='gt_loss_weights',
     mix_group='gt_mix_group',
-    reg_weights='gt_reg_weights')
+    reg_weights='gt_reg_weights',
+    visible='gt_visible')
 # the metainfo LossMix keys, always packed
 MIX_META_KEYS = ('mix_lambda', 'mix_mode')
 
@@ -33,10 +35,15 @@ class PackLossMixInputs(PackDetInputs):
 
     :class:`LossMixBoxes` are packed as plain ``HorizontalBoxes`` and their
     fields become ``gt_instances.loss_weights`` (float32), ``mix_group``
-    (int64) and, only when some box has a regression weight other than 1,
-    ``reg_weights`` (float32). ``mix_lambda`` and ``mix_mode`` go to the
-    metainfo. Results without these are packed exactly as by
-    ``PackDetInputs``.
+    (int64), ``visible`` (float32) and, only when some box has a regression
+    weight other than 1, ``reg_weights`` (float32). A box's packed weight is
+    ``w = c * v`` (``mixing.rules.visible_weights``): ``c`` its
+    ``loss_weights``, ``v`` its ``visible`` share times the share of it
+    inside the image (for boxes a transform did not clip). A box below
+    ``min_visible`` (or at ``v`` 0) becomes an ignored instance; below
+    ``reg_min_visible`` its regression weight is 0. ``mix_lambda`` and
+    ``mix_mode`` go to the metainfo. Results without these are packed
+    exactly as by ``PackDetInputs``.
 
     Raises ``ValueError`` (naming the value) for a per-box field given as a
     results key, a mixed sample whose boxes lost their fields, weights not
@@ -52,6 +59,10 @@ class PackLossMixInputs(PackDetInputs):
     Args:
         meta_keys (Sequence[str]): metainfo keys; ``'mix_lambda'`` and
             ``'mix_mode'`` are added when missing.
+        min_visible (float): in [0, 1]; a box with less of its area visible
+            is ignored. Defaults to 0.
+        reg_min_visible (float): in [0, 1]; a box with less of its area
+            visible trains no box regression. Defaults to 0.
     """
     mapping_table = dict(
         PackDetInputs.mapping_table, **{
@@ -63,11 +74,17 @@ class PackLossMixInputs(PackDetInputs):
         self,
         meta_keys: Sequence[str] = ('img_id', 'img_path', 'ori_shape',
                                     'img_shape', 'scale_factor', 'flip',
-                                    'flip_direction', 'mix_lambda', 'mix_mode')
+                                    'flip_direction', 'mix_lambda',
+                                    'mix_mode'),
+        min_visible: float = 0.0,
+        reg_min_visible: float = 0.0,
     ) -> None:
         meta_keys = tuple(meta_keys)
         super().__init__(meta_keys=meta_keys +
                          tuple(k for k in MIX_META_KEYS if k not in meta_keys))
+        self.min_visible = check_fraction(min_visible, 'min_visible')
+        self.reg_min_visible = check_fraction(reg_min_visible,
+                                              'reg_min_visible')
 
     def transform(self, results: dict) -> dict:
         """Check, unpack the box fields, then pack.
@@ -80,7 +97,8 @@ class PackLossMixInputs(PackDetInputs):
         """
         check_finite_pixels(results, 'PackLossMixInputs: image')
         check_no_field_keys(results)
-        results = unpack_box_fields(results)
+        results = unpack_box_fields(results, self.min_visible,
+                                    self.reg_min_visible)
         if any(k in results for k in MIX_META_KEYS):
             results = check_mix_meta(results)
         return super().transform(results)
@@ -105,16 +123,21 @@ def check_no_field_keys(results: dict) -> None:
             'and LossMixPair)')
 
 
-def unpack_box_fields(results: dict) -> dict:
+def unpack_box_fields(results: dict,
+                      min_visible: float = 0.0,
+                      reg_min_visible: float = 0.0) -> dict:
     """Check the fields of ``LossMixBoxes`` and stage them as results keys.
 
     Args:
         results (dict): the pipeline's results, without field keys.
+        min_visible (float): ignore a box with a smaller visible share.
+        reg_min_visible (float): no regression below this visible share.
 
     Returns:
         dict: ``results`` itself when the boxes are not ``LossMixBoxes``,
-        else a shallow copy with plain ``HorizontalBoxes`` and the field
-        keys (``gt_reg_weights`` only when a regression weight is not 1).
+        else a shallow copy with plain ``HorizontalBoxes``, the field keys
+        (``gt_reg_weights`` only when a regression weight is not 1) and the
+        ignore flags of the boxes too little visible.
 
     Raises:
         ValueError: when a mixed sample's boxes lost their fields, or a
@@ -136,7 +159,17 @@ def unpack_box_fields(results: dict) -> dict:
         raise ValueError(f'{int((groups == 1).sum())} gts of mix_group 1 '
                          '(partner image) but no mix_lambda in the results '
                          f'of {results.get("img_path")!r}')
+    if 'img_shape' in results:  # the share inside the image, if not clipped
+        inside = boxes.clone()
+        inside.clip_(results['img_shape'][:2])
+        fields['visible'] = inside.visible.cpu().numpy()
+    fields['loss_weights'], fields['reg_weights'], ignore = visible_weights(
+        fields['loss_weights'], fields['reg_weights'], fields['visible'],
+        min_visible, reg_min_visible)
     results = dict(results, gt_bboxes=boxes.to_hbox())
+    if ignore.any():
+        flags = results.get('gt_ignore_flags', np.zeros(len(boxes), bool))
+        results['gt_ignore_flags'] = np.asarray(flags, bool) | ignore
     for field, key in BOX_FIELD_KEYS.items():
         if field != 'reg_weights' or (fields[field] != 1).any():
             results[key] = fields[field]
@@ -147,8 +180,8 @@ def check_field_values(fields: dict, num_boxes: int) -> None:
     """Check the values of the per-box fields of ``LossMixBoxes``.
 
     Args:
-        fields (dict): ``loss_weights``, ``mix_group``, ``reg_weights`` as
-            arrays.
+        fields (dict): ``loss_weights``, ``mix_group``, ``reg_weights``,
+            ``visible`` as arrays.
         num_boxes (int): the number of boxes.
 
     Raises:
@@ -159,9 +192,12 @@ def check_field_values(fields: dict, num_boxes: int) -> None:
             raise ValueError(f'{field} has {len(value)} entries for '
                              f'{num_boxes} boxes')
     for field, low in (('loss_weights', 'and > 0 (drop instances of '
-                        'weight 0)'), ('reg_weights', 'and >= 0')):
+                        'weight 0)'), ('reg_weights', 'and >= 0'),
+                       ('visible', 'and in [0, 1]')):
         values = fields[field].astype(np.float64)
         ok = values > 0 if field == 'loss_weights' else values >= 0
+        if field == 'visible':
+            ok &= values <= 1
         if not (np.isfinite(values) & ok).all():
             raise ValueError(f'LossMixBoxes {field} must be finite {low}, '
                              f'got {values.tolist()}')

@@ -121,8 +121,11 @@ def check_against_stock(ours, stock):
             gt.bboxes.tensor, ref.bboxes.tensor, rtol=0, atol=0)
         labels = gt.labels.tolist()
         assert labels == ref.labels.tolist()
+        # w = c * v: the source's coefficient times the visible share
+        assert ((gt.visible > 0) & (gt.visible <= 1)).all()
         assert gt.loss_weights.tolist() == [
-            np.float32(WEIGHTS.get(k, 1.0)) for k in labels
+            np.float32(WEIGHTS.get(k, 1.0)) * v
+            for k, v in zip(labels, gt.visible.numpy())
         ]
         assert gt.mix_group.tolist() == [GROUPS.get(k, 0) for k in labels]
         assert 'reg_weights' not in gt
@@ -281,12 +284,16 @@ def test_crop_that_drops_a_box_keeps_the_others_weights():
     # canvas, moved by -16 in x, clipped to 24 wide
     np.testing.assert_allclose(gt.bboxes.numpy(),
                                [[4, 4, 22, 16], [2, 14, 18, 26]])
+    # both whole inside the crop: visible 1, weights lam and 1 - lam
+    assert gt.visible.tolist() == [1, 1]
     assert gt.loss_weights.tolist() == [LAM, 1 - LAM]
     assert gt.mix_group.tolist() == [0, 1]
     ignored = packed['data_samples'].ignored_instances
     assert ignored.labels.tolist() == [2]
+    # own box 2 [6, 18, 30, 30] (24 x 12) cut to [0, 18, 14, 30] (14 x 12)
     np.testing.assert_allclose(ignored.bboxes.numpy(), [[0, 18, 14, 30]])
-    assert ignored.loss_weights.tolist() == [LAM]
+    np.testing.assert_allclose(ignored.visible.numpy(), [14 / 24])
+    np.testing.assert_allclose(ignored.loss_weights.numpy(), [LAM * 14 / 24])
 
 
 def test_mosaic_tiles_weigh_one():

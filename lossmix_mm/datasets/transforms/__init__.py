@@ -1,9 +1,13 @@
 from .clear_ignore_flags import ClearIgnoreFlags
 from .formatting import PackLossMixInputs
 from .gaussian_blur import RandomGaussianBlur
+from .lossmix_cutmix import LossMixCutMix
+from .lossmix_mixup import LossMixCachedMixUp, LossMixMixUp
+from .lossmix_mosaic import LossMixCachedMosaic, LossMixMosaic
 from .lossmix_pair import LossMixPair
 
 __all__ = [
-    'ClearIgnoreFlags', 'LossMixPair', 'PackLossMixInputs',
-    'RandomGaussianBlur'
+    'ClearIgnoreFlags', 'LossMixCachedMixUp', 'LossMixCachedMosaic',
+    'LossMixCutMix', 'LossMixMixUp', 'LossMixMosaic', 'LossMixPair',
+    'PackLossMixInputs', 'RandomGaussianBlur'
 ]

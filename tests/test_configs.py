@@ -33,7 +33,10 @@ REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIG_DIR = osp.join(REPO, 'configs', 'lossmix')
 # the Faster R-CNN configs of the paper's tables (other detector families:
 # test_configs_families.py)
-CONFIGS = sorted(glob.glob(osp.join(CONFIG_DIR, 'faster-rcnn_*.py')))
+# the region-mixing siblings (-mosaic_, -cutmix_): tests/test_configs_region.py
+CONFIGS = sorted(
+    p for p in glob.glob(osp.join(CONFIG_DIR, 'faster-rcnn_*.py'))
+    if not re.search(r'-(mosaic|cutmix)_', osp.basename(p)))
 CONFIG_IDS = [osp.basename(p)[:-3] for p in CONFIGS]
 
 # faster-rcnn_{r50|r101}_fpn[_{variant}]_8xb8-{18k|270k}_{voc0712|coco}.py

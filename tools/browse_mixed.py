@@ -10,10 +10,13 @@ collated batches -- so in-batch mixing (``BatchLossMix`` among its
 ``batch_augments``) happens exactly as in training -- and draws the first
 ``n`` samples, de-normalised, with every gt box and its loss weight
 (``LossMixLocalVisualizer``: own boxes orange, partner boxes blue, the weight
-after the class name, the own image's coefficient ``lam`` at the bottom of
-each tile). The mixing mode comes from the config: ``pair`` (a
-``LossMixPair`` in the train pipeline), ``inbatch`` (``BatchLossMix`` in the
-data preprocessor), both or ``none``. Writes one PNG grid,
+after the class name -- ``w`` and the visible share ``v`` where ``v`` < 1 --,
+boxes without box regression dotted, ignored instances dashed grey, and the
+own image's coefficient ``lam`` at the bottom of each tile). The mixing mode
+comes from the config (:func:`detect_mode`): ``pair`` (a ``LossMixPair``
+in the train pipeline), ``mosaic``, ``cutmix``, ``mixup`` (region
+pipelines), ``inbatch`` (``BatchLossMix`` in the data preprocessor), their
+combinations or ``none``. Writes one PNG grid,
 ``DIR/browse_mixed_{mode}.png``, and prints its path; ``--colors 256``
 makes it a palette PNG about a fifth of the size (for documentation).
 """
@@ -91,22 +94,36 @@ def _types(node) -> Iterator[str]:
             yield from _types(value)
 
 
-def detect_mode(cfg: Config) -> str:
-    """How a config mixes: ``'pair'``, ``'inbatch'``, ``'pair+inbatch'`` or
-    ``'none'``.
+# the dataset transforms that mix, by the mixing kind they belong to
+DATASET_MIXERS = dict(
+    pair=('LossMixPair', ),
+    mosaic=('LossMixMosaic', 'LossMixCachedMosaic', 'Mosaic', 'CachedMosaic'),
+    cutmix=('LossMixCutMix', ),
+    mixup=('LossMixMixUp', 'LossMixCachedMixUp', 'MixUp', 'CachedMixUp'))
+# the kinds where a tile may be mixed without a blend coefficient
+REGION_KINDS = ('mosaic', 'cutmix')
 
-    ``pair``: a ``LossMixPair`` anywhere in ``train_dataloader.dataset``;
-    ``inbatch``: a ``BatchLossMix`` in
-    ``model.data_preprocessor.batch_augments``.
+
+def detect_mode(cfg: Config) -> str:
+    """How a config mixes: the kinds it uses joined by ``'+'`` (``'pair'``,
+    ``'mosaic'``, ``'pair+inbatch'``, ...) or ``'none'``.
+
+    Dataset kinds, from the types anywhere in ``train_dataloader.dataset``:
+    ``pair`` (``LossMixPair``), ``mosaic`` (a Mosaic, with the MixUp after
+    it if any: YOLOX's and RTMDet's recipe), ``cutmix``
+    (``LossMixCutMix``), ``mixup`` (a MixUp without a Mosaic); LossMix's
+    transforms and mmdet's count alike. Then ``inbatch``: a
+    ``BatchLossMix`` in ``model.data_preprocessor.batch_augments``.
     """
-    pair = 'LossMixPair' in set(
-        _types(cfg.get('train_dataloader', {}).get('dataset', {})))
+    types = set(_types(cfg.get('train_dataloader', {}).get('dataset', {})))
+    kinds = [k for k, names in DATASET_MIXERS.items() if types & set(names)]
+    if 'mosaic' in kinds and 'mixup' in kinds:
+        kinds.remove('mixup')
     augments = cfg.get('model', {}).get('data_preprocessor',
                                         {}).get('batch_augments') or []
-    inbatch = 'BatchLossMix' in set(_types(augments))
-    if pair and inbatch:
-        return 'pair+inbatch'
-    return 'pair' if pair else 'inbatch' if inbatch else 'none'
+    if 'BatchLossMix' in set(_types(augments)):
+        kinds.append('inbatch')
+    return '+'.join(kinds) or 'none'
 
 
 def denormalize(inputs: torch.Tensor,
@@ -171,28 +188,45 @@ def mixed_batches(
 
 def _tile_sample(sample: DetDataSample, height: int,
                  width: int) -> DetDataSample:
-    """The sample with plain tensor boxes and masks cut to its image."""
+    """The sample with plain tensor boxes and masks cut to its image, in
+    its gt and its ignored instances."""
     sample = sample.cpu()
-    gts = sample.gt_instances
-    if isinstance(gts.get('bboxes'), BaseBoxes):
-        gts.bboxes = gts.bboxes.tensor
-    if 'masks' in gts:
-        masks = mask2ndarray(gts.masks).astype(bool)
-        out = np.zeros((len(masks), height, width), bool)
-        h, w = min(height, masks.shape[1]), min(width, masks.shape[2])
-        out[:, :h, :w] = masks[:, :h, :w]
-        gts.masks = out
+    for key in ('gt_instances', 'ignored_instances'):
+        if key not in sample:
+            continue
+        instances = sample.get(key)
+        if isinstance(instances.get('bboxes'), BaseBoxes):
+            instances.bboxes = instances.bboxes.tensor
+        if 'masks' in instances:
+            masks = mask2ndarray(instances.masks).astype(bool)
+            out = np.zeros((len(masks), height, width), bool)
+            h, w = min(height, masks.shape[1]), min(width, masks.shape[2])
+            out[:, :h, :w] = masks[:, :h, :w]
+            instances.masks = out
     return sample
 
 
-def draw_tile(visualizer, image: np.ndarray,
-              sample: DetDataSample) -> np.ndarray:
-    """One (h, w, 3) RGB tile: the sample's gts with their weights and, at
-    the bottom, ``lam`` of its own image (``unmixed`` at 1)."""
+def draw_tile(visualizer,
+              image: np.ndarray,
+              sample: DetDataSample,
+              unblended: str = 'unmixed') -> np.ndarray:
+    """One (h, w, 3) RGB tile: the sample's gts (and ignored instances)
+    with their weights and, at the bottom, ``lam`` of its own image.
+
+    Args:
+        visualizer (LossMixLocalVisualizer): draws the gts.
+        image (np.ndarray): (h, w, 3) RGB image.
+        sample (DetDataSample): its data sample.
+        unblended (str): the caption of a tile not blended (no
+            ``mix_lambda`` in its metainfo, or 1).
+
+    Returns:
+        np.ndarray: the drawn (h, w, 3) RGB tile.
+    """
     visualizer.add_datasample(
         'tile', image, sample, draw_pred=False, show=False)
     lam = float(sample.metainfo.get('mix_lambda', 1.0))
-    caption = 'unmixed' if lam >= 1.0 else f'lam {lam:.2f}'
+    caption = unblended if lam >= 1.0 else f'lam {lam:.2f}'
     visualizer.draw_texts(
         caption,
         np.array([2.0, image.shape[0] - 2.0]),
@@ -283,7 +317,13 @@ def main(argv=None) -> str:
             type='LossMixLocalVisualizer',
             name=f'browse_mixed_{os.getpid()}_{time.time_ns()}'))
     visualizer.dataset_meta = metainfo
-    tiles = [draw_tile(visualizer, img, s) for img, s in zip(images, samples)]
+    # a Mosaic or CutMix tile without a MixUp blend is still mixed
+    region = any(k in mode.split('+') for k in REGION_KINDS)
+    unblended = 'no blend' if region else 'unmixed'
+    tiles = [
+        draw_tile(visualizer, img, s, unblended)
+        for img, s in zip(images, samples)
+    ]
     grid = make_grid(tiles, args.ncols, args.tile_size)
 
     os.makedirs(args.out, exist_ok=True)

@@ -1,5 +1,6 @@
-"""tools/browse_mixed.py: grids of mixed training samples, pair transform and
-in-batch mixing, drawn with LossMixLocalVisualizer."""
+"""tools/browse_mixed.py: grids of mixed training samples, pair transform,
+in-batch mixing and region pipelines (Mosaic + MixUp, CutMix), drawn with
+LossMixLocalVisualizer."""
 import re
 
 import mmcv
@@ -14,8 +15,14 @@ from lossmix_mm.visualization import LossMixLocalVisualizer
 import browse_mixed  # tools/ is on pytest's pythonpath
 from lossmix_test_utils import toy_config
 
-OWN, PARTNER = (255, 160, 0), (0, 200, 255)
+OWN, PARTNER, IGNORED = (255, 160, 0), (0, 200, 255), (200, 200, 200)
 PATTERN = re.compile(r'^(circle|square|triangle) ([01]\.\d\d)$')
+# a region sample's label: weight, or weight and visible share, maybe no
+# regression; or an ignored box with its visible share
+REGION_PATTERN = re.compile(r'^(circle|square|triangle) (?:([01]\.\d\d)|'
+                            r'w ([01]\.\d\d) v (0\.\d\d))( no reg)?$')
+IGNORED_PATTERN = re.compile(
+    r'^(circle|square|triangle) ignored( v (0\.\d\d))?$')
 
 
 def _options(root, nested):
@@ -195,3 +202,94 @@ def test_inbatch_tiles_are_the_mixed_tensors(toy_root):
             rtol=1e-6)
         assert gts.mix_group.tolist() == [0] * len(own_gts) + [1] * (
             len(gts) - len(own_gts))
+
+
+def test_detect_region_modes():
+    # (the union siblings use the same transforms, mode='union')
+    modes = {
+        v: browse_mixed.detect_mode(Config.fromfile(toy_config(v)))
+        for v in ('lossmix-mosaic', 'union-cutmix')
+    }
+    assert modes == {'lossmix-mosaic': 'mosaic', 'union-cutmix': 'cutmix'}
+
+    def mode(pipeline, augments=()):
+        return browse_mixed.detect_mode(
+            Config(
+                dict(
+                    train_dataloader=dict(dataset=dict(pipeline=pipeline)),
+                    model=dict(
+                        data_preprocessor=dict(
+                            batch_augments=list(augments))))))
+
+    assert mode([dict(type='LossMixCachedMixUp')]) == 'mixup'
+    assert mode([dict(type='mmdet.CachedMosaic'),
+                 dict(type='MixUp')]) == 'mosaic'
+    assert mode([dict(type='LossMixCutMix')],
+                [dict(type='BatchLossMix')]) == 'cutmix+inbatch'
+
+
+def _region_labels(texts):
+    """(colour, w, v, no_reg) of a tile's weighted boxes and (v, ) of its
+    ignored ones, from the drawn labels."""
+    boxes, ignored = [], []
+    for text, color in texts:
+        match = REGION_PATTERN.match(text)
+        if match is None:
+            match = IGNORED_PATTERN.match(text)
+            assert match and color == IGNORED, (text, color)
+            ignored.append(float(match[3] or 1.0))
+            continue
+        weight = float(match[2] or match[3])
+        visible = float(match[4] or 1.0)
+        boxes.append((color, weight, visible, bool(match[5])))
+    return boxes, ignored
+
+
+def test_lossmix_mosaic_grid(toy_root, tmp_path, drawn, capsys):
+    """Mosaic + RandomAffine + MixUp: each box weighs c * v (c = lam own,
+    1 - lam partner), v printed where below 1; boxes under min_visible 0.5
+    drawn as ignored, under reg_min_visible 0.8 without regression."""
+    pack = 'train_dataloader.dataset.pipeline.5'
+    out = browse_mixed.main(
+        [
+            toy_config('lossmix-mosaic'), '--out',
+            str(tmp_path), '-n', '4', '--colors', '64'
+        ] + _options(toy_root, nested=True) +
+        [f'{pack}.min_visible=0.5', f'{pack}.reg_min_visible=0.8'])
+    assert out == str(tmp_path / 'browse_mixed_mosaic.png')
+    assert f'4 mosaic samples -> {out}' in capsys.readouterr().out
+    assert mmcv.imread(out).shape[2] == 3
+    assert len(drawn['tiles']) == 4 and len(drawn['captions']) == 4
+    counts = dict(visible=0, ignored=0, no_reg=0)
+    for texts, caption in zip(drawn['tiles'], drawn['captions']):
+        boxes, ignored = _region_labels(texts)
+        assert all(v < 0.5 for v in ignored)
+        lam = 1.0 if caption == 'no blend' else float(caption.split()[1])
+        for color, weight, visible, no_reg in boxes:
+            coeff = lam if color == OWN else 1.0 - lam
+            # w and v both printed to 2 decimals
+            assert weight == pytest.approx(coeff * visible, abs=0.0101)
+            assert visible >= 0.5 and no_reg == (visible < 0.8)
+        counts['visible'] += sum(v < 1 for _, _, v, _ in boxes)
+        counts['no_reg'] += sum(n for *_, n in boxes)
+        counts['ignored'] += len(ignored)
+    assert min(counts.values()) > 0, counts
+
+
+def test_cutmix_grid_without_mix_lambda(toy_root, tmp_path, drawn):
+    """CutMix writes no mix_lambda: the tiles say 'no blend', every box is
+    of group 0 (c = 1) and weighs its visible share."""
+    out = browse_mixed.main(
+        [toy_config('lossmix-cutmix'), '--out',
+         str(tmp_path), '-n', '2'] + _options(toy_root, nested=True))
+    assert out == str(tmp_path / 'browse_mixed_cutmix.png')
+    assert drawn['captions'] == ['no blend', 'no blend']
+    cut = 0
+    for texts in drawn['tiles']:
+        boxes, ignored = _region_labels(texts)
+        assert boxes and not ignored
+        for color, weight, visible, no_reg in boxes:
+            assert color == OWN and not no_reg
+            assert weight == pytest.approx(visible, abs=0.0101)
+            cut += visible < 1
+    assert cut > 0

@@ -1,5 +1,7 @@
-"""LossMixLocalVisualizer: gt boxes drawn with their loss weights, and
-mmdet's own browse_dataset.py drawing a LossMix pair config with it."""
+"""LossMixLocalVisualizer: gt boxes drawn with their loss weights (and,
+for region mixing, visible shares, ignored instances and boxes without
+regression), and mmdet's own browse_dataset.py drawing a LossMix pair config
+with it."""
 import itertools
 import json
 import os
@@ -17,11 +19,14 @@ from mmdet.structures.mask import BitmapMasks
 from mmdet.visualization import DetLocalVisualizer
 from mmengine.structures import InstanceData
 
-from lossmix_mm.visualization import LossMixLocalVisualizer, weight_styles
+from lossmix_mm.datasets.transforms.formatting import PackLossMixInputs
+from lossmix_mm.structures import LossMixBoxes
+from lossmix_mm.visualization.lossmix_local_visualizer import (
+    LossMixLocalVisualizer, weight_label, weight_styles, with_ignored)
 from lossmix_test_utils import toy_config
 
 CLASSES = ('circle', 'square', 'triangle')
-OWN, PARTNER = (255, 160, 0), (0, 200, 255)
+OWN, PARTNER, IGNORED = (255, 160, 0), (0, 200, 255), (200, 200, 200)
 GREY = 100
 H, W = 96, 128
 _names = itertools.count()
@@ -89,6 +94,8 @@ def test_registered_subclass():
     assert isinstance(vis, DetLocalVisualizer)
     with pytest.raises(ValueError, match='must differ'):
         make_visualizer(own_color=OWN, partner_color=OWN)
+    with pytest.raises(ValueError, match='ignored_color'):
+        make_visualizer(ignored_color=PARTNER)
     with pytest.raises(ValueError, match='alpha_range'):
         make_visualizer(alpha_range=(0.2, 1.5))
 
@@ -204,6 +211,98 @@ def test_masks_in_group_colour():
     np.testing.assert_allclose(
         out[70, 110], 0.5 * np.array(PARTNER) + 50, atol=1.5)
     np.testing.assert_array_equal(out[88, 10], [GREY] * 3)
+
+
+def test_weight_label_hand_strings():
+    assert weight_label('circle', 0.73) == 'circle 0.73'
+    # w = c * v = 0.5 * 0.62, v printed where it is below 1.00
+    assert weight_label('circle', 0.31, 0.62) == 'circle w 0.31 v 0.62'
+    assert weight_label('circle', 0.497, 0.994) == 'circle w 0.50 v 0.99'
+    assert weight_label('circle', 0.498, 0.996) == 'circle 0.50'
+    assert weight_label('square', 0.2, 0.4, 0.0) == \
+        'square w 0.20 v 0.40 no reg'
+    assert weight_label('square', 1.0, 1.0, 0.0) == 'square 1.00 no reg'
+    assert weight_label('triangle', 0.5, 0.2, 0.0, True) == \
+        'triangle ignored v 0.20'
+    assert weight_label('triangle', 1.0, ignored=True) == 'triangle ignored'
+
+
+def packed_region_sample():
+    """A sample packed by PackLossMixInputs(min_visible=0.3,
+    reg_min_visible=0.5) from four boxes (c, v): A (0.5, 0.62) own,
+    B (1, 1) own, C (0.5, 0.2) partner -> ignored, D (0.5, 0.4) partner ->
+    no regression."""
+    boxes = [[10, 10, 50, 50], [60, 10, 100, 50], [10, 60, 40, 90],
+             [60, 60, 120, 90]]
+    results = dict(
+        img=np.full((H, W, 3), GREY, np.uint8),
+        img_id=0,
+        img_path='a.png',
+        ori_shape=(H, W),
+        img_shape=(H, W),
+        scale_factor=(1.0, 1.0),
+        flip=False,
+        flip_direction=None,
+        mix_lambda=0.5,
+        gt_bboxes=LossMixBoxes(
+            np.array(boxes, np.float32),
+            loss_weights=[0.5, 1.0, 0.5, 0.5],
+            mix_group=[0, 0, 1, 1],
+            visible=[0.62, 1.0, 0.2, 0.4]),
+        gt_bboxes_labels=np.array([0, 1, 2, 0]),
+        gt_ignore_flags=np.zeros(4, bool))
+    pack = PackLossMixInputs(min_visible=0.3, reg_min_visible=0.5)
+    return pack(results)['data_samples']
+
+
+def test_region_sample_labels_styles_and_ignored(spy):
+    out = draw(make_visualizer(), packed_region_sample()).astype(int)
+    # the ignored box first, then lightest first: D 0.5 * 0.4, A 0.5 * 0.62
+    assert spy['texts'] == [('triangle ignored v 0.20', IGNORED),
+                            ('circle w 0.20 v 0.40 no reg', PARTNER),
+                            ('circle w 0.31 v 0.62', OWN),
+                            ('square 1.00', OWN)]
+    styles = [(box, kw['line_styles']) for box, kw in spy['bboxes']]
+    assert styles == [([[10, 60, 40, 90]], '--'), ([[60, 60, 120, 90]], ':'),
+                      ([[10, 10, 50, 50]], '-'), ([[60, 10, 100, 50]], '-')]
+    # the ignored box: thinnest line, opaque
+    kw_ignored = spy['bboxes'][0][1]
+    assert kw_ignored['line_widths'] == [1.0] and kw_ignored['alpha'] == 1.0
+    # on the image: the ignored bottom edge (row 90) in dashes of the
+    # opaque grey with gaps, the dotted one (row 89) with gaps, the solid
+    # one (A's bottom, row 49) without
+    dashed = out[90, 12:39]
+    assert (dashed == IGNORED).all(-1).sum() >= 10
+    assert (dashed == GREY).all(-1).sum() >= 4
+    dotted = out[89, 62:118]
+    assert (dotted == GREY).all(-1).sum() >= 10
+    solid = out[49, 12:48]
+    assert not (solid == GREY).all(-1).any()
+
+
+def test_with_ignored_merges_only_weighted_gts():
+    sample = packed_region_sample()
+    merged = with_ignored(sample).gt_instances
+    assert merged.ignored.tolist() == [False, False, False, True]
+    assert merged.labels.tolist() == [0, 1, 0, 2]
+    np.testing.assert_allclose(merged.visible, [0.62, 1.0, 0.4, 0.2])
+    np.testing.assert_allclose(merged.reg_weights, [1, 1, 0, 0])
+    np.testing.assert_array_equal(merged.bboxes[3], [10, 60, 40, 90])
+    assert len(sample.gt_instances) == 3  # the sample itself unchanged
+    # unweighted gts keep mmdet's drawing: the ignored ones are not drawn
+    del sample.gt_instances.loss_weights
+    assert with_ignored(sample) is sample
+
+
+def test_ignored_not_drawn_without_weights():
+    sample = make_sample([[10, 10, 70, 60]], [0])
+    sample.ignored_instances = InstanceData(
+        bboxes=torch.tensor([[50., 30., 120., 90.]]), labels=torch.tensor([1]))
+    ours, stock = make_visualizer(), make_visualizer(DetLocalVisualizer)
+    image = np.full((H, W, 3), GREY, np.uint8)
+    for vis in (ours, stock):
+        vis.add_datasample('img', image, sample, draw_pred=False)
+    np.testing.assert_array_equal(ours.get_image(), stock.get_image())
 
 
 SPY_MODULE = '''

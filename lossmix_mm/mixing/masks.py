@@ -1,9 +1,11 @@
 """Instance masks under mixing: moved onto a mixing canvas with their image,
-concatenated own first. Shared by pair mixing (``LossMixPair``) and in-batch
-mixing (``mix_batch``)."""
+concatenated own first, and the visible share of each. Shared by pair
+mixing (``LossMixPair``), in-batch mixing (``mix_batch``) and the region
+transforms (Mosaic, MixUp, CutMix)."""
 from typing import Sequence, Tuple
 
 import numpy as np
+import torch
 from mmdet.structures.mask import BaseInstanceMasks, BitmapMasks, PolygonMasks
 
 
@@ -81,3 +83,37 @@ def cat_masks(masks: Sequence[BaseInstanceMasks]) -> BaseInstanceMasks:
     if len(sizes) != 1:
         raise ValueError(f'cannot concatenate masks of sizes {sorted(sizes)}')
     return type(masks[0]).cat(masks)
+
+
+def mask_pixels(masks) -> np.ndarray:
+    """(N, ) number of pixels of each instance mask.
+
+    Args:
+        masks (BitmapMasks | np.ndarray): N masks, (N, H, W) for an array.
+
+    Returns:
+        np.ndarray: (N, ) int64 counts.
+    """
+    array = masks.masks if isinstance(masks, BitmapMasks) else masks
+    return np.count_nonzero(array.reshape(len(array), -1), axis=1)
+
+
+def mask_visible(pixels_before: np.ndarray, masks_after, carried: torch.Tensor,
+                 box_based: torch.Tensor) -> torch.Tensor:
+    """The visible share of instances measured on their masks: what a cut
+    or a patch leaves of each mask's pixels, times the share it carried.
+
+    Args:
+        pixels_before (np.ndarray): (N, ) pixels of each mask before the cut.
+        masks_after (BitmapMasks | np.ndarray): the N masks after it.
+        carried (Tensor): (N, ) float32 ``visible`` before the cut.
+        box_based (Tensor): (N, ) float32 ``visible`` measured on the boxes,
+            kept for a mask without pixels before.
+
+    Returns:
+        Tensor: (N, ) float32 ``carried * pixels after / pixels before``.
+    """
+    before = np.asarray(pixels_before, np.float64)
+    share = mask_pixels(masks_after) / np.maximum(before, 1)
+    share = torch.as_tensor(share, dtype=torch.float32).clamp(max=1)
+    return torch.where(torch.as_tensor(before > 0), carried * share, box_based)

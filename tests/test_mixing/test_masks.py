@@ -1,8 +1,10 @@
 import numpy as np
 import pytest
+import torch
 from mmdet.structures.mask import BitmapMasks, PolygonMasks
 
-from lossmix_mm.mixing.masks import cat_masks, place_masks
+from lossmix_mm.mixing.masks import (cat_masks, mask_pixels, mask_visible,
+                                     place_masks)
 
 
 def square(x0, y0, x1, y1):
@@ -67,3 +69,16 @@ def test_cat_checks_types_and_sizes():
         cat_masks([a, PolygonMasks([square(0, 0, 1, 1)], 3, 4)])
     with pytest.raises(ValueError, match='nothing'):
         cat_masks([])
+
+
+def test_mask_visible_share_and_fallback():
+    """carried * pixels after / pixels before; a mask without pixels
+    before keeps the box-based share."""
+    after = np.zeros((3, 4, 4), np.uint8)
+    after[0, :2, :2] = 1  # 4 of 8 pixels left
+    after[1, 0, :3] = 1  # 3 of 3 left
+    share = mask_visible(
+        np.array([8, 3, 0]), BitmapMasks(after, 4, 4),
+        torch.tensor([0.5, 1.0, 1.0]), torch.tensor([0.1, 0.2, 0.3]))
+    np.testing.assert_allclose(share.numpy(), [0.25, 1.0, 0.3])
+    assert mask_pixels(after).tolist() == [4, 3, 0]

@@ -5,17 +5,17 @@ from typing import List, Optional, Tuple
 
 import mmcv
 import numpy as np
-import torch
 from mmcv.transforms import BaseTransform
 from mmdet.registry import TRANSFORMS
 from mmdet.structures.bbox import BaseBoxes, HorizontalBoxes
 from mmdet.structures.mask import BitmapMasks
 
 from ...mixing.args import check_alpha, check_fraction
+from ...mixing.masks import mask_pixels, mask_visible
 from ...structures import LossMixBoxes
 from .lossmix_pair import _ignore_flags, _same_view
 
-__all__ = ['LossMixCutMix', 'mask_visible_share']
+__all__ = ['LossMixCutMix']
 
 CUTMIX_MODES = ('lossmix', 'union')
 
@@ -301,8 +301,8 @@ def own_gts(results: dict, region: Region, mode: str) -> dict:
     boxes.mix_group = None  # all 0: a pasted region is not a blend
     gts['gt_bboxes'] = boxes
     if masks is not None:
-        boxes.visible = mask_visible_share(before, masks, carried,
-                                           boxes.visible)
+        boxes.visible = mask_visible(
+            mask_pixels(before), masks, carried, boxes.visible)
     return _keep_visible(gts)
 
 
@@ -342,38 +342,14 @@ def partner_gts(pasted: dict, region: Region, mode: str, clip: bool) -> dict:
         clipped.clip_to_(region)
         boxes.visible = clipped.visible
         if after is not None:
-            boxes.visible = mask_visible_share(before, after, carried,
-                                               boxes.visible)
+            boxes.visible = mask_visible(
+                mask_pixels(before), after, carried, boxes.visible)
         overlaps &= boxes.visible.numpy() > 0
     if clip:
         boxes.tensor = inside.tensor.to(boxes.tensor)
     gts['gt_bboxes'] = boxes
     keep = np.flatnonzero(overlaps)
     return {key: value[keep] for key, value in gts.items()}
-
-
-def mask_visible_share(before: np.ndarray, after: np.ndarray,
-                       carried: torch.Tensor,
-                       box_based: torch.Tensor) -> torch.Tensor:
-    """The visible share of instances measured on their masks.
-
-    Args:
-        before (np.ndarray): (N, H, W) masks before the cut.
-        after (np.ndarray): (N, H, W) masks after it.
-        carried (Tensor): (N, ) float32 ``visible`` before the cut.
-        box_based (Tensor): (N, ) float32 ``visible`` measured on the boxes,
-            used for a mask without pixels before.
-
-    Returns:
-        Tensor: (N, ) float32 ``carried * pixels after / pixels before``
-        (``box_based`` where there are no pixels before).
-    """
-    n_before = np.count_nonzero(before.reshape(len(before), -1), axis=1)
-    n_after = np.count_nonzero(after.reshape(len(after), -1), axis=1)
-    share = torch.as_tensor(
-        n_after / np.maximum(n_before, 1), dtype=torch.float32)
-    has_pixels = torch.as_tensor(n_before > 0)
-    return torch.where(has_pixels, carried * share.clamp(max=1), box_based)
 
 
 def place_masks_in(masks: BitmapMasks, like: BitmapMasks) -> BitmapMasks:

@@ -12,6 +12,7 @@ from mmdet.structures.bbox import BaseBoxes, HorizontalBoxes
 from numpy import random  # the generator mmdet's transforms draw from
 
 from ...mixing.args import check_alpha, check_mix_lambda, check_mix_mode
+from ...mixing.masks import mask_pixels, mask_visible
 from ...mixing.rules import instance_weights
 from ...structures import LossMixBoxes
 
@@ -160,8 +161,14 @@ class LossMixUpMixin:
         lam = check_mix_lambda(self.sample_lambda(), 'sampled lam')
         boxes = self._place_boxes(partner['gt_bboxes'], scale,
                                   canvas.shape[:2], is_flip, (x, y), target_hw)
-        masks = self._place_masks(partner['gt_masks'], scale, is_flip,
-                                  (x, y), target_hw) if with_mask else None
+        masks = None
+        if with_mask:
+            masks, pixels = self._place_masks(partner['gt_masks'], scale,
+                                              is_flip, (x, y), target_hw)
+            if self.mode == 'lossmix':  # the share of each mask, not box
+                carried = LossMixBoxes.from_boxes(partner['gt_bboxes']).visible
+                boxes.visible = mask_visible(pixels, masks, carried,
+                                             boxes.visible)
         img = blend(own_img, placed, lam)
         results.update(
             self._mixed_gts(results, partner, boxes, masks, lam, target_hw),
@@ -228,14 +235,16 @@ class LossMixUpMixin:
     @staticmethod
     def _place_masks(masks, scale: float, is_flip: bool,
                      offset: Tuple[int, int], target_hw: Tuple[int, int]):
-        """The partner's masks moved as its image (as ``CachedMixUp``)."""
+        """The partner's masks moved as its image (as ``CachedMixUp``), and
+        each one's pixels before the crop (for its visible share)."""
         masks = masks.rescale(scale)
+        pixels = mask_pixels(masks.to_ndarray())
         if is_flip:
             masks = masks.flip()
         for direction, shift in zip(('horizontal', 'vertical'), offset):
             masks = masks.translate(
                 out_shape=target_hw, offset=-shift, direction=direction)
-        return masks
+        return masks, pixels
 
     def _mixed_gts(self, results: dict, partner: dict, partner_boxes,
                    partner_masks, lam: float, target_hw: Tuple[int,

@@ -4,13 +4,13 @@ from typing import List, Optional, Sequence, Tuple
 
 import mmcv
 import numpy as np
-import torch
 from mmdet.datasets.transforms import CachedMosaic, Mosaic
 from mmdet.registry import TRANSFORMS
 from mmdet.structures.bbox import autocast_box_type
 from numpy import random  # the generator mmdet's transforms draw from
 
 from ...mixing.args import check_mix_mode
+from ...mixing.masks import mask_pixels, mask_visible
 from ...structures import LossMixBoxes
 
 TILE_LOCS = ('top_left', 'top_right', 'bottom_left', 'bottom_right')
@@ -27,11 +27,6 @@ def check_region_mode(mode: str) -> str:
     if mode not in REGION_MODES:
         raise ValueError(f'mode must be one of {REGION_MODES}, got {mode!r}')
     return mode
-
-
-def mask_pixels(masks) -> np.ndarray:
-    """(N, ) pixel count of each instance mask (``BitmapMasks``)."""
-    return masks.masks.reshape(len(masks), -1).sum(1).astype(np.float64)
 
 
 class RegionMosaicMixin:
@@ -162,11 +157,7 @@ def clip_to_tile(tile: dict, paste: Sequence[int],
     inside = np.zeros(masks.masks.shape[1:], masks.masks.dtype)
     inside[paste[1]:paste[3], paste[0]:paste[2]] = 1
     masks.masks = masks.masks * inside
-    share = np.divide(
-        mask_pixels(masks), pixels, out=np.ones_like(pixels), where=pixels > 0)
-    boxes.visible = torch.where(
-        torch.from_numpy(pixels > 0),
-        carried * torch.from_numpy(share).float(), boxes.visible)
+    boxes.visible = mask_visible(pixels, masks, carried, boxes.visible)
 
 
 def check_tiles(tiles: List[dict]) -> None:

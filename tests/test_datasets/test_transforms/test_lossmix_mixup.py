@@ -300,3 +300,23 @@ def test_built_from_config_and_repr():
     assert repr(transform).endswith("prob=1.0, mode='lossmix', alpha=1.5)")
     with pytest.raises(ValueError, match='mix_results'):
         LossMixMixUp()(results(8, 8, [OWN_BOX], [0]))
+
+
+@pytest.mark.parametrize('cls', CLASSES)
+def test_partner_mask_share_instead_of_the_box_share(cls):
+    """The half-cut partner box [2, 2, 4, 4] of ``half_cut`` with a mask
+    only in its right column (x = 3, rows 2-3): scaled x3 to x 9-11, the
+    crop at x 9 keeps all of it, so v is 1 where the box's share is 0.5."""
+    own = results(16, 20, [OWN_BOX], [0])
+    own_bits = np.zeros((1, 16, 20), np.uint8)
+    own_bits[0, 1:5, 1:5] = 1
+    own['gt_masks'] = BitmapMasks(own_bits, 16, 20)
+    partner = results(8, 10, [[2, 2, 4, 4]], [7], value=200)
+    bits = np.zeros((1, 8, 10), np.uint8)
+    bits[0, 2:4, 3] = 1
+    partner['gt_masks'] = BitmapMasks(bits, 8, 10)
+    out = half_cut(cls, own, partner)
+    boxes = out['gt_bboxes']
+    assert boxes.tensor.tolist() == [OWN_BOX, [0, 6, 3, 12]]
+    assert boxes.visible.tolist() == [1, 1]
+    assert out['gt_masks'].masks[1].sum() == 3 * 6  # 3 columns, 6 rows

@@ -159,8 +159,8 @@ def unpack_box_fields(results: dict,
         raise ValueError(f'{int((groups == 1).sum())} gts of mix_group 1 '
                          '(partner image) but no mix_lambda in the results '
                          f'of {results.get("img_path")!r}')
-    if 'img_shape' in results:  # the share inside the image, if not clipped
-        inside = boxes.clone()
+    if 'img_shape' in results and _reaches_out(boxes, results['img_shape']):
+        inside = boxes.clone()  # the share inside the image, if not clipped
         inside.clip_(results['img_shape'][:2])
         fields['visible'] = inside.visible.cpu().numpy()
     fields['loss_weights'], fields['reg_weights'], ignore = visible_weights(
@@ -174,6 +174,13 @@ def unpack_box_fields(results: dict,
         if field != 'reg_weights' or (fields[field] != 1).any():
             results[key] = fields[field]
     return results
+
+
+def _reaches_out(boxes: LossMixBoxes, img_shape) -> bool:
+    """Whether a box reaches out of the (h, w) image."""
+    t = boxes.tensor
+    return bool((t < 0).any() or (t[:, 0::2] > img_shape[1]).any()
+                or (t[:, 1::2] > img_shape[0]).any())
 
 
 def check_field_values(fields: dict, num_boxes: int) -> None:

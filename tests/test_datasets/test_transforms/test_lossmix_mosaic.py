@@ -213,3 +213,29 @@ def test_a_box_beyond_its_image_is_cut_at_its_tile():
     np.testing.assert_array_equal(out['gt_bboxes'].tensor.numpy()[0],
                                   [5, 5, 15, 15])
     np.testing.assert_allclose(out['gt_bboxes'].visible.numpy()[0], 0.5)
+
+
+@pytest.mark.parametrize('mode', ['lossmix', 'union'])
+def test_tiles_and_cache_entries_are_left_unchanged(mode):
+    """Tiles are read, not copied whole: the partners' results and the
+    cache's entries stay as they were."""
+    results = with_tiles(loaded(0, 30, 50, 3), box_cls=LossMixBoxes)
+    before = copy.deepcopy(results['mix_results'])
+    LossMixMosaic(img_scale=(20, 20), mode=mode)(results)
+    for tile, ref in zip(results['mix_results'], before):
+        np.testing.assert_array_equal(tile['img'], ref['img'])
+        assert torch.equal(tile['gt_bboxes'].tensor, ref['gt_bboxes'].tensor)
+        assert torch.equal(tile['gt_bboxes'].visible, ref['gt_bboxes'].visible)
+    cached = LossMixCachedMosaic(
+        img_scale=(20, 20), max_cached_images=20, mode=mode)
+    np.random.seed(0)
+    for k in range(1, 8):
+        cached(loaded(k, 20, 30, 3, LossMixBoxes))
+    entries = copy.deepcopy(cached.results_cache)
+    for k in range(3):
+        cached(loaded(10 + k, 20, 30, 3, LossMixBoxes))
+    for entry, ref in zip(cached.results_cache, entries):  # no pop yet
+        np.testing.assert_array_equal(entry['img'], ref['img'])
+        assert torch.equal(entry['gt_bboxes'].tensor, ref['gt_bboxes'].tensor)
+        assert torch.equal(entry['gt_bboxes'].visible,
+                           ref['gt_bboxes'].visible)

@@ -226,7 +226,7 @@ def test_every_config_has_the_hook():
             roots += 1
             hook = keywords.get('random_state')
             assert ast.unparse(hook) == "dict(type='RandomStateHook')", path
-    assert roots == 29
+    assert roots == 36  # with the RTMDet, YOLOX and RTMDet-tiny region pairs
     for name in ('lossmix/faster-rcnn_r101_fpn_lossmix-pair_8xb8-18k_'
                  'voc0712.py', 'lossmix_da/mixed-teacher_faster-rcnn_r101-'
                  'caffe_c4_noise_4xb2+2-60k_voc0712-watercolor2k.py'):

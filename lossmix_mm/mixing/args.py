@@ -27,6 +27,26 @@ def check_mix_mode(mode: str, name: str = 'mode') -> str:
     return mode
 
 
+REGION_MODES = ('lossmix', 'union')
+
+
+def check_region_mode(mode: str) -> str:
+    """Check the mode of a region transform (Mosaic, MixUp, CutMix).
+
+    Args:
+        mode (str): ``'lossmix'`` (w = c * v) or ``'union'`` (every box 1).
+
+    Returns:
+        str: ``mode``.
+
+    Raises:
+        ValueError: naming the bad value and the valid ones.
+    """
+    if not isinstance(mode, str) or mode not in REGION_MODES:
+        raise ValueError(f'mode must be one of {REGION_MODES}, got {mode!r}')
+    return mode
+
+
 def check_mix_lambda(lam: float, name: str = 'mix_lambda') -> float:
     """Check one mixing coefficient: a finite number in [0, 1].
 

@@ -10,14 +10,12 @@ from mmdet.registry import TRANSFORMS
 from mmdet.structures.bbox import BaseBoxes, HorizontalBoxes
 from mmdet.structures.mask import BitmapMasks
 
-from ...mixing.args import check_alpha, check_fraction
+from ...mixing.args import check_alpha, check_fraction, check_region_mode
 from ...mixing.masks import mask_pixels, mask_visible
 from ...structures import LossMixBoxes
 from .lossmix_pair import _ignore_flags, _same_view
 
 __all__ = ['LossMixCutMix']
-
-CUTMIX_MODES = ('lossmix', 'union')
 
 Region = Tuple[int, int, int, int]
 
@@ -86,10 +84,7 @@ class LossMixCutMix(BaseTransform):
                  bbox_clip_border: bool = True) -> None:
         self.alpha = check_alpha(alpha)
         self.prob = check_fraction(prob, 'prob')
-        if not isinstance(mode, str) or mode not in CUTMIX_MODES:
-            raise ValueError(
-                f'mode must be one of {CUTMIX_MODES}, got {mode!r}')
-        self.mode = mode
+        self.mode = check_region_mode(mode)
         if not isinstance(bbox_clip_border, bool):
             raise ValueError('bbox_clip_border must be True or False, got '
                              f'{bbox_clip_border!r}')

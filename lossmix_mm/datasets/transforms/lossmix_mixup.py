@@ -11,12 +11,10 @@ from mmdet.registry import TRANSFORMS
 from mmdet.structures.bbox import BaseBoxes, HorizontalBoxes
 from numpy import random  # the generator mmdet's transforms draw from
 
-from ...mixing.args import check_alpha, check_mix_lambda, check_mix_mode
+from ...mixing.args import check_alpha, check_mix_lambda, check_region_mode
 from ...mixing.masks import mask_pixels, mask_visible
 from ...mixing.rules import instance_weights
 from ...structures import LossMixBoxes
-
-MIXUP_MODES = ('lossmix', 'union')
 
 
 def check_mixup_args(mode: str, alpha) -> Tuple[str, Optional[float]]:
@@ -33,10 +31,7 @@ def check_mixup_args(mode: str, alpha) -> Tuple[str, Optional[float]]:
     Raises:
         ValueError: naming the bad value and the valid ones.
     """
-    check_mix_mode(mode)
-    if mode not in MIXUP_MODES:
-        raise ValueError(f'mode must be one of {MIXUP_MODES}, got {mode!r}')
-    return mode, check_alpha(alpha, allow_none=True)
+    return check_region_mode(mode), check_alpha(alpha, allow_none=True)
 
 
 def match_channels(own: np.ndarray,

@@ -9,24 +9,11 @@ from mmdet.registry import TRANSFORMS
 from mmdet.structures.bbox import autocast_box_type
 from numpy import random  # the generator mmdet's transforms draw from
 
-from ...mixing.args import check_mix_mode
+from ...mixing.args import check_region_mode
 from ...mixing.masks import mask_pixels, mask_visible
 from ...structures import LossMixBoxes
 
 TILE_LOCS = ('top_left', 'top_right', 'bottom_left', 'bottom_right')
-REGION_MODES = ('lossmix', 'union')
-
-
-def check_region_mode(mode: str) -> str:
-    """Check the mode of a region transform: ``'lossmix'`` or ``'union'``.
-
-    Raises:
-        ValueError: naming the bad value and the valid ones.
-    """
-    check_mix_mode(mode)
-    if mode not in REGION_MODES:
-        raise ValueError(f'mode must be one of {REGION_MODES}, got {mode!r}')
-    return mode
 
 
 class RegionMosaicMixin:

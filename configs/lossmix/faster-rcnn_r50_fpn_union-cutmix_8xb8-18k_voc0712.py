@@ -7,24 +7,15 @@
 # heads compute the stock losses without weights; ignore_iof_thr is kept
 # equal and is inert here, where nothing is ignored). The paper's setting
 # otherwise (the parent's model, schedule and Detectron2 defaults).
-_base_ = './faster-rcnn_r50_fpn_8xb8-18k_voc0712.py'
+_base_ = './faster-rcnn_r50_fpn_lossmix-cutmix_8xb8-18k_voc0712.py'
 custom_imports = dict(imports=['lossmix_mm'], allow_failed_imports=False)
+# loads checkpoints with weights_only=True; runs the Union guard
+runner_type = 'mmdet.LossMixRunner'
 
-# as the LossMix sibling (see there)
-model = dict(
-    rpn_head=dict(type='LossMixRPNHead'),
-    roi_head=dict(type='LossMixRoIHead'),
-    train_cfg=dict(
-        rpn=dict(assigner=dict(ignore_iof_thr=0.5)),
-        rcnn=dict(assigner=dict(ignore_iof_thr=0.5))))
-
+# the model, assigners and data of the LossMix sibling; only the transform's
+# mode and the packer change (the whole pipeline list restated)
 train_dataloader = dict(
-    dataset=dict(
-        _delete_=True,
-        type='MultiImageMixDataset',
-        # VOC 07+12: load, train on difficult boxes, resize, flip
-        dataset=_base_.mix_inner_dataset,
-        pipeline=[
-            dict(type='LossMixCutMix', alpha=1.0, prob=1.0, mode='union'),
-            dict(type='PackDetInputs')
-        ]))
+    dataset=dict(pipeline=[
+        dict(type='LossMixCutMix', alpha=1.0, prob=1.0, mode='union'),
+        dict(type='PackDetInputs')
+    ]))

@@ -137,6 +137,28 @@ class LossMixYOLOXHead(LossMixDenseHeadMixin, YOLOXHead):
         return losses
 
     @torch.no_grad()
+    def _assign(self, priors: Tensor, cls_preds: Tensor,
+                decoded_bboxes: Tensor, objectness: Tensor,
+                gt_instances: InstanceData,
+                gt_instances_ignore: Optional[InstanceData]) -> tuple:
+        """The stock head's SimOTA assignment and sampling of one image
+        (centre priors with a 0.5 offset, scores sqrt(cls * obj)).
+
+        Returns:
+            tuple: the ``AssignResult`` and the ``SamplingResult``.
+        """
+        offset_priors = torch.cat(
+            [priors[:, :2] + priors[:, 2:] * 0.5, priors[:, 2:]], dim=-1)
+        scores = cls_preds.sigmoid() * objectness.unsqueeze(1).sigmoid()
+        pred_instances = InstanceData(
+            bboxes=decoded_bboxes, scores=scores.sqrt_(), priors=offset_priors)
+        assign_result = self.assigner.assign(
+            pred_instances=pred_instances,
+            gt_instances=gt_instances,
+            gt_instances_ignore=gt_instances_ignore)
+        return assign_result, self.sampler.sample(assign_result,
+                                                  pred_instances, gt_instances)
+
     def _get_targets_single(
             self,
             priors: Tensor,
@@ -169,18 +191,10 @@ class LossMixYOLOXHead(LossMixDenseHeadMixin, YOLOXHead):
                 priors, cls_preds, decoded_bboxes, objectness, gt_instances,
                 img_meta, gt_instances_ignore) + (self._sample_weights(
                     gt_inds, gt_instances, img_meta), )
-        # assignment as the stock head's: centre priors with 0.5 offset
-        offset_priors = torch.cat(
-            [priors[:, :2] + priors[:, 2:] * 0.5, priors[:, 2:]], dim=-1)
-        scores = cls_preds.sigmoid() * objectness.unsqueeze(1).sigmoid()
-        pred_instances = InstanceData(
-            bboxes=decoded_bboxes, scores=scores.sqrt_(), priors=offset_priors)
-        assign_result = self.assigner.assign(
-            pred_instances=pred_instances,
-            gt_instances=gt_instances,
-            gt_instances_ignore=gt_instances_ignore)
-        sampling_result = self.sampler.sample(assign_result, pred_instances,
-                                              gt_instances)
+        assign_result, sampling_result = self._assign(priors, cls_preds,
+                                                      decoded_bboxes,
+                                                      objectness, gt_instances,
+                                                      gt_instances_ignore)
         pos_inds = sampling_result.pos_inds
         gt_inds[pos_inds] = sampling_result.pos_assigned_gt_inds.long()
         cls_target = F.one_hot(

@@ -1,8 +1,10 @@
 # lossmix_mm: the two commands of the README.
-#   make demo   set up, generate the toy data, train and evaluate the CPU default
+#   make demo   set up, then train and evaluate LossMix and no mixing on the
+#               toy data (same data, same seed) and print both, side by side
 #   make test   set up, run the whole test suite
 #   make lint   set up, check the house style (flake8, isort, yapf, codespell)
 #   make format rewrite imports and layout in the house style
+#   make cpu-default  train and evaluate one toy config (TOY_CONFIG)
 #   make demo-da  domain adaptation on the toy data: source only, then the
 #                 LossMix teacher, both evaluated on the target domain
 PY := .venv/bin/python
@@ -11,7 +13,7 @@ WORK_DIR ?= work_dirs/cpu_default
 DA_CONFIG ?= configs/toy/mixed-teacher_faster-rcnn_r18_fpn_lossmix_1xb2+2-200+600it_toy2clipart.py
 DA_SOURCE_CONFIG ?= configs/toy/faster-rcnn_r18_fpn_source-only_1xb4-1200it_toy2clipart.py
 
-.PHONY: setup data data-da demo demo-da test lint format
+.PHONY: setup data data-da demo cpu-default demo-da test lint format
 
 setup:
 	bash tools/setup_cpu.sh
@@ -19,7 +21,10 @@ setup:
 data: setup
 	$(PY) tools/generate_toy_data.py --out data/toy
 
-demo: data
+demo: setup
+	$(PY) tools/demo.py
+
+cpu-default: data
 	bash tools/run_cpu_default.sh $(TOY_CONFIG) $(WORK_DIR)
 
 data-da: data

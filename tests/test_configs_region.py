@@ -216,6 +216,56 @@ def test_pair_differs_only_in_mixing(name):
     assert not (set(SWAPS.values()) - {'LossMixCutMix'}) & types
 
 
+# the toy region study's pairs (docs/region_mixing_toy.md): LossMix config
+# -> its Union sibling, both in configs/toy/
+TOY_PAIRS = {
+    f'{det}_r18_fpn_lossmix-{mix}_1xb4-800it_toy.py':
+    f'{det}_r18_fpn_union-{mix}_1xb4-800it_toy.py'
+    for det, mix in (('faster-rcnn', 'mosaic'), ('faster-rcnn', 'cutmix'),
+                     ('retinanet', 'mosaic'))
+}
+
+
+def toy_path(name):
+    return osp.join(REPO, 'configs', 'toy', name)
+
+
+@pytest.mark.parametrize('name', sorted(TOY_PAIRS))
+def test_toy_pair_differs_only_in_weights(name):
+    """A toy Union sibling runs the same LossMix transforms in 'union' mode
+    on plain boxes with the packer's default thresholds: nothing else."""
+    diff = config_diff(
+        load(toy_path(name)).to_dict(),
+        load(toy_path(TOY_PAIRS[name])).to_dict())
+    kinds = set()
+    for key, (ours, theirs) in diff.items():
+        leaf = key.split('.')[-1]
+        kinds.add(leaf)
+        if leaf == 'mode':
+            assert ours in (MISSING, 'lossmix') and theirs == 'union', key
+        elif leaf == 'box_type':
+            assert (ours, theirs) == ('lossmix_hbox', MISSING), key
+        else:
+            assert leaf in ('min_visible', 'reg_min_visible'), key
+            assert (ours, theirs) == (0.0, MISSING), key
+    want = {'mode', 'min_visible', 'reg_min_visible'}
+    assert kinds == want | ({'box_type'} if 'mosaic' in name else set())
+
+
+def test_toy_detectors_see_the_same_mosaic_data():
+    """The region study's RetinaNet and Faster R-CNN mosaic configs train on
+    the same data through the same pipeline; only the model differs."""
+    for name in ('lossmix-mosaic', 'union-mosaic'):
+        retina, faster = (
+            load(
+                toy_path(f'{det}_r18_fpn_{name}_1xb4-800it_toy.py')).to_dict()
+            for det in ('retinanet', 'faster-rcnn'))
+        assert retina['train_dataloader']['dataset'] == \
+            faster['train_dataloader']['dataset']
+        assert retina['model']['type'] == 'RetinaNet'
+        assert retina['model']['bbox_head']['type'] == 'LossMixRetinaHead'
+
+
 @pytest.mark.parametrize(
     'name', [n for n in LOSSMIX if PAIRS[n][1]],
     ids=lambda n: n.split('_lossmix')[0])

@@ -84,6 +84,10 @@ def parse_args(argv=None):
         '--work-root',
         help='default: work_dirs/quality_study/n{num_train}_it{iters}')
     parser.add_argument(
+        '--data-root',
+        help='where the toy data are generated (or kept when identical); '
+        'default: data/toy_n{num_train}')
+    parser.add_argument(
         '--jobs',
         type=int,
         default=1,
@@ -287,7 +291,8 @@ def main(argv=None):
     for variant in args.variants:
         prepare(variant, args.iters,
                 args.detector)  # fails early on a bad name
-    data_root = osp.join(ROOT, 'data', f'toy_n{args.num_train}')
+    data_root = args.data_root or osp.join(ROOT, 'data',
+                                           f'toy_n{args.num_train}')
     generate_toy_data.generate(data_root, num_train=args.num_train)
     os.makedirs(args.work_root, exist_ok=True)
     results_path = args.results or osp.join(args.work_root, 'results.json')

@@ -1,5 +1,6 @@
-"""The toy RetinaNet and Mask R-CNN configs train and evaluate end to end
-through tools/train.py (2 iterations on the tiny generated dataset)."""
+"""The toy RetinaNet and Mask R-CNN configs (RetinaNet's region-mixing pair
+too) train and evaluate end to end through tools/train.py (2 iterations on
+the tiny generated dataset)."""
 import glob
 import json
 import os.path as osp
@@ -33,8 +34,12 @@ def final_metrics(work_dir):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize('detector', ['retinanet', 'mask-rcnn'])
-@pytest.mark.parametrize('variant', ['nomix', 'lossmix'])
+@pytest.mark.parametrize('detector,variant', [('retinanet', 'nomix'),
+                                              ('retinanet', 'lossmix'),
+                                              ('retinanet', 'lossmix-mosaic'),
+                                              ('retinanet', 'union-mosaic'),
+                                              ('mask-rcnn', 'nomix'),
+                                              ('mask-rcnn', 'lossmix')])
 def test_toy_family_config_trains_and_evaluates(detector, variant, toy_root,
                                                 tmp_path):
     work_dir = str(tmp_path / 'work')

@@ -178,7 +178,7 @@ def unpack_box_fields(results: dict,
 
 def _reaches_out(boxes: LossMixBoxes, img_shape) -> bool:
     """Whether a box reaches out of the (h, w) image."""
-    t = boxes.tensor
+    t = boxes.tensor.detach().cpu().numpy()
     return bool((t < 0).any() or (t[:, 0::2] > img_shape[1]).any()
                 or (t[:, 1::2] > img_shape[0]).any())
 
@@ -209,7 +209,7 @@ def check_field_values(fields: dict, num_boxes: int) -> None:
             raise ValueError(f'LossMixBoxes {field} must be finite {low}, '
                              f'got {values.tolist()}')
     groups = fields['mix_group']
-    if not np.isin(groups, (0, 1)).all():
+    if not ((groups == 0) | (groups == 1)).all():
         raise ValueError('LossMixBoxes mix_group must be 0 (own image) or 1 '
                          f'(partner), got {groups.tolist()}')
 

@@ -2,10 +2,13 @@ import math
 
 import pytest
 import torch
+from mmdet.registry import MODELS
+from mmengine.structures import InstanceData
 
-from one_stage_head_utils import (IMG_META, NUM_CLASSES, assert_same_losses,
-                                  build_pair, feats, flat_scores, focal_terms,
-                                  gts, losses, mixed_gts, one_gt, raw_losses,
+from one_stage_head_utils import (GT_BOXES, GT_LABELS, IMG_META, NUM_CLASSES,
+                                  assert_same_losses, build_pair, feats,
+                                  flat_scores, focal_terms, gts, head_cfg,
+                                  losses, mixed_gts, one_gt, raw_losses,
                                   train_two_iters)
 
 KIND, TYPE = 'retina', 'LossMixRetinaHead'
@@ -69,6 +72,28 @@ def test_focal_loss_by_hand():
     parts = [terms[labels == k].sum().item() / num_pos for k in (0, 1)]
     assert got == pytest.approx(
         ref.item() - 0.7 * parts[0] - 0.2 * parts[1], rel=1e-5)
+
+
+def test_ignored_instances_reach_the_assigner():
+    """A box the packer ignores (``min_visible``) arrives as an ignored
+    instance; with the assigner's ``ignore_iof_thr`` (the region study's
+    RetinaNet runs) the anchors inside it are neither positive nor negative,
+    exactly as in ``RetinaHead``; without ignores they are negatives."""
+    cfgs = [head_cfg(KIND, type_) for type_ in (None, TYPE)]
+    for cfg in cfgs:
+        cfg.train_cfg.assigner.ignore_iof_thr = 0.5
+    torch.manual_seed(0)
+    stock, ours = (MODELS.build(cfg).eval() for cfg in cfgs)
+    ours.load_state_dict(stock.state_dict())
+    ignored = InstanceData(
+        bboxes=torch.tensor(GT_BOXES[1:], dtype=torch.float32),
+        labels=torch.tensor(GT_LABELS[1:]))
+    got, ref, plain = (head.loss_by_feat(*head(feats(head)), [one_gt(0)],
+                                         [IMG_META], ignore)
+                       for head, ignore in ((ours, [ignored]),
+                                            (stock, [ignored]), (ours, None)))
+    assert_same_losses(got, ref)
+    assert sum(got['loss_cls']).item() < sum(plain['loss_cls']).item()
 
 
 def test_empty_gts():

@@ -6,7 +6,7 @@ _base_ = './faster-rcnn_r18_fpn_lossmix_1xb4-800it_toy.py'
 
 train_pipeline = [
     dict(type='LossMixCutMix', alpha=1.0, mode='lossmix'),
-    # thresholds on v: not yet chosen by a study (docs/region_mixing_toy.md)
+    # thresholds on v: 0 / 0, chosen by docs/region_mixing_toy.md
     dict(type='PackLossMixInputs', min_visible=0.0, reg_min_visible=0.0)
 ]
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))

@@ -27,7 +27,7 @@ train_pipeline = [
         alpha=1.0),
     dict(type='RandomFlip', prob=0.5),
     dict(type='FilterAnnotations', min_gt_bbox_wh=(1, 1), keep_empty=False),
-    # thresholds on v: the region study's sweep (docs/region_mixing_toy.md)
+    # thresholds on v: 0 / 0, chosen by docs/region_mixing_toy.md
     dict(type='PackLossMixInputs', min_visible=0.0, reg_min_visible=0.0)
 ]
 train_dataloader = dict(

@@ -128,7 +128,7 @@ def main(argv=None):
     figure = osp.join(args.work_root, 'demo.png')
     plot_results.plot_quality_study(
         points, figure, f'toy RetinaNet, {args.num_train} images, '
-        f'{args.iters} iterations: seed {args.seed} this run, other seeds '
+        f'{args.iters} iterations\nseed {args.seed}: this run; other seeds: '
         'the study', list(VARIANTS))
     print('\n=== LossMix demo (toy RetinaNet, same data and seed)')
     print('\n'.join(lines))

@@ -1,6 +1,7 @@
 """tools/demo.py: the two-row table with the difference and the study
 beside it (hand-made numbers and the committed study), its arguments, and
 a 2-iteration end-to-end run that writes the table and the figure."""
+import glob
 import os.path as osp
 import sys
 
@@ -74,7 +75,7 @@ def test_bad_arguments(argv, capsys):
 @pytest.mark.slow
 def test_demo_end_to_end(tmp_path, capsys):
     work = str(tmp_path / 'demo')
-    lines = demo.main([
+    argv = [
         '--iters',
         '2',
         '--num-train',
@@ -90,7 +91,8 @@ def test_demo_end_to_end(tmp_path, capsys):
         'val_dataloader.persistent_workers=False',
         # untrained: keep every detection so that the metric scores some
         'model.test_cfg.score_thr=0.0'
-    ])
+    ]
+    lines = demo.main(argv)
     out = capsys.readouterr().out
     assert '=== LossMix demo' in out and '\n'.join(lines) in out
     assert lines[2].startswith('| no mixing | ')
@@ -99,3 +101,11 @@ def test_demo_end_to_end(tmp_path, capsys):
     assert len(lines) == 5  # 2 iterations: not the study's regime
     assert osp.isfile(osp.join(work, 'demo.png'))
     assert f'figure: {osp.join(work, "demo.png")}' in out
+    # a second demo finds both runs finished: it only prints them again
+    stamp = {
+        p: osp.getmtime(p)
+        for p in glob.glob(osp.join(work, '*', 'seed0', '*.pth'))
+    }
+    assert len(stamp) == 2
+    assert demo.main(argv) == lines
+    assert {p: osp.getmtime(p) for p in stamp} == stamp

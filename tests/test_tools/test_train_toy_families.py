@@ -34,12 +34,12 @@ def final_metrics(work_dir):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize('detector,variant', [('retinanet', 'nomix'),
-                                              ('retinanet', 'lossmix'),
-                                              ('retinanet', 'lossmix-mosaic'),
-                                              ('retinanet', 'union-mosaic'),
-                                              ('mask-rcnn', 'nomix'),
-                                              ('mask-rcnn', 'lossmix')])
+@pytest.mark.parametrize('detector,variant',
+                         [('retinanet', 'nomix'), ('retinanet', 'lossmix'),
+                          ('retinanet', 'lossmix-mosaic'),
+                          ('retinanet', 'union-mosaic'),
+                          ('retinanet', 'union-mosaic-scaled'),
+                          ('mask-rcnn', 'nomix'), ('mask-rcnn', 'lossmix')])
 def test_toy_family_config_trains_and_evaluates(detector, variant, toy_root,
                                                 tmp_path):
     work_dir = str(tmp_path / 'work')

@@ -2,14 +2,16 @@
 side, in the regime where the 3-seed study separates them.
 
     python tools/demo.py [--seed 0] [--iters 1200] [--num-train 64]
-        [--jobs 1] [--work-root work_dirs/demo]
+        [--jobs 2] [--threads 1] [--work-root work_dirs/demo]
 
 Trains the toy RetinaNet twice on the same generated data and seed, once
 without mixing (``configs/toy/retinanet_r18_fpn_1xb4-800it_toy.py``) and
 once with LossMix pair mixing (``..._lossmix_1xb4-800it_toy.py``), each for
 ``--iters`` iterations on ``--num-train`` images, and evaluates both with
 ``CocoMetric`` on the held-out images (``tools/quality_study.py`` does the
-runs; finished ones are kept in ``<work-root>/results.json``). Prints a
+runs, both at once with one OMP thread each, as the study ran them: a
+training's trajectory depends on the thread count; finished runs are kept
+in ``<work-root>/results.json``). Prints a
 two-row table with the difference beside the committed 3-seed study
 (``docs/quality_study_retinanet_n64_it1200.json``, the same settings) and
 writes ``<work-root>/demo.png``: this run's points with the study's other
@@ -37,11 +39,13 @@ def parse_args(argv=None):
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--iters', type=int, default=1200)
     parser.add_argument('--num-train', type=int, default=64)
+    parser.add_argument('--jobs', type=int, default=2, help='runs at a time')
     parser.add_argument(
-        '--jobs',
+        '--threads',
         type=int,
         default=1,
-        help='runs at a time (the study ran one at a time)')
+        help='OMP threads per run (the study ran at 1; another count '
+        'trains another trajectory)')
     parser.add_argument('--work-root', default='work_dirs/demo')
     parser.add_argument(
         '--data-root', help='default: data/toy_n{num_train}, generated')
@@ -51,9 +55,10 @@ def parse_args(argv=None):
         default=[],
         help='extra key=value config overrides for both runs')
     args = parser.parse_args(argv)
-    if args.iters < 1 or args.num_train < 1 or args.jobs < 1:
-        parser.error('--iters, --num-train and --jobs must be >= 1, got '
-                     f'{args.iters}, {args.num_train}, {args.jobs}')
+    if min(args.iters, args.num_train, args.jobs, args.threads) < 1:
+        parser.error('--iters, --num-train, --jobs and --threads must be >= '
+                     f'1, got {args.iters}, {args.num_train}, {args.jobs}, '
+                     f'{args.threads}')
     return args
 
 
@@ -112,7 +117,8 @@ def main(argv=None):
         str(args.seed), '--iters',
         str(args.iters), '--num-train',
         str(args.num_train), '--jobs',
-        str(args.jobs), '--work-root', args.work_root
+        str(args.jobs), '--threads',
+        str(args.threads), '--work-root', args.work_root
     ] + (['--data-root', args.data_root] if args.data_root else []) + (
         ['--cfg-options', *args.cfg_options] if args.cfg_options else []))
     with open(osp.join(args.work_root, 'results.json')) as f:

@@ -174,6 +174,8 @@ def run_one(args, data_root, variant, seed, results):
         metrics,
         train_s=train_s,
         jobs=args.jobs,
+        threads=int(env['OMP_NUM_THREADS'])
+        if env.get('OMP_NUM_THREADS', '').isdigit() else None,
         cfg_options=args.cfg_options,
         config=osp.relpath(config, ROOT))
     segm = f' segm mAP {metrics[SEGM_METRICS[0]]:.3f}' \

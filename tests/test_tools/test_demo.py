@@ -2,6 +2,7 @@
 beside it (hand-made numbers and the committed study), its arguments, and
 a 2-iteration end-to-end run that writes the table and the figure."""
 import glob
+import json
 import os.path as osp
 import sys
 
@@ -49,8 +50,9 @@ def test_table_by_hand():
 
 def test_study_reference_is_the_committed_study():
     args = demo.parse_args([])
-    assert (args.seed, args.iters, args.num_train, args.jobs) == (0, 1200, 64,
-                                                                  1)
+    # the study's runs: one OMP thread each (two of them at once)
+    assert (args.seed, args.iters, args.num_train, args.jobs,
+            args.threads) == (0, 1200, 64, 2, 1)
     reference = demo.study_reference(args)
     assert sorted(reference) == [
         f'{v}/seed{s}' for v in ('lossmix', 'nomix') for s in (0, 1, 2)
@@ -64,8 +66,8 @@ def test_study_reference_is_the_committed_study():
     assert demo.study_reference(demo.parse_args(['--iters', '800'])) == {}
 
 
-@pytest.mark.parametrize(
-    'argv', [['--iters', '0'], ['--jobs', '0'], ['--num-train', '0']])
+@pytest.mark.parametrize('argv', [['--iters', '0'], ['--jobs', '0'],
+                                  ['--num-train', '0'], ['--threads', '0']])
 def test_bad_arguments(argv, capsys):
     with pytest.raises(SystemExit):
         demo.parse_args(argv)
@@ -107,5 +109,10 @@ def test_demo_end_to_end(tmp_path, capsys):
         for p in glob.glob(osp.join(work, '*', 'seed0', '*.pth'))
     }
     assert len(stamp) == 2
+    # both runs at once, one OMP thread each, as the study's runs
+    with open(osp.join(work, 'results.json')) as f:
+        runs = json.load(f)
+    assert sorted(runs) == ['lossmix/seed0', 'nomix/seed0']
+    assert {(r['jobs'], r['threads']) for r in runs.values()} == {(2, 1)}
     assert demo.main(argv) == lines
     assert {p: osp.getmtime(p) for p in stamp} == stamp

@@ -7,8 +7,10 @@ source views, teacher and student evaluated and the best of each kept."""
 import copy
 import glob
 import os.path as osp
+import random
 import re
 
+import numpy as np
 import pytest
 import torch
 from mmdet.registry import DATASETS, HOOKS, METRICS, MODELS
@@ -534,6 +536,7 @@ def test_toy_da_configs(path, toy_root, toy_clipart_root):
         assert semi.pseudo_box_reg is False
         assert semi.disc_input == 'weak'
         assert tuple(semi.nst_phases) == ('warmup', )
+        assert tuple(semi.pseudo_quality_thrs) == (0.5, 0.6, 0.7, 0.8)
         source, target = cfg.train_dataloader.dataset.datasets
         assert [source.data_root, target.data_root] == \
             ['data/toy/', 'data/toy_clipart/']
@@ -552,3 +555,35 @@ def test_toy_da_configs(path, toy_root, toy_clipart_root):
     MODELS.build(cfg.model)
     for hook in cfg.get('custom_hooks', []):
         HOOKS.build(copy.deepcopy(hook))
+
+
+@pytest.mark.slow
+def test_toy_target_annotations_leave_the_views_unchanged(toy_clipart_root):
+    """The toy target loads its annotations (for the pseudo-box
+    diagnostics only): for the same random state both views, their
+    geometry and the samples drawn are those of LoadEmptyAnnotations."""
+    path = [p for p in TOY_DA if 'mixed-teacher' in p][0]
+    target = load(path).train_dataloader.dataset.datasets[1]
+    target.data_root = toy_clipart_root + '/'
+    assert target.pipeline[1] == dict(type='LoadAnnotations', with_bbox=True)
+    empty = copy.deepcopy(target)
+    empty.pipeline[1] = dict(type='LoadEmptyAnnotations')
+    datasets = [DATASETS.build(target), DATASETS.build(empty)]
+    some_boxes = 0
+    assert len(datasets[0]) == len(datasets[1]) > 0
+    for i in range(len(datasets[0])):
+        views = []
+        for dataset in datasets:
+            np.random.seed(i)
+            random.seed(i)
+            views.append(dataset[i])
+        for key in ('unsup_teacher', 'unsup_student'):
+            annotated, plain = (v['data_samples'][key] for v in views)
+            assert torch.equal(views[0]['inputs'][key],
+                               views[1]['inputs'][key])
+            np.testing.assert_array_equal(annotated.homography_matrix,
+                                          plain.homography_matrix)
+            assert len(plain.gt_instances) == 0
+        some_boxes += len(
+            views[0]['data_samples']['unsup_teacher'].gt_instances)
+    assert some_boxes > 0  # the annotated views do carry the truth

@@ -305,7 +305,8 @@ def command_line(args):
     return (f'python tools/benchmark_region.py --scales '
             f'{" ".join(map(str, args.scales))} --calls {args.calls} '
             f'--warmup {args.warmup} --samples {args.samples} --iters '
-            f'{args.iters} --iter-warmup {args.iter_warmup}')
+            f'{args.iters} --iter-warmup {args.iter_warmup}' +
+            (f' --threads {args.threads}' if args.threads else ''))
 
 
 def tables(args, transforms, pipes, iters):

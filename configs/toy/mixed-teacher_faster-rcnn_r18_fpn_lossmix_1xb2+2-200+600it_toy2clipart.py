@@ -48,8 +48,10 @@ custom_imports = dict(imports=['lossmix_mm'], allow_failed_imports=False)
 # teacher's) and strong (weak + colour jitter, grayscale, blur, erasing:
 # 'sup_strong' with the source boxes; 'unsup_student'). The crop (mmdet's
 # RandomCrop, 80-100 % of each side, before the resize) must keep a box on
-# the source and may keep none on the target, whose annotations are never
-# read in training (LoadEmptyAnnotations).
+# the source and may keep none on the target. The target's generated
+# annotations are loaded for one diagnostic only, the pseudo-boxes'
+# precision and recall (pseudo_quality_thrs); no loss reads them (the views
+# are the same as with LoadEmptyAnnotations: tests/test_configs_da.py).
 source_root = 'data/toy/'
 target_root = 'data/toy_clipart/'
 branch_field = ['sup', 'sup_strong', 'unsup_teacher', 'unsup_student']
@@ -94,7 +96,7 @@ strong_pipeline = strong_photometric + [
 ]
 unsup_pipeline = [
     dict(type='LoadImageFromFile', backend_args=None),
-    dict(type='LoadEmptyAnnotations'),
+    dict(type='LoadAnnotations', with_bbox=True),
     dict(
         type='RandomCrop',
         crop_type='relative_range',
@@ -170,7 +172,10 @@ model = dict(
         mst_lambda=None,
         disc_input='weak',
         disc_feature='neck',
-        disc_level=2),
+        disc_level=2,
+        # logged: pseudo_{precision,recall,per_img}@thr of the teacher's
+        # boxes on the weak target views against their annotations
+        pseudo_quality_thrs=(0.5, 0.6, 0.7, 0.8)),
     semi_test_cfg=dict(predict_on='teacher'))
 
 load_from = 'work_dirs/da_source_only/iter_1200.pth'

@@ -11,22 +11,57 @@ from torch import Tensor
 T = TypeVar('T')
 DeviceType = Union[str, torch.device]
 
+# storage name -> (columns, dtype, default): the fields live in these
+# tensors of shape boxes.shape[:-1] + (columns, ), None until first needed
+STORAGES = {'_weights': (3, torch.float32, 1), '_groups': (1, torch.int64, 0)}
 
-class BoxField:
-    """A per-box tensor of ``LossMixBoxes``: one entry per box.
 
-    Setting it casts the value to the field's dtype and the boxes' device
-    and checks its shape (the boxes' shape without the last dimension);
-    ``None`` gives the default value for every box.
+def as_field(name: str, value, dtype: torch.dtype, shape: torch.Size,
+             device: torch.device) -> Tensor:
+    """``value`` as a field tensor of ``dtype`` on ``device``.
 
     Args:
+        name (str): the field's name (for the error).
+        value (Tensor | np.ndarray | Sequence): one entry per box.
         dtype (torch.dtype): the field's dtype.
-        default (float): the value of a box built without the field.
+        shape (torch.Size): the boxes' shape without the last dimension.
+        device (torch.device): the boxes' device.
+
+    Returns:
+        Tensor: the field, of ``shape`` (may share memory with ``value``:
+        the caller copies it into its storage).
+
+    Raises:
+        ValueError: a shape other than ``shape``, or an integer field given
+            non-integer values.
+    """
+    raw = torch.as_tensor(value)
+    field = raw.to(dtype=dtype, device=device)
+    if raw.is_floating_point() and not dtype.is_floating_point \
+            and not torch.equal(field.to(raw), raw.to(device)):
+        raise ValueError(f'{name} must hold integers, got {raw.tolist()}')
+    if field.shape != shape:
+        raise ValueError(f'{name} must have one entry per box, shape '
+                         f'{tuple(shape)}, got shape {tuple(field.shape)}')
+    return field
+
+
+class BoxField:
+    """A per-box field of ``LossMixBoxes``: one column of one of its
+    storages, read as a view (writing into it writes the boxes' field).
+
+    Setting it copies the value (cast to the storage's dtype, on the
+    boxes' device, shape checked) into a new storage, so a view read
+    before keeps its values; ``None`` sets the default.
+
+    Args:
+        storage (str): ``'_weights'`` or ``'_groups'``.
+        column (int): the field's column in it.
     """
 
-    def __init__(self, dtype: torch.dtype, default: float) -> None:
-        self.dtype = dtype
-        self.default = default
+    def __init__(self, storage: str, column: int) -> None:
+        self.storage = storage
+        self.column = column
 
     def __set_name__(self, owner: type, name: str) -> None:
         self.name = name
@@ -34,28 +69,15 @@ class BoxField:
     def __get__(self, obj, owner=None):
         if obj is None:
             return self
-        return obj.__dict__[self.name]
+        return obj._storage(self.storage)[..., self.column]
 
     def __set__(self, obj, value) -> None:
-        shape = obj.tensor.shape[:-1]
-        if value is None:
-            field = torch.full(
-                shape, self.default, dtype=self.dtype, device=obj.device)
-        elif isinstance(value, Tensor) and value.dtype == self.dtype and \
-                value.shape == shape and value.device == obj.device:
-            field = value.clone()
-        else:
-            raw = torch.as_tensor(value)
-            field = raw.to(dtype=self.dtype, device=obj.device).clone()
-            if raw.is_floating_point() and not self.dtype.is_floating_point \
-                    and not torch.equal(field.to(raw), raw.to(obj.device)):
-                raise ValueError(f'{self.name} must hold integers, got '
-                                 f'{raw.tolist()}')
-            if field.shape != shape:
-                raise ValueError(
-                    f'{self.name} must have one entry per box, shape '
-                    f'{tuple(shape)}, got shape {tuple(field.shape)}')
-        obj.__dict__[self.name] = field
+        _, dtype, default = STORAGES[self.storage]
+        field = default if value is None else as_field(
+            self.name, value, dtype, obj.tensor.shape[:-1], obj.device)
+        storage = obj._storage(self.storage).clone()
+        storage[..., self.column] = field
+        setattr(obj, self.storage, storage)
 
 
 @register_box('lossmix_hbox')
@@ -79,6 +101,12 @@ class LossMixBoxes(HorizontalBoxes):
       a crop, a tile border, the image border) and every occlusion
       (``occlude_``: a pasted patch) multiplies in what it leaves.
 
+    The three float fields are the columns of one ``(..., 3)`` tensor and
+    ``mix_group`` of one ``(..., 1)`` int64 tensor, each made when first
+    needed (boxes with default fields carry none): a box op costs one
+    tensor op per storage, as it would on more columns of ``tensor``, and a
+    field read is a view of its column.
+
     Args:
         data (Tensor | np.ndarray | Sequence): (..., 4) boxes.
         dtype (torch.dtype, optional): dtype of the boxes.
@@ -91,10 +119,10 @@ class LossMixBoxes(HorizontalBoxes):
     """
 
     FIELDS = ('loss_weights', 'mix_group', 'reg_weights', 'visible')
-    loss_weights = BoxField(torch.float32, 1.0)
-    mix_group = BoxField(torch.int64, 0)
-    reg_weights = BoxField(torch.float32, 1.0)
-    visible = BoxField(torch.float32, 1.0)
+    loss_weights = BoxField('_weights', 0)
+    reg_weights = BoxField('_weights', 1)
+    visible = BoxField('_weights', 2)
+    mix_group = BoxField('_groups', 0)
 
     def __init__(self,
                  data: Union[Tensor, np.ndarray, Sequence],
@@ -108,10 +136,26 @@ class LossMixBoxes(HorizontalBoxes):
                  visible=None) -> None:
         super().__init__(
             data, dtype=dtype, device=device, clone=clone, in_mode=in_mode)
-        self.loss_weights = loss_weights
-        self.mix_group = mix_group
-        self.reg_weights = reg_weights
-        self.visible = visible
+        self._weights = self._groups = None
+        given = dict(
+            loss_weights=loss_weights,
+            mix_group=mix_group,
+            reg_weights=reg_weights,
+            visible=visible)
+        for name, value in given.items():
+            if value is not None:
+                setattr(self, name, value)
+
+    def _storage(self, key: str) -> Tensor:
+        """The storage ``key`` (``STORAGES``), made with the defaults if the
+        boxes carry none yet."""
+        storage = getattr(self, key)
+        if storage is None:
+            columns, dtype, default = STORAGES[key]
+            storage = self.tensor.new_full(
+                self.tensor.shape[:-1] + (columns, ), default, dtype=dtype)
+            setattr(self, key, storage)
+        return storage
 
     @classmethod
     def from_boxes(cls: Type[T], boxes) -> T:
@@ -139,43 +183,55 @@ class LossMixBoxes(HorizontalBoxes):
         return cls(
             torch.as_tensor(np.asarray(boxes, np.float32)).reshape(-1, 4))
 
+    def has_group(self, group: int) -> bool:
+        """Whether a box is in ``mix_group`` ``group`` (boxes that never
+        set ``mix_group`` are all in group 0)."""
+        if self._groups is None:
+            return group == 0 and self.tensor.numel() > 0
+        return bool((self._groups == group).any())
+
     def fields(self) -> dict:
         """The per-box fields by name."""
         return {name: getattr(self, name) for name in self.FIELDS}
 
-    def _derive(self,
-                tensor: Tensor,
-                op: Callable[[Tensor], Tensor] = lambda f: f) -> 'T':
-        """New boxes of ``tensor`` with ``op`` applied to each field."""
-        return type(self)(
-            tensor,
-            clone=False,
-            **{
-                k: op(v)
-                for k, v in self.fields().items()
-            })
+    def _derive(self, tensor: Tensor, op: Callable[[Tensor], Tensor]) -> 'T':
+        """New boxes of ``tensor`` whose storages are ``op`` of these (each
+        storage has the boxes' dims, its own last one)."""
+        boxes = type(self)(tensor, clone=False)
+        for key in STORAGES:
+            storage = getattr(self, key)
+            setattr(boxes, key, None if storage is None else op(storage))
+        return boxes
+
+    def _moved(self: T, tensor: Tensor) -> T:
+        """New boxes of ``tensor`` with copies of the fields on its
+        device."""
+        return self._derive(tensor, lambda f: f.to(tensor.device, copy=True))
 
     def __getitem__(self: T, index) -> T:
         if isinstance(index, np.ndarray):
             index = torch.as_tensor(index, device=self.device)
         boxes = super().__getitem__(index)
         shape = boxes.tensor.shape[:-1]
-        for name, field in self.fields().items():
-            setattr(boxes, name, field[index].reshape(shape))
-        return boxes
+        return self._derive(boxes.tensor,
+                            lambda f: _to_leading(f[index], shape))
 
     def __setitem__(self, index, values) -> None:
         values = self.from_boxes(values)
         super().__setitem__(index, values)
         if isinstance(index, np.ndarray):
             index = torch.as_tensor(index, device=self.device)
-        for name, field in self.fields().items():
-            field[index] = getattr(values, name).to(field.device)
+        for key in STORAGES:
+            if getattr(self, key) is not None or \
+                    getattr(values, key) is not None:
+                self._storage(key)[index] = values._storage(key).to(
+                    self.device)
 
     def __deepcopy__(self, memo):
         other = super().__deepcopy__(memo)
-        for name, field in self.fields().items():
-            other.__dict__[name] = field.clone()
+        for key in STORAGES:
+            storage = getattr(self, key)
+            setattr(other, key, None if storage is None else storage.clone())
         return other
 
     def __repr__(self) -> str:
@@ -186,25 +242,26 @@ class LossMixBoxes(HorizontalBoxes):
     def cat(cls: Type[T], box_list: Sequence, dim: int = 0) -> T:
         """Concatenate boxes, plain ``HorizontalBoxes`` among them (they
         get the default fields), like ``torch.cat``."""
-        if not isinstance(box_list, Sequence) or not box_list:
-            raise ValueError('box_list should be a non-empty sequence')
-        boxes = [cls.from_boxes(b) for b in box_list]
-        out = super().cat(boxes, dim=dim)
-        for name in cls.FIELDS:
-            setattr(out, name,
-                    torch.cat([getattr(b, name) for b in boxes], dim=dim))
-        return out
+        return cls._joined(torch.cat, box_list, dim)
 
     @classmethod
     def stack(cls: Type[T], box_list: Sequence, dim: int = 0) -> T:
         """Stack boxes along a new dimension, like ``torch.stack``."""
+        return cls._joined(torch.stack, box_list, dim)
+
+    @classmethod
+    def _joined(cls: Type[T], join: Callable, box_list: Sequence,
+                dim: int) -> T:
+        """``torch.cat`` or ``torch.stack`` of the boxes and their fields."""
         if not isinstance(box_list, Sequence) or not box_list:
             raise ValueError('box_list should be a non-empty sequence')
         boxes = [cls.from_boxes(b) for b in box_list]
-        out = super().stack(boxes, dim=dim)
-        for name in cls.FIELDS:
-            setattr(out, name,
-                    torch.stack([getattr(b, name) for b in boxes], dim=dim))
+        base = super().cat if join is torch.cat else super().stack
+        out = base(boxes, dim=dim)
+        for key in STORAGES:
+            if any(getattr(b, key) is not None for b in boxes):
+                setattr(out, key,
+                        join([b._storage(key) for b in boxes], dim=dim))
         return out
 
     def convert_to(self, dst_type: Union[str, type]) -> BaseBoxes:
@@ -227,19 +284,17 @@ class LossMixBoxes(HorizontalBoxes):
         """
         self.clip_to_((0, 0, img_shape[1], img_shape[0]))
 
-    def clip_to_(self, region: Sequence[float]) -> None:
+    def clip_to_(self, region: Union[Sequence[float], Tensor]) -> None:
         """Clip to a rectangle (in place): ``visible`` times the share of
         each box's area inside it (unchanged for a box of zero area).
 
         Args:
-            region (Sequence[float]): (x1, y1, x2, y2).
+            region (Sequence[float] | Tensor): (x1, y1, x2, y2), or a
+                (..., 4) tensor of one rectangle per box.
         """
-        before = self.areas
-        x1, y1, x2, y2 = (float(v) for v in region)
-        boxes = self.tensor
-        boxes[..., 0::2] = boxes[..., 0::2].clamp(x1, x2)
-        boxes[..., 1::2] = boxes[..., 1::2].clamp(y1, y2)
-        self.visible = self.visible * _share(self.areas, before)
+        before = _areas(self.tensor)
+        _clamp_(self.tensor, region)
+        self._scale_visible(_share(_areas(self.tensor), before))
 
     def occlude_(self, region: Sequence[float]) -> None:
         """A patch pasted over ``region`` (boxes unchanged): ``visible``
@@ -248,95 +303,105 @@ class LossMixBoxes(HorizontalBoxes):
         Args:
             region (Sequence[float]): (x1, y1, x2, y2) of the patch.
         """
-        covered = self.clone()
-        covered.clip_to_(region)
-        areas = self.areas
-        self.visible = self.visible * _share(areas - covered.areas, areas)
+        covered = self.tensor.clone()
+        _clamp_(covered, region)
+        areas = _areas(self.tensor)
+        self._scale_visible(_share(areas - _areas(covered), areas))
 
-    # tensor-like ops: the same op on the fields (which lack the last dim)
+    def _scale_visible(self, share: Tensor) -> None:
+        """``visible`` times ``share`` (in a new storage: a view read
+        before keeps its values)."""
+        weights = self._storage('_weights').clone()
+        weights[..., 2].mul_(share)
+        self._weights = weights
+
+    # tensor-like ops: the same op on the field storages (their own last
+    # dim in place of the boxes' 4 coordinates)
     def clone(self: T) -> T:
-        return self._derive(self.tensor.clone())
+        return self._derive(self.tensor.clone(), lambda f: f.clone())
 
     def to(self: T, *args, **kwargs) -> T:
-        return self._derive(self.tensor.to(*args, **kwargs))
+        return self._moved(self.tensor.to(*args, **kwargs))
 
     def cpu(self: T) -> T:
-        return self._derive(self.tensor.cpu())
+        return self._moved(self.tensor.cpu())
 
     def cuda(self: T, *args, **kwargs) -> T:
-        return self._derive(self.tensor.cuda(*args, **kwargs))
+        return self._moved(self.tensor.cuda(*args, **kwargs))
 
     def detach(self: T) -> T:
-        return self._derive(self.tensor.detach())
+        return self._moved(self.tensor.detach())
 
-    def _resized(self: T, op: str, field_op: str, sizes: tuple) -> T:
-        """``tensor.<op>(sizes)``, each field ``<field_op>`` to the boxes'
-        leading sizes."""
+    def _resized(self: T, op: str, sizes: tuple) -> T:
+        """``tensor.<op>(sizes)``; each storage to the same leading sizes
+        (``repeat``: repeated, ``expand``: expanded, else reshaped)."""
         sizes = _sizes(sizes)
-        return self._derive(
-            getattr(self.tensor, op)(sizes), lambda f: getattr(f, field_op)
-            (sizes[:-1]))
+        lead = sizes[:-1]
+
+        def field_op(f: Tensor) -> Tensor:
+            if op == 'repeat':
+                return f.repeat(lead + (1, ))
+            last = (f.shape[-1], )
+            return f.expand(lead + last) if op == 'expand' else \
+                f.reshape(lead + last)
+
+        return self._derive(getattr(self.tensor, op)(sizes), field_op)
 
     def view(self: T, *shape) -> T:
-        return self._resized('view', 'reshape', shape)
+        return self._resized('view', shape)
 
     def reshape(self: T, *shape) -> T:
-        return self._resized('reshape', 'reshape', shape)
+        return self._resized('reshape', shape)
 
     def expand(self: T, *sizes) -> T:
-        return self._resized('expand', 'expand', sizes)
+        return self._resized('expand', sizes)
 
     def repeat(self: T, *sizes) -> T:
-        return self._resized('repeat', 'repeat', sizes)
+        return self._resized('repeat', sizes)
 
     def transpose(self: T, dim0: int, dim1: int) -> T:
         boxes = super().transpose(dim0, dim1)  # checks the dims
-        dim0, dim1 = self._dim(dim0), self._dim(dim1)
         return self._derive(boxes.tensor, lambda f: f.transpose(dim0, dim1))
 
     def permute(self: T, *dims) -> T:
         boxes = super().permute(*dims)
-        dims = [self._dim(d) for d in _sizes(dims)[:-1]]
-        return self._derive(boxes.tensor, lambda f: f.permute(dims))
+        return self._derive(boxes.tensor, lambda f: f.permute(*dims))
 
     def flatten(self: T, start_dim: int = 0, end_dim: int = -2) -> T:
         boxes = super().flatten(start_dim, end_dim)
-        start, end = self._dim(start_dim), self._dim(end_dim)
-        return self._derive(boxes.tensor, lambda f: f.flatten(start, end))
+        return self._derive(boxes.tensor,
+                            lambda f: f.flatten(start_dim, end_dim))
 
     def squeeze(self: T, dim: Optional[int] = None) -> T:
         boxes = super().squeeze(dim)
-        return self._derive(boxes.tensor,
-                            lambda f: f.reshape(boxes.tensor.shape[:-1]))
+        shape = boxes.tensor.shape[:-1]
+        return self._derive(boxes.tensor, lambda f: _to_leading(f, shape))
 
     def unsqueeze(self: T, dim: int) -> T:
         boxes = super().unsqueeze(dim)
-        return self._derive(boxes.tensor,
-                            lambda f: f.reshape(boxes.tensor.shape[:-1]))
+        shape = boxes.tensor.shape[:-1]
+        return self._derive(boxes.tensor, lambda f: _to_leading(f, shape))
 
     def split(self: T, split_size_or_sections, dim: int = 0) -> List[T]:
-        return self._pieces(
-            super().split(split_size_or_sections, dim),
-            lambda f: f.split(split_size_or_sections, self._dim(dim)))
+        return self._pieces(super().split(split_size_or_sections, dim),
+                            lambda f: f.split(split_size_or_sections, dim))
 
     def chunk(self: T, chunks: int, dim: int = 0) -> List[T]:
         return self._pieces(super().chunk(chunks, dim),
-                            lambda f: f.chunk(chunks, self._dim(dim)))
+                            lambda f: f.chunk(chunks, dim))
 
     def unbind(self: T, dim: int = 0) -> List[T]:
-        return self._pieces(super().unbind(dim),
-                            lambda f: f.unbind(self._dim(dim)))
-
-    def _dim(self, dim: int) -> int:
-        """A dimension of the boxes (not the last) as one of the fields."""
-        return dim if dim >= 0 else dim + self.tensor.dim()
+        return self._pieces(super().unbind(dim), lambda f: f.unbind(dim))
 
     def _pieces(self, pieces: list, op: Callable) -> list:
-        """Give each piece of the boxes its pieces of the fields."""
-        fields = {k: op(v) for k, v in self.fields().items()}
-        for i, piece in enumerate(pieces):
-            for name, parts in fields.items():
-                setattr(piece, name, parts[i].reshape(piece.tensor.shape[:-1]))
+        """Give each piece of the boxes its pieces of the storages."""
+        for key in STORAGES:
+            storage = getattr(self, key)
+            parts = None if storage is None else op(storage)
+            for i, piece in enumerate(pieces):
+                setattr(
+                    piece, key, None if parts is None else _to_leading(
+                        parts[i], piece.tensor.shape[:-1]))
         return pieces
 
 
@@ -347,9 +412,32 @@ def _sizes(args: tuple) -> tuple:
     return tuple(args)
 
 
+def _to_leading(storage: Tensor, shape: torch.Size) -> Tensor:
+    """``storage`` reshaped to the boxes' leading ``shape`` (its own last
+    dim kept)."""
+    return storage.reshape(tuple(shape) + (storage.shape[-1], ))
+
+
+def _clamp_(boxes: Tensor, region: Union[Sequence[float], Tensor]) -> None:
+    """Clamp (..., 4) xyxy ``boxes`` in place to ``region``: (x1, y1, x2,
+    y2) or a (..., 4) tensor of one rectangle per box."""
+    if isinstance(region, Tensor):
+        region = region.to(boxes.device)
+        inside = torch.maximum(boxes, region[..., [0, 1, 0, 1]])
+        boxes.copy_(torch.minimum(inside, region[..., [2, 3, 2, 3]]))
+        return
+    x1, y1, x2, y2 = (float(v) for v in region)
+    boxes[..., 0::2] = boxes[..., 0::2].clamp(x1, x2)
+    boxes[..., 1::2] = boxes[..., 1::2].clamp(y1, y2)
+
+
+def _areas(boxes: Tensor) -> Tensor:
+    """Areas of (..., 4) xyxy ``boxes`` (negative for an inverted one)."""
+    return (boxes[..., 2:] - boxes[..., :2]).prod(-1)
+
+
 def _share(part: Tensor, whole: Tensor) -> Tensor:
-    """``part / whole`` in [0, 1]; 1 where ``whole`` is 0 (a box of zero
-    area keeps its visible share)."""
-    part, whole = part.float(), whole.float()
-    share = part.clamp(min=0) / whole.clamp(min=torch.finfo(whole.dtype).tiny)
-    return torch.where(whole > 0, share.clamp(max=1), torch.ones_like(share))
+    """``part / whole`` in [0, 1]; 1 where ``whole`` is not positive (a
+    box of zero area keeps its visible share)."""
+    share = (part / whole).clamp_(0, 1)
+    return share.masked_fill_(whole <= 0, 1.0)

@@ -246,3 +246,53 @@ def test_non_integer_mix_group_refused():
         LossMixBoxes(torch.zeros(3, 4), mix_group=[0, 0.5, 1])
     boxes = LossMixBoxes(torch.zeros(2, 4), mix_group=np.array([0., 1.]))
     assert boxes.mix_group.tolist() == [0, 1]
+
+
+def test_stack_along_a_negative_dim_and_mixed_storages():
+    b = boxes()
+    plain = LossMixBoxes(np.array(BOXES, np.float32))  # no storages yet
+    stacked = LossMixBoxes.stack([b, plain], dim=-2)
+    assert stacked.tensor.shape == (3, 2, 4)
+    assert stacked.loss_weights.tolist() == [[w, 1.0] for w in W]
+    assert stacked.mix_group.tolist() == [[g, 0] for g in G]
+
+
+def test_default_boxes_carry_no_storage_until_a_field_is_used():
+    b = LossMixBoxes(np.array(BOXES, np.float32))
+    assert b._weights is None and b._groups is None
+    out = LossMixBoxes.cat([b[:1], b[1:].clone()])
+    assert out._weights is None and out._groups is None
+    assert not b.has_group(1) and b.has_group(0)
+    assert b._groups is None  # has_group did not make it
+    assert not LossMixBoxes([]).has_group(0)
+    assert b.mix_group.tolist() == [0, 0, 0] and b._groups is not None
+    assert boxes().has_group(1) and not boxes()[:1].has_group(1)
+
+
+def test_a_field_read_is_a_view_and_a_set_a_new_storage():
+    b = boxes()
+    weights = b.loss_weights
+    weights[0] = 9.0  # writing into the read field writes the boxes'
+    assert b.loss_weights[0].item() == 9.0
+    b.loss_weights = [1, 2, 3]  # a view read before keeps its values
+    assert weights.tolist() == [9.0] + W[1:]
+    visible = b.visible
+    b.clip_((4, 4))  # so does a clip's new visible share
+    assert visible.tolist() == [1, 1, 1]
+    assert b.visible.tolist() == [1.0, 0.375, 0.0]
+    groups = b.mix_group
+    groups[0] = 1
+    assert b.mix_group.tolist() == [1, 1, 1]
+    # an indexed copy of the boxes does not share their fields
+    kept = b[torch.tensor([True, False, True])]
+    kept.reg_weights[0] = 5.0
+    assert b.reg_weights[0].item() == R[0]
+
+
+def test_clip_of_integer_boxes_keeps_their_dtype():
+    b = LossMixBoxes(torch.tensor([[-2, 0, 2, 4]]), clone=False)
+    b.clip_to_((0.0, 0.0, 1.5, 8.0))
+    assert b.tensor.dtype == torch.int64 and b.tensor.tolist() == [[
+        0, 0, 1, 4
+    ]]
+    assert b.visible.tolist() == [0.25]  # 1 x 4 of 4 x 4: the stored box

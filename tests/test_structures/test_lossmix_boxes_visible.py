@@ -66,3 +66,17 @@ def test_occlude_keeps_the_boxes_and_multiplies_the_share_outside():
 def test_visible_is_checked_like_the_other_fields():
     with pytest.raises(ValueError, match='visible must have one entry per'):
         boxes(visible=[1.0, 1.0])
+
+
+def test_clip_to_one_region_per_box_equals_clipping_each():
+    regions = [(5, 0, 15, 10), (0, 0, 15, 5), (0, 0, 50, 50)]
+    each = boxes(visible=[1.0, 0.5, 1.0])
+    for k, region in enumerate(regions):
+        box = each[k:k + 1]
+        box.clip_to_(region)
+        each[k:k + 1] = box
+    at_once = boxes(visible=[1.0, 0.5, 1.0])
+    at_once.clip_to_(torch.tensor(regions, dtype=torch.float32))
+    assert at_once.tensor.tolist() == each.tensor.tolist()
+    # box 0 keeps half; box 1 [5, 5, 15, 5]: no area, 0; box 2 unchanged
+    assert at_once.visible.tolist() == each.visible.tolist() == [0.5, 0, 1]

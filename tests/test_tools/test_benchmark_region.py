@@ -24,6 +24,10 @@ def test_parse_args_defaults():
     assert benchmark_region.command_line(args) == (
         'python tools/benchmark_region.py --scales 192 640 --calls 300 '
         '--warmup 30 --samples 200 --iters 20 --iter-warmup 5')
+    # the iterations' thread count, when given, is part of the command
+    threads = benchmark_region.parse_args(['--threads', '2'])
+    assert benchmark_region.command_line(threads).endswith(
+        '--iter-warmup 5 --threads 2')
 
 
 @pytest.mark.parametrize('argv', [['--calls', '0'], ['--warmup', '-1'],
@@ -113,7 +117,7 @@ def test_tiny_run_writes_tables_and_png(toy_root, tmp_path):
     ])
     assert out.read_text() == text + '\n'
     assert '`python tools/benchmark_region.py --scales 32 --calls 2 ' \
-        '--warmup 1 --samples 1 --iters 0 --iter-warmup 5`' in text
+        '--warmup 1 --samples 1 --iters 0 --iter-warmup 5 --threads 1`' in text
     rows = _rows(text)
     for label in LABELS:
         cells = rows[(label, '32')]

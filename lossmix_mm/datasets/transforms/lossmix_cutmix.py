@@ -291,7 +291,7 @@ def own_gts(results: dict, region: Region, mode: str) -> dict:
     if mode == 'union':
         return gts
     boxes = LossMixBoxes.from_boxes(boxes).clone()
-    carried = boxes.visible.clone()
+    carried = boxes.visible  # occlude_ sets a new storage, this one stays
     boxes.occlude_(region)
     boxes.mix_group = None  # all 0: a pasted region is not a blend
     gts['gt_bboxes'] = boxes
@@ -332,7 +332,7 @@ def partner_gts(pasted: dict, region: Region, mode: str, clip: bool) -> dict:
     if mode == 'lossmix':
         boxes = LossMixBoxes.from_boxes(boxes)
         boxes.mix_group = None  # all 0: a pasted region is not a blend
-        carried = boxes.visible.clone()
+        carried = boxes.visible  # the setter below makes a new storage
         clipped = boxes.clone()
         clipped.clip_to_(region)
         boxes.visible = clipped.visible

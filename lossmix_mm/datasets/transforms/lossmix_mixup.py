@@ -252,15 +252,16 @@ class LossMixUpMixin:
             ``gt_ignore_flags`` (and ``gt_masks``).
         """
         weights = instance_weights(self.mode, lam)
-        parts = [results['gt_bboxes'], partner_boxes]
-        for group, weight in enumerate(weights):
-            boxes = LossMixBoxes.from_boxes(parts[group]).clone()
-            boxes.loss_weights = boxes.loss_weights * weight
-            boxes.mix_group = torch.full_like(boxes.mix_group, group)
-            parts[group] = boxes
-        boxes = LossMixBoxes.cat(parts)
+        boxes = LossMixBoxes.cat([results['gt_bboxes'], partner_boxes])
+        counts = torch.as_tensor(
+            [len(results['gt_bboxes']),
+             len(partner_boxes)])
+        # cat made new fields: weight them in place, own then partner
+        boxes.loss_weights.mul_(
+            torch.as_tensor(weights).repeat_interleave(counts))
+        boxes.mix_group.copy_(torch.arange(2).repeat_interleave(counts))
         keep = boxes.is_inside(target_hw).numpy() & np.repeat(
-            [w > 0 for w in weights], [len(p) for p in parts])
+            [w > 0 for w in weights], counts.numpy())
         labels = [results['gt_bboxes_labels'], partner['gt_bboxes_labels']]
         gts = dict(
             gt_bboxes=boxes[keep],

@@ -4,6 +4,7 @@ from typing import List, Optional, Sequence, Tuple
 
 import mmcv
 import numpy as np
+import torch
 from mmdet.datasets.transforms import CachedMosaic, Mosaic
 from mmdet.registry import TRANSFORMS
 from mmdet.structures.bbox import autocast_box_type
@@ -50,13 +51,20 @@ class RegionMosaicMixin:
         center = (int(center_x * self.img_scale[0]),
                   int(center_y * self.img_scale[1]))
         with_mask = 'gt_masks' in results
-        parts = [
+        parts, pastes, pixels = zip(*[
             self._paste_tile(canvas, tile, loc, center, with_mask)
             for loc, tile in zip(TILE_LOCS, tiles)
-        ]
+        ])
         boxes = parts[0]['gt_bboxes'].cat([p['gt_bboxes'] for p in parts])
-        if self.bbox_clip_border and self.mode == 'union':
-            boxes.clip_(canvas_hw)  # lossmix: clipped to the tiles already
+        masks = None
+        if with_mask:
+            masks = [p['gt_masks'] for p in parts]
+            masks = masks[0].cat(masks)
+        if self.mode == 'lossmix':
+            counts = [len(p['gt_bboxes']) for p in parts]
+            boxes = clip_to_tiles(boxes, pastes, counts, pixels, masks)
+        elif self.bbox_clip_border:
+            boxes.clip_(canvas_hw)
         keep = boxes.is_inside(canvas_hw).numpy()
         if isinstance(boxes, LossMixBoxes):
             keep &= boxes.visible.numpy() > 0
@@ -69,12 +77,11 @@ class RegionMosaicMixin:
             gt_ignore_flags=np.concatenate(
                 [p['gt_ignore_flags'] for p in parts])[keep])
         if with_mask:
-            masks = [p['gt_masks'] for p in parts]
-            results['gt_masks'] = masks[0].cat(masks)[keep]
+            results['gt_masks'] = masks[keep]
         return results
 
     def _paste_tile(self, canvas: np.ndarray, tile: dict, loc: str,
-                    center: Tuple[int, int], with_mask: bool) -> dict:
+                    center: Tuple[int, int], with_mask: bool) -> tuple:
         """Resize ``tile`` (keeping its ratio), paste it at ``loc`` and move
         its boxes (and masks) there.
 
@@ -86,8 +93,10 @@ class RegionMosaicMixin:
             with_mask (bool): whether to move ``gt_masks`` too.
 
         Returns:
-            dict: a shallow copy of ``tile`` with new boxes (and masks) on
-            the canvas.
+            tuple: a shallow copy of ``tile`` with new boxes (and masks, cut
+            to the pasted region) on the canvas; the pasted region (x1, y1,
+            x2, y2); the pixels of each mask before the cut (None without
+            masks).
         """
         if tile['img'].ndim != canvas.ndim:
             raise ValueError(
@@ -103,11 +112,8 @@ class RegionMosaicMixin:
         offset = (paste[0] - crop[0], paste[1] - crop[1])
         # the boxes are the only thing moved in place: copy them alone
         tile = dict(tile, gt_bboxes=tile['gt_bboxes'].clone())
-        if self.mode == 'lossmix':
-            tile['gt_bboxes'] = LossMixBoxes.from_boxes(tile['gt_bboxes'])
-        boxes = tile['gt_bboxes']
-        boxes.rescale_([scale, scale])
-        boxes.translate_(offset)
+        tile['gt_bboxes'].rescale_([scale, scale])
+        tile['gt_bboxes'].translate_(offset)
         pixels = None
         if with_mask:
             masks = tile['gt_masks'].rescale(float(scale))
@@ -117,34 +123,48 @@ class RegionMosaicMixin:
                     out_shape=canvas.shape[:2],
                     offset=shift,
                     direction=direction)
+            if self.mode == 'lossmix':
+                masks = cut_to_region(masks, paste)
             tile['gt_masks'] = masks
-        if self.mode == 'lossmix':
-            clip_to_tile(tile, paste, pixels)
-        return tile
+        return tile, paste, pixels
 
 
-def clip_to_tile(tile: dict, paste: Sequence[int],
-                 pixels: Optional[np.ndarray]) -> None:
-    """Clip a tile's boxes (and masks) to its pasted region; each box's
-    ``visible`` times the share left of it (of its mask's pixels when the
-    tile has masks).
+def clip_to_tiles(boxes, pastes: Sequence[Sequence[int]],
+                  counts: Sequence[int],
+                  pixels: Sequence[Optional[np.ndarray]],
+                  masks) -> LossMixBoxes:
+    """Clip each tile's boxes to its pasted region; each box's ``visible``
+    times the share left of it (of its mask's pixels when there are masks).
 
     Args:
-        tile (dict): the tile's results, boxes and masks on the canvas.
-        paste (Sequence[int]): (x1, y1, x2, y2) of the tile on the canvas.
-        pixels (np.ndarray, optional): (N, ) pixels of each mask before the
-            canvas cut it; None without masks.
+        boxes (HorizontalBoxes | LossMixBoxes): the tiles' boxes on the
+            canvas, tile after tile.
+        pastes (Sequence): (x1, y1, x2, y2) of each tile on the canvas.
+        counts (Sequence[int]): the number of boxes of each tile.
+        pixels (Sequence): (N_k, ) pixels of each tile's masks before the
+            canvas cut them; None each without masks.
+        masks (BitmapMasks, optional): the tiles' masks, already cut to
+            their regions; None without masks.
+
+    Returns:
+        LossMixBoxes: ``boxes`` (as ``LossMixBoxes``), clipped.
     """
-    boxes = tile['gt_bboxes']
-    carried = boxes.visible  # clip_to_ sets a new tensor, this one stays
-    boxes.clip_to_(paste)
-    if pixels is None:
-        return
-    masks = tile['gt_masks']
+    boxes = LossMixBoxes.from_boxes(boxes)
+    regions = torch.as_tensor(pastes, dtype=torch.float32)
+    carried = boxes.visible  # clip_to_ sets a new storage, this one stays
+    boxes.clip_to_(regions.repeat_interleave(torch.as_tensor(counts), 0))
+    if masks is not None:
+        boxes.visible = mask_visible(
+            np.concatenate(pixels), masks, carried, boxes.visible)
+    return boxes
+
+
+def cut_to_region(masks, region: Sequence[int]):
+    """``masks`` with every pixel outside ``region`` (x1, y1, x2, y2) off."""
     inside = np.zeros(masks.masks.shape[1:], masks.masks.dtype)
-    inside[paste[1]:paste[3], paste[0]:paste[2]] = 1
+    inside[region[1]:region[3], region[0]:region[2]] = 1
     masks.masks = masks.masks * inside
-    boxes.visible = mask_visible(pixels, masks, carried, boxes.visible)
+    return masks
 
 
 def check_tiles(tiles: List[dict]) -> None:
@@ -152,7 +172,7 @@ def check_tiles(tiles: List[dict]) -> None:
     the mosaic keeps one ``mix_lambda``, the own image's."""
     for k, tile in enumerate(tiles[1:], 1):
         boxes = tile.get('gt_bboxes')
-        if isinstance(boxes, LossMixBoxes) and (boxes.mix_group == 1).any():
+        if isinstance(boxes, LossMixBoxes) and boxes.has_group(1):
             raise ValueError(
                 f'mosaic tile {k} ({tile.get("img_path")!r}) holds a blended '
                 "partner's boxes (mix_group 1): blend after the mosaic "

@@ -10,6 +10,7 @@ from mmdet.models.utils import (filter_gt_instances, rename_loss_dict,
                                 reweight_loss_dict)
 from mmdet.registry import MODELS
 from mmdet.structures import SampleList
+from mmdet.structures.bbox import bbox_project, get_box_tensor
 from mmdet.utils import ConfigType, OptConfigType, OptMultiConfig
 from mmengine.logging import print_log
 from mmengine.structures import InstanceData
@@ -18,6 +19,7 @@ from torch import Tensor
 from ...mixing.across import mix_across, pad_cat
 from ..data_preprocessors.batch_lossmix import BatchLossMix, noise_lambdas
 from ..layers import SOURCE, TARGET
+from ..utils.pseudo_quality import pseudo_quality
 from .teacher_train_cfg import (DEFAULT_TRAIN_CFG, PHASES, SOURCE_STRONG,
                                 TERMS, check_loss_weights, check_train_cfg)
 
@@ -38,6 +40,13 @@ class MixedDomainTeacher(SemiBaseDetector):
         detector (dict): the student's and teacher's config.
         discriminator (dict, optional): an ``ImageDomainDiscriminator``
             config; None trains without the adversarial term.
+        domain_probe (dict, optional): an ``ImageDomainDiscriminator``
+            config of a diagnostic on the features the discriminator reads,
+            detached (no gradient reaches the detector): it learns to tell
+            the domains apart with ``loss_probe_src`` / ``loss_probe_tgt``
+            and logs ``probe_acc`` beside the discriminator's ``disc_acc``.
+            Its weights are drawn at build: compare runs that all have it
+            or all lack it. None: no probe.
         mixer (dict, optional): a ``BatchLossMix`` config; None: no mixing.
         semi_train_cfg (dict): ``DEFAULT_TRAIN_CFG`` keys and
             ``loss_weights`` (per term, a 0 skips its forward),
@@ -54,6 +63,7 @@ class MixedDomainTeacher(SemiBaseDetector):
                  detector: ConfigType,
                  discriminator: OptConfigType = None,
                  mixer: OptConfigType = dict(type='BatchLossMix'),
+                 domain_probe: OptConfigType = None,
                  semi_train_cfg: OptConfigType = None,
                  semi_test_cfg: OptConfigType = None,
                  data_preprocessor: OptConfigType = None,
@@ -76,6 +86,8 @@ class MixedDomainTeacher(SemiBaseDetector):
         self.mixer = _build_mixer(mixer)
         self.discriminator = MODELS.build(discriminator) \
             if discriminator is not None else None
+        self.domain_probe = MODELS.build(domain_probe) \
+            if domain_probe is not None else None
         self._disc_module()  # the detector has the discriminator's input
         self.phase = 'warmup'
         self._phase_set = False
@@ -164,11 +176,16 @@ class MixedDomainTeacher(SemiBaseDetector):
                            samples: Dict[str, SampleList], losses: dict,
                            feats: dict) -> None:
         """Add the mtt, mst and discriminator terms to ``losses``."""
+        stats = dict()
         pseudo = self.pseudo_label(inputs['unsup_teacher'],
                                    samples['unsup_teacher'],
-                                   samples['unsup_student'])
+                                   samples['unsup_student'], stats)
         losses['mtt_num_pseudo'] = inputs['sup'].new_tensor(
             sum(len(s.gt_instances) for s in pseudo) / max(len(pseudo), 1))
+        losses.update({
+            k: inputs['sup'].new_tensor(v)
+            for k, v in stats.items()
+        })
         if self.loss_weights['mtt'] > 0 or self._disc_on_mixed:
             # no pseudo-box at all trains as background (Eq. 14, y = {})
             x, mixed = self._mix_within(inputs['unsup_student'],
@@ -185,22 +202,39 @@ class MixedDomainTeacher(SemiBaseDetector):
                                   inputs['unsup_student'],
                                   copy.deepcopy(pseudo), lams, self.mixer.mode)
             self._student_loss('mst', x, mixed, losses)
-        if self.discriminator is not None:
-            losses.update(self._disc_losses(inputs, feats))
+        if self.discriminator is not None or self.domain_probe is not None:
+            src, tgt = self._disc_features(inputs, feats)
+            if self.discriminator is not None:
+                losses.update(
+                    loss_disc_src=self.discriminator.loss(src, SOURCE),
+                    loss_disc_tgt=self.discriminator.loss(tgt, TARGET))
+            if self.domain_probe is not None:
+                losses.update(self._probe_losses(src, tgt))
 
-    def _disc_losses(self, inputs: Dict[str, Tensor], feats: dict) -> dict:
-        """``loss_disc_src`` and ``loss_disc_tgt`` of the weak views, or of
-        the mixed batches' features in ``feats``."""
+    def _disc_features(self, inputs: Dict[str, Tensor],
+                       feats: dict) -> Tuple[Tensor, Tensor]:
+        """The source and target features the discriminator reads: of the
+        weak views, or of the mixed batches in ``feats``."""
         if self.semi_train_cfg['disc_input'] == 'weak':
-            src, tgt = self._weak_features(inputs['sup'],
-                                           inputs['unsup_teacher'])
-        else:
-            src, tgt = feats.get('src'), feats['tgt']
-            if src is None:  # the mss term is off
-                src = self._features(inputs['sup'])
-        return dict(
-            loss_disc_src=self.discriminator.loss(src, SOURCE),
-            loss_disc_tgt=self.discriminator.loss(tgt, TARGET))
+            return self._weak_features(inputs['sup'], inputs['unsup_teacher'])
+        src, tgt = feats.get('src'), feats['tgt']
+        if src is None:  # the mss term is off
+            src = self._features(inputs['sup'])
+        return src, tgt
+
+    def _probe_losses(self, src: Tensor, tgt: Tensor) -> dict:
+        """The domain probe's losses on the detached features, and the
+        share of locations the probe (``probe_acc``) and the discriminator
+        (``disc_acc``, when there is one) assign to the right domain."""
+        src, tgt = src.detach(), tgt.detach()
+        out = dict(
+            loss_probe_src=self.domain_probe.loss(src, SOURCE),
+            loss_probe_tgt=self.domain_probe.loss(tgt, TARGET))
+        with torch.no_grad():
+            out['probe_acc'] = domain_accuracy(self.domain_probe, src, tgt)
+            if self.discriminator is not None:
+                out['disc_acc'] = domain_accuracy(self.discriminator, src, tgt)
+        return out
 
     def _warn_once_without_phase(self) -> None:
         if not self._phase_set:
@@ -282,8 +316,11 @@ class MixedDomainTeacher(SemiBaseDetector):
         return feat[:src_x.size(0)], feat[src_x.size(0):]
 
     @torch.no_grad()
-    def pseudo_label(self, weak_inputs: Tensor, weak_samples: SampleList,
-                     strong_samples: SampleList) -> SampleList:
+    def pseudo_label(self,
+                     weak_inputs: Tensor,
+                     weak_samples: SampleList,
+                     strong_samples: SampleList,
+                     stats: Optional[dict] = None) -> SampleList:
         """Teacher detections on the weak views, kept above
         ``cls_pseudo_thr``, projected into the strong views.
 
@@ -292,6 +329,9 @@ class MixedDomainTeacher(SemiBaseDetector):
             weak_samples (list[DetDataSample]): their samples.
             strong_samples (list[DetDataSample]): the strong views'
                 samples (not changed).
+            stats (dict, optional): filled with :func:`pseudo_quality` at
+                ``pseudo_quality_thrs`` when the weak views carry ground
+                truth (never trained on).
 
         Returns:
             list[DetDataSample]: copies of ``strong_samples`` whose
@@ -299,7 +339,14 @@ class MixedDomainTeacher(SemiBaseDetector):
             ``pseudo_box_reg``, ``reg_weights`` 0.
         """
         strong_samples = copy.deepcopy(strong_samples)
+        thrs = self.semi_train_cfg['pseudo_quality_thrs']
+        truth = weak_truth(weak_samples) if thrs and stats is not None \
+            else None
         weak_samples, _ = self.get_pseudo_instances(weak_inputs, weak_samples)
+        if truth is not None:
+            stats.update(
+                pseudo_quality([s.gt_instances for s in weak_samples], truth,
+                               thrs))
         weak_samples = filter_gt_instances(
             weak_samples, score_thr=self.semi_train_cfg['cls_pseudo_thr'])
         strong_samples = self.project_pseudo_instances(weak_samples,
@@ -308,6 +355,8 @@ class MixedDomainTeacher(SemiBaseDetector):
             gts = sample.gt_instances
             sample.gt_instances = InstanceData(
                 bboxes=gts.bboxes, labels=gts.labels)
+            if 'ignored_instances' in sample:  # the target's own annotation
+                del sample.ignored_instances
             if not self.semi_train_cfg['pseudo_box_reg']:
                 # objectness and classification only (supp. Eq. 16)
                 sample.gt_instances.reg_weights = gts.labels.new_zeros(
@@ -376,6 +425,51 @@ def _build_mixer(cfg: OptConfigType) -> Optional[BatchLossMix]:
         raise TypeError(f'mixer must build a BatchLossMix, got '
                         f'{type(mixer).__name__}')
     return mixer
+
+
+def domain_accuracy(classifier: torch.nn.Module, src: Tensor,
+                    tgt: Tensor) -> Tensor:
+    """The share of feature locations ``classifier`` (target logits)
+    assigns to their domain, over a source and a target batch.
+
+    Args:
+        classifier (nn.Module): maps (N, C, H, W) to (N, 1, H, W) logits.
+        src (Tensor): source features.
+        tgt (Tensor): target features.
+
+    Returns:
+        Tensor: scalar in [0, 1]; 0.5 is chance on equal batches.
+    """
+    right = torch.cat([(classifier(src) <= 0).flatten(), (classifier(tgt)
+                                                          > 0).flatten()])
+    return right.float().mean()
+
+
+def weak_truth(samples: SampleList) -> Optional[List[InstanceData]]:
+    """The ground truth of the weak views, in the original images' frame
+    (where ``get_pseudo_instances`` puts the teacher's detections).
+
+    Args:
+        samples (list[DetDataSample]): the weak views' samples.
+
+    Returns:
+        list[InstanceData] | None: ``bboxes`` and ``labels`` of each image;
+        None when a sample carries no ground-truth boxes (an unlabelled
+        target pipeline).
+    """
+    truth = []
+    for sample in samples:
+        gts = sample.get('gt_instances')
+        if gts is None or 'bboxes' not in gts:
+            return None
+        inverse = torch.from_numpy(sample.homography_matrix).inverse()
+        boxes = get_box_tensor(gts.bboxes)
+        truth.append(
+            InstanceData(
+                bboxes=bbox_project(boxes, inverse.to(boxes),
+                                    sample.ori_shape),
+                labels=gts.labels))
+    return truth
 
 
 def zero_loss_dict(losses: dict) -> dict:

@@ -18,7 +18,8 @@ DEFAULT_TRAIN_CFG = dict(
     disc_level=2,
     disc_input='weak',
     pseudo_box_reg=False,
-    nst_phases=('warmup', ))
+    nst_phases=('warmup', ),
+    pseudo_quality_thrs=())
 
 
 def check_loss_weights(weights: Optional[dict]) -> Dict[str, float]:
@@ -71,6 +72,12 @@ def check_train_cfg(cfg: dict) -> None:
     if cfg['disc_input'] not in DISC_INPUTS:
         raise ValueError(f'disc_input must be one of {DISC_INPUTS}, got '
                          f"{cfg['disc_input']!r}")
+    thrs = cfg['pseudo_quality_thrs']
+    if isinstance(thrs, str) or not all(
+            isinstance(t, numbers.Real) and not isinstance(t, bool)
+            and 0.0 <= t <= 1.0 for t in thrs):
+        raise ValueError('pseudo_quality_thrs must be a tuple of score '
+                         f'thresholds in [0, 1], got {thrs!r}')
     nst_phases = cfg['nst_phases']
     if isinstance(nst_phases, str) or not set(nst_phases) <= set(PHASES):
         raise ValueError(f'nst_phases must be a tuple of phases from '

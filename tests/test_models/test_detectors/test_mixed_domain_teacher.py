@@ -15,6 +15,7 @@ from mmengine.structures import InstanceData
 
 from lossmix_mm.mixing.across import mix_across
 from lossmix_mm.models.detectors import zero_loss_dict
+from lossmix_mm.models.detectors.mixed_domain_teacher import domain_accuracy
 
 ROOT = osp.dirname(
     osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
@@ -437,6 +438,11 @@ def test_fixed_mst_lambda_and_no_mixer(monkeypatch):
     (dict(semi_train_cfg=dict(disc_input='strong')), "'weak', 'mixed'"),
     (dict(semi_train_cfg=dict(nst_phases=('burn-in', ))), 'nst_phases'),
     (dict(semi_train_cfg=dict(nst_phases='adapt')), 'nst_phases'),
+    (dict(semi_train_cfg=dict(pseudo_quality_thrs=(0.5, 1.5))),
+     r'pseudo_quality_thrs must be a tuple of score thresholds in \[0, 1\], '
+     r'got \(0\.5, 1\.5\)'),
+    (dict(semi_train_cfg=dict(pseudo_quality_thrs='0.8')),
+     'pseudo_quality_thrs'),
 ])
 def test_bad_arguments(changes, match):
     with pytest.raises(ValueError, match=match):
@@ -457,3 +463,179 @@ def test_zero_loss_dict():
     assert out['a'] == 0 and not out['a'].requires_grad
     assert [v.tolist() for v in out['b']] == [[0.0, 0.0], 0.0]
     assert out['acc'] == 5.0
+
+
+def with_target_truth(samples, scale=1.0):
+    """``samples`` whose target views carry ground truth: one object of
+    class 0 at [8, 8, 40, 40] of the original image in each, the weak view
+    being the original scaled by ``scale``."""
+    homography = np.diag([scale, scale, 1.0]).astype(np.float32)
+    box = [[8 * scale, 8 * scale, 40 * scale, 40 * scale]]
+    samples = dict(samples)
+    for key in ('unsup_teacher', 'unsup_student'):
+        samples[key] = [
+            sample(box, [0], homography=homography) for _ in range(2)
+        ]
+    return samples
+
+
+@pytest.mark.parametrize('scale', [1.0, 2.0])
+def test_pseudo_label_quality_is_logged_against_the_target_truth(
+        scale, monkeypatch):
+    torch.manual_seed(0)
+    model = MODELS.build(
+        model_cfg(semi_train_cfg=dict(pseudo_quality_thrs=(0.3, 0.8))))
+    # image 0: [8, 8, 40, 40] class 0 (0.9, a hit), [9, 8, 41, 40] class 1
+    # (0.81), class 2 (0.8), class 0 (0.2); image 1: class 0 (0.5, a hit);
+    # the teacher's boxes are in the original frame after its projection
+    monkeypatch.setattr(model.teacher, 'predict',
+                        fake_teacher([[0.9, 0.81, 0.8, 0.2], [0.5]]))
+    monkeypatch.setattr(
+        model, 'get_pseudo_instances', lambda inputs, samples:
+        (_predicted(model, inputs, samples), {}))
+    model.set_phase('adapt')
+    inputs, samples = batch()
+    losses = model.loss(inputs, with_target_truth(samples, scale))
+    # above 0.8: 2 boxes of image 0, one hit of 2 objects
+    assert losses['pseudo_per_img@0.8'].item() == 1.0
+    assert losses['pseudo_precision@0.8'].item() == 0.5
+    assert losses['pseudo_recall@0.8'].item() == 0.5
+    # above 0.3: 3 boxes of image 0 and 1 of image 1, both objects found
+    assert losses['pseudo_per_img@0.3'].item() == 2.0
+    assert losses['pseudo_precision@0.3'].item() == 0.5
+    assert losses['pseudo_recall@0.3'].item() == 1.0
+
+
+def _predicted(model, inputs, samples):
+    """``get_pseudo_instances`` with an identity homography for the
+    predictions (fake_teacher's boxes are already in the original frame)."""
+    results = model.teacher.predict(inputs, samples)
+    for s, r in zip(samples, results):
+        s.gt_instances = r.pred_instances
+    return samples
+
+
+def test_pseudo_label_quality_needs_truth_and_thresholds(monkeypatch):
+    torch.manual_seed(0)
+    no_thrs = MODELS.build(
+        model_cfg(semi_train_cfg=dict(pseudo_quality_thrs=())))
+    for model, truth in ((no_thrs, True), (no_thrs, False), (None, False)):
+        if model is None:  # the toy config's thresholds, no truth at all
+            model = MODELS.build(model_cfg())
+            assert model.semi_train_cfg['pseudo_quality_thrs']
+        monkeypatch.setattr(model.teacher, 'predict', fake_teacher([[0.9],
+                                                                    []]))
+        model.set_phase('adapt')
+        inputs, samples = batch()
+        if truth:
+            samples = with_target_truth(samples)
+        else:  # samples of an unlabelled pipeline without boxes
+            for s in samples['unsup_teacher']:
+                s.gt_instances = InstanceData()
+        losses = model.loss(inputs, samples)
+        assert not [k for k in losses if k.startswith('pseudo_')]
+
+
+def test_target_truth_never_reaches_the_losses(monkeypatch):
+    """Every loss is the same with and without ground truth on the target
+    views (only the diagnostics read it)."""
+    torch.manual_seed(0)
+    model = MODELS.build(
+        model_cfg(semi_train_cfg=dict(pseudo_quality_thrs=(0.5, ))))
+    monkeypatch.setattr(model.teacher, 'predict',
+                        fake_teacher([[0.95, 0.3], [0.9]]))
+    runs = []
+    for phase in ('warmup', 'adapt'):
+        model.set_phase(phase)
+        for truth in (False, True):
+            inputs, samples = batch()
+            if truth:
+                samples = with_target_truth(samples)
+                samples['unsup_student'][0].ignored_instances = \
+                    samples['unsup_student'][0].gt_instances.clone()
+            torch.manual_seed(5)
+            runs.append(model.loss(inputs, samples))
+    for plain, with_truth in (runs[:2], runs[2:]):
+        keys = [k for k in with_truth if not k.startswith('pseudo_')]
+        assert keys == [k for k in plain if not k.startswith('pseudo_')]
+        for key in keys:
+            a, b = plain[key], with_truth[key]
+            a, b = (a, b) if isinstance(a, list) else ([a], [b])
+            for x, y in zip(a, b):
+                torch.testing.assert_close(x, y, rtol=0, atol=0)
+    # pseudo-labelled views drop the target's own ignored instances too
+    inputs, samples = batch()
+    samples = with_target_truth(samples)
+    samples['unsup_student'][0].ignored_instances = \
+        samples['unsup_student'][0].gt_instances.clone()
+    out = model.pseudo_label(inputs['unsup_teacher'], samples['unsup_teacher'],
+                             samples['unsup_student'])
+    assert 'ignored_instances' not in out[0]
+    # measured in the adapt phase (against no object at all without truth)
+    assert runs[3]['pseudo_recall@0.5'].item() == 1.0
+    assert 'pseudo_recall@0.5' not in runs[2]
+
+
+PROBE = dict(
+    type='ImageDomainDiscriminator',
+    in_channels=64,
+    feat_channels=16,
+    loss_weight=1.0)
+
+
+def test_domain_accuracy_by_hand():
+
+    def constant(value):
+        return lambda feat: feat.new_full((len(feat), 1, 2, 2), value)
+
+    src, tgt = torch.zeros(2, 3, 2, 2), torch.zeros(1, 3, 2, 2)
+    # a classifier saying "target" everywhere is right on the 4 target
+    # locations of 12
+    accuracy = [
+        domain_accuracy(constant(v), src, tgt).item() for v in (1, -1, 0)
+    ]
+    # a logit of 0 counts as source
+    assert accuracy == pytest.approx([4 / 12, 8 / 12, 8 / 12])
+
+    def perfect(feat):
+        return feat[:, :1] * 2 - 1  # channel 0 holds the domain
+
+    tgt[:, 0] = 1
+    assert domain_accuracy(perfect, src, tgt).item() == 1.0
+
+
+def test_domain_probe_learns_from_detached_features_only(monkeypatch):
+    torch.manual_seed(0)
+    plain = MODELS.build(model_cfg())
+    probed = MODELS.build(model_cfg(domain_probe=PROBE))
+    # the same detector and discriminator weights in both
+    missing, unexpected = probed.load_state_dict(
+        plain.state_dict(), strict=False)
+    assert not unexpected and all(
+        k.startswith('domain_probe.') for k in missing)
+    runs = []
+    for model in (plain, probed):
+        monkeypatch.setattr(model.teacher, 'predict',
+                            fake_teacher([[0.95, 0.3], [0.9]]))
+        model.set_phase('adapt')
+        torch.manual_seed(4)
+        runs.append(model.loss(*batch()))
+    # every other loss is the same with the probe
+    for key, value in runs[0].items():
+        values = value if isinstance(value, list) else [value]
+        other = runs[1][key] if isinstance(value, list) else [runs[1][key]]
+        for x, y in zip(values, other):
+            torch.testing.assert_close(x, y, rtol=0, atol=0)
+    losses = runs[1]
+    assert set(losses) - set(runs[0]) == {
+        'loss_probe_src', 'loss_probe_tgt', 'probe_acc', 'disc_acc'
+    }
+    for key in ('probe_acc', 'disc_acc'):
+        assert 0.0 <= losses[key].item() <= 1.0
+    # its losses train the probe and nothing else
+    probed.zero_grad()
+    (losses['loss_probe_src'] + losses['loss_probe_tgt']).backward()
+    assert all(p.grad is not None for p in probed.domain_probe.parameters())
+    for module in (probed.student, probed.discriminator):
+        assert all(p.grad is None for p in module.parameters())
+    probed.zero_grad()

@@ -16,6 +16,7 @@ from mmengine.config import Config
 from mmengine.structures import InstanceData
 
 from lossmix_mm.datasets.transforms import PackLossMixInputs
+import generate_toy_data
 
 
 def make_gts(boxes, labels, weights=None):
@@ -25,6 +26,22 @@ def make_gts(boxes, labels, weights=None):
     if weights is not None:
         gt.loss_weights = torch.tensor(weights, dtype=torch.float32)
     return gt
+
+
+def make_toy_domains(data_dir, num_train, num_val):
+    """Tiny generated domains under ``data_dir``: ``toy`` (the source) and
+    ``toy_clipart`` (the target), as tools/da_*.py find them."""
+    generate_toy_data.generate(
+        osp.join(data_dir, 'toy'),
+        seed=0,
+        num_train=num_train,
+        num_val=num_val)
+    generate_toy_data.generate(
+        osp.join(data_dir, 'toy_clipart'),
+        seed=1,
+        num_train=num_train,
+        num_val=num_val,
+        style='clipart')
 
 
 def rand_feats(seed, channels=8, size=64, strides=(4, 8, 16, 32, 64)):

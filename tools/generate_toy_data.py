@@ -117,6 +117,34 @@ STYLES: Dict[str, Style] = {
         clutter=0.15,
         pixel_noise=(0.0, 2.0),
         blur_prob=0.0),
+    # candidates for a larger shift (issue 19): thin outlines among dense
+    # clutter of the same strokes on strong texture ('clipart-hard'), and
+    # pale, blurred, low-contrast washes ('watercolor')
+    'clipart-hard':
+    Style(
+        'clipart-hard',
+        backgrounds=('stripes', 'noise'),
+        fills=('outline', ),
+        outline_width=(1, 2),
+        saturation=(0.6, 1.0),
+        value=(0.5, 1.0),
+        texture_contrast=60.0,
+        min_contrast=100.0,
+        clutter=0.9,
+        pixel_noise=(0.0, 4.0),
+        blur_prob=0.0),
+    'watercolor':
+    Style(
+        'watercolor',
+        backgrounds=('gradient', 'flat', 'noise'),
+        fills=('noisy', 'shaded'),
+        saturation=(0.05, 0.35),
+        value=(0.6, 1.0),
+        texture_contrast=25.0,
+        min_contrast=60.0,
+        clutter=0.5,
+        pixel_noise=(4.0, 10.0),
+        blur_prob=1.0),
 }
 
 

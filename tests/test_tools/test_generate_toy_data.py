@@ -186,16 +186,17 @@ def test_lossmix_config_sample_has_loss_weights(toy_root):
     assert 0 <= lam <= 1
 
 
-def test_clipart_target_domain(tmp_path):
-    """The target style: same classes, outline-only shapes, other look."""
+@pytest.mark.parametrize('style', ['clipart', 'clipart-hard', 'watercolor'])
+def test_target_domains(tmp_path, style):
+    """The target styles: same classes, valid boxes, another look."""
     src, tgt = str(tmp_path / 'src'), str(tmp_path / 'tgt')
     gen.generate(src, seed=0, num_train=4, num_val=1)
-    gen.generate(tgt, seed=0, num_train=4, num_val=1, style='clipart')
+    gen.generate(tgt, seed=0, num_train=4, num_val=1, style=style)
     with open(osp.join(tgt, 'annotations', 'train.json')) as f:
         coco = json.load(f)
     assert [c['name'] for c in coco['categories']] == list(gen.CLASSES)
     assert len(coco['annotations']) >= 4
-    assert json.load(open(osp.join(tgt, 'meta.json')))['style'] == 'clipart'
+    assert json.load(open(osp.join(tgt, 'meta.json')))['style'] == style
     for info in coco['images']:
         img = cv2.imread(osp.join(tgt, 'train', info['file_name']))
         assert img.shape[:2] == (info['height'], info['width'])
@@ -209,6 +210,17 @@ def test_clipart_target_domain(tmp_path):
     tgt_img = cv2.imread(osp.join(tgt, 'train', '000000.png'))
     assert src_img.shape != tgt_img.shape or not np.array_equal(
         src_img, tgt_img)
+
+    if style == 'watercolor':  # pale: less saturated than the source
+        saturation = [
+            cv2.cvtColor(
+                cv2.imread(osp.join(d, 'train', f'{k:06d}.png')),
+                cv2.COLOR_BGR2HSV)[..., 1].mean() for d in (src, tgt)
+            for k in range(4)
+        ]
+        assert max(saturation[4:]) < min(saturation[:4])
+    if style != 'clipart':
+        return
 
     # no texture: neighbouring pixels of the clipart images barely differ
     def roughness(img):
